@@ -251,18 +251,9 @@ def test_states_over_time(minute, state) -> None:
 
 
 def test_met_and_missed() -> None:
+    late = T0 + mins(10) + timedelta(seconds=1)
     assert status_at(T0 + mins(60), stopped_at=T0 + mins(10)).state == "met"
-    assert (
-        status_at(
-            T0 + mins(60),
-            stopped_at=T0
-            + mins(
-                10,
-            )
-            + timedelta(seconds=1),
-        ).state
-        == "missed"
-    )
+    assert status_at(T0 + mins(60), stopped_at=late).state == "missed"
     paused = [Pause(T0 + mins(1), T0 + mins(4), "customer unreachable")]
     assert status_at(T0 + mins(60), pauses=paused, stopped_at=T0 + mins(12)).state == "met"
 
