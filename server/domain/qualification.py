@@ -57,8 +57,9 @@ def eligibility_reasons(profile: StaffProfile, today: date, rules: RosterRules) 
     else:
         age = age_on(profile.birth_date, today)
         if age < rules.min_age:
-            reasons.append(Message(N_("Age {age}, at least {min_age}"),
-                                   {"age": age, "min_age": rules.min_age}))
+            reasons.append(
+                Message(N_("Age {age}, at least {min_age}"), {"age": age, "min_age": rules.min_age})
+            )
 
     if profile.degree is None:  # S8
         reasons.append(Message(N_("Degree not recorded")))
@@ -69,13 +70,20 @@ def eligibility_reasons(profile: StaffProfile, today: date, rules: RosterRules) 
     if months is None:  # S8
         reasons.append(Message(N_("Support experience not recorded")))
     elif months < rules.min_experience_months:
-        reasons.append(Message(N_("Experience {months} months, at least {min} months"),
-                               {"months": months, "min": rules.min_experience_months}))
+        reasons.append(
+            Message(
+                N_("Experience {months} months, at least {min} months"),
+                {"months": months, "min": rules.min_experience_months},
+            )
+        )
 
     if profile.onboarding_hours < rules.min_onboarding_hours:  # S13: 19.5 h is not 20 h
-        reasons.append(Message(N_("Onboarding {hours} h of {required} h"),
-                               {"hours": profile.onboarding_hours,
-                                "required": rules.min_onboarding_hours}))
+        reasons.append(
+            Message(
+                N_("Onboarding {hours} h of {required} h"),
+                {"hours": profile.onboarding_hours, "required": rules.min_onboarding_hours},
+            )
+        )
     if not profile.exam_passed:  # S13
         reasons.append(Message(N_("Practical exam not passed")))
     return reasons

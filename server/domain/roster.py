@@ -119,17 +119,38 @@ def roster_violations(
     for a in dict.fromkeys(assignments):  # the same assignment twice is one assignment
         slot = by_key.get(a.slot_key)
         if slot is None:
-            out.append(_error("unknown_slot", N_("No special-period shift {day} {kind}"),
-                              a.slot_key, a.staff_id, day=a.slot_key[0], kind=a.slot_key[1]))
+            out.append(
+                _error(
+                    "unknown_slot",
+                    N_("No special-period shift {day} {kind}"),
+                    a.slot_key,
+                    a.staff_id,
+                    day=a.slot_key[0],
+                    kind=a.slot_key[1],
+                )
+            )
             continue
         if a.staff_id not in people:
-            out.append(_error("unknown_person", N_("{staff} is not in the support team"),
-                              a.slot_key, a.staff_id, staff=a.staff_id))
+            out.append(
+                _error(
+                    "unknown_person",
+                    N_("{staff} is not in the support team"),
+                    a.slot_key,
+                    a.staff_id,
+                    staff=a.staff_id,
+                )
+            )
             continue
         if a.staff_id not in eligible:  # S13
-            out.append(_error("not_eligible",
-                              N_("{staff} is not qualified to be rostered"),
-                              a.slot_key, a.staff_id, staff=a.staff_id))
+            out.append(
+                _error(
+                    "not_eligible",
+                    N_("{staff} is not qualified to be rostered"),
+                    a.slot_key,
+                    a.staff_id,
+                    staff=a.staff_id,
+                )
+            )
         on_slot[a.slot_key].append(a.staff_id)
         by_person[a.staff_id].append(slot)
 
@@ -157,17 +178,33 @@ def _coverage(slot, staff_ids, people, eligible, rules) -> list[Violation]:
             onsite[person.region] += 1
     out = []
     if remote < rules.remote_min_per_shift:
-        out.append(_error("remote_coverage",
-                          N_("{day} {kind}: {count} remote staff on duty, at least {required}"),
-                          slot.key, day=slot.day, kind=slot.kind, count=remote,
-                          required=rules.remote_min_per_shift))
+        out.append(
+            _error(
+                "remote_coverage",
+                N_("{day} {kind}: {count} remote staff on duty, at least {required}"),
+                slot.key,
+                day=slot.day,
+                kind=slot.kind,
+                count=remote,
+                required=rules.remote_min_per_shift,
+            )
+        )
     for region in rules.regions:
         if onsite[region] < rules.onsite_min_per_region_per_shift:
-            out.append(_error(
-                "onsite_coverage",
-                N_("{day} {kind}: {count} onsite staff on standby in {region}, at least {required}"),
-                slot.key, day=slot.day, kind=slot.kind, region=region, count=onsite[region],
-                required=rules.onsite_min_per_region_per_shift))
+            out.append(
+                _error(
+                    "onsite_coverage",
+                    N_(
+                        "{day} {kind}: {count} onsite staff on standby in {region}, at least {required}"
+                    ),
+                    slot.key,
+                    day=slot.day,
+                    kind=slot.kind,
+                    region=region,
+                    count=onsite[region],
+                    required=rules.onsite_min_per_region_per_shift,
+                )
+            )
     return out
 
 
@@ -181,13 +218,29 @@ def _overlaps(staff_id, worked: list[ShiftSlot]) -> list[Violation]:
     latest: ShiftSlot | None = None
     for slot in sorted(worked, key=lambda s: (s.starts_at, s.ends_at)):
         if latest is not None and slot.starts_at < latest.ends_at:
-            out.append(_error("overlap", N_("{staff} is on two overlapping shifts: {first} and {second}"),
-                              slot.key, staff_id, staff=staff_id,
-                              first=f"{latest.day} {latest.kind}", second=f"{slot.day} {slot.kind}"))
+            out.append(
+                _error(
+                    "overlap",
+                    N_("{staff} is on two overlapping shifts: {first} and {second}"),
+                    slot.key,
+                    staff_id,
+                    staff=staff_id,
+                    first=f"{latest.day} {latest.kind}",
+                    second=f"{slot.day} {slot.kind}",
+                )
+            )
         elif latest is not None and slot.starts_at == latest.ends_at:
-            out.append(_warning("back_to_back", N_("{staff} works {first} and {second} back to back"),
-                                slot.key, staff_id, staff=staff_id,
-                                first=f"{latest.day} {latest.kind}", second=f"{slot.day} {slot.kind}"))
+            out.append(
+                _warning(
+                    "back_to_back",
+                    N_("{staff} works {first} and {second} back to back"),
+                    slot.key,
+                    staff_id,
+                    staff=staff_id,
+                    first=f"{latest.day} {latest.kind}",
+                    second=f"{slot.day} {slot.kind}",
+                )
+            )
         if latest is None or slot.ends_at > latest.ends_at:
             latest = slot
     return out
@@ -203,11 +256,18 @@ def _night_runs(staff_id, worked: list[ShiftSlot], rules) -> list[Violation]:
             runs.append([day])
     limit = rules.max_consecutive_nights_warning
     return [
-        _warning("consecutive_nights",
-                 N_("{staff} works {count} nights in a row from {first}; more than {max} is a warning"),
-                 (run[limit], "night"), staff_id, staff=staff_id, count=len(run), first=run[0],
-                 max=limit)
-        for run in runs if len(run) > limit
+        _warning(
+            "consecutive_nights",
+            N_("{staff} works {count} nights in a row from {first}; more than {max} is a warning"),
+            (run[limit], "night"),
+            staff_id,
+            staff=staff_id,
+            count=len(run),
+            first=run[0],
+            max=limit,
+        )
+        for run in runs
+        if len(run) > limit
     ]
 
 
@@ -215,20 +275,37 @@ def _backup_violations(backups, eligible, rules) -> list[Violation]:
     """S12: 3-5 backups a month, each one allowed to step in (S13)."""
     out = []
     if not rules.backups_min <= len(backups) <= rules.backups_max:
-        out.append(_error("backups_count", N_("{count} backup staff; a month needs {min} to {max}"),
-                          count=len(backups), min=rules.backups_min, max=rules.backups_max))
+        out.append(
+            _error(
+                "backups_count",
+                N_("{count} backup staff; a month needs {min} to {max}"),
+                count=len(backups),
+                min=rules.backups_min,
+                max=rules.backups_max,
+            )
+        )
     for staff_id in sorted(backups, key=str):
         if staff_id not in eligible:
-            out.append(_error("backup_not_eligible", N_("Backup {staff} is not qualified to be rostered"),
-                              staff_id=staff_id, staff=staff_id))
+            out.append(
+                _error(
+                    "backup_not_eligible",
+                    N_("Backup {staff} is not qualified to be rostered"),
+                    staff_id=staff_id,
+                    staff=staff_id,
+                )
+            )
     return out
 
 
-def swap_check(shift_starts_at: datetime, requested_at: datetime, rules: RosterRules) -> Message | None:
+def swap_check(
+    shift_starts_at: datetime, requested_at: datetime, rules: RosterRules
+) -> Message | None:
     """S11: a swap is asked for at least 5 x 24 h before the shift starts; None means allowed."""
     if shift_starts_at - requested_at < timedelta(days=rules.swap_min_days):
-        return Message(N_("A swap must be requested at least {days} days before the shift"),
-                       {"days": rules.swap_min_days})
+        return Message(
+            N_("A swap must be requested at least {days} days before the shift"),
+            {"days": rules.swap_min_days},
+        )
     return None
 
 
@@ -242,11 +319,16 @@ def publish_check(
     out = []
     errors = sum(1 for v in violations if v.severity == "error")
     if errors:
-        out.append(Message(N_("The roster has {count} errors to fix before publishing"),
-                           {"count": errors}))
+        out.append(
+            Message(N_("The roster has {count} errors to fix before publishing"), {"count": errors})
+        )
     if first_shift_starts_at - now < timedelta(days=rules.publish_min_days):
-        out.append(Message(N_("A roster must be published at least {days} days before its first shift"),
-                           {"days": rules.publish_min_days}))
+        out.append(
+            Message(
+                N_("A roster must be published at least {days} days before its first shift"),
+                {"days": rules.publish_min_days},
+            )
+        )
     return out
 
 
@@ -273,12 +355,20 @@ def apply_swap(
     before = list(assignments)
     old = Assignment(from_staff, slot_key)
     if old not in before:
-        raise SwapError(Message(N_("{staff} is not on the shift {day} {kind}"),
-                                {"staff": from_staff, "day": slot_key[0], "kind": slot_key[1]}))
+        raise SwapError(
+            Message(
+                N_("{staff} is not on the shift {day} {kind}"),
+                {"staff": from_staff, "day": slot_key[0], "kind": slot_key[1]},
+            )
+        )
     new = Assignment(to_staff, slot_key)
     if new in before:
-        raise SwapError(Message(N_("{staff} is already on the shift {day} {kind}"),
-                                {"staff": to_staff, "day": slot_key[0], "kind": slot_key[1]}))
+        raise SwapError(
+            Message(
+                N_("{staff} is already on the shift {day} {kind}"),
+                {"staff": to_staff, "day": slot_key[0], "kind": slot_key[1]},
+            )
+        )
     return [new if a == old else a for a in before]
 
 
@@ -290,10 +380,14 @@ def pay_category(slot: ShiftSlot) -> str:
     of a make-up working Saturday (调休上班) is a weekday night. One rule, no split nights,
     so every shift lands in exactly one column.
     """
-    return {"workday": "weekday_nights", "weekend": "weekend_days", "holiday": "holidays"}[slot.day_kind]
+    return {"workday": "weekday_nights", "weekend": "weekend_days", "holiday": "holidays"}[
+        slot.day_kind
+    ]
 
 
-def hours_report(slots: Sequence[ShiftSlot], assignments: Iterable[Assignment]) -> dict[StaffId, HoursSplit]:
+def hours_report(
+    slots: Sequence[ShiftSlot], assignments: Iterable[Assignment]
+) -> dict[StaffId, HoursSplit]:
     """D16: hours per person, split by pay category (see ``pay_category``).
 
     Hours come from each slot's own interval (14 for a night, 10 for a day). Assignments

@@ -47,7 +47,9 @@ class SolveResult:
     wall_time_s: float = 0.0
 
 
-def _pools(people: Mapping[StaffId, Rostered], eligible: set[StaffId], rules: RosterRules) -> dict[Pool, list[StaffId]]:
+def _pools(
+    people: Mapping[StaffId, Rostered], eligible: set[StaffId], rules: RosterRules
+) -> dict[Pool, list[StaffId]]:
     """Eligible people by the coverage they count for (S9, S13)."""
     pools: dict[Pool, list[StaffId]] = {("remote", None): []}
     pools.update({("onsite", region): [] for region in rules.regions})
@@ -60,7 +62,9 @@ def _pools(people: Mapping[StaffId, Rostered], eligible: set[StaffId], rules: Ro
 
 
 def _need(pool: Pool, rules: RosterRules) -> int:
-    return rules.remote_min_per_shift if pool[0] == "remote" else rules.onsite_min_per_region_per_shift
+    return (
+        rules.remote_min_per_shift if pool[0] == "remote" else rules.onsite_min_per_region_per_shift
+    )
 
 
 def _msg(pool: Pool, remote_msgid: str, onsite_msgid: str, **params) -> Message:
@@ -78,7 +82,7 @@ def _touching_pairs(slots: Sequence[ShiftSlot]) -> list[tuple[SlotKey, SlotKey]]
     ordered = sorted(slots, key=lambda s: s.starts_at)
     pairs = []
     for i, first in enumerate(ordered):
-        for second in ordered[i + 1:]:
+        for second in ordered[i + 1 :]:
             if second.starts_at > first.ends_at:
                 break
             pairs.append((first.key, second.key))
@@ -90,7 +94,7 @@ def _night_windows(slots: Sequence[ShiftSlot], length: int) -> list[list[SlotKey
     nights = sorted(s.day for s in slots if s.kind == "night")
     windows = []
     for i in range(len(nights) - length + 1):
-        window = nights[i:i + length]
+        window = nights[i : i + length]
         if window[-1] - window[0] == timedelta(days=length - 1):
             windows.append([(day, "night") for day in window])
     return windows
@@ -109,35 +113,68 @@ def _prechecks(slots, pools, available, fixed_on, rules) -> list[Message]:
         if need == 0:
             continue
         if len(members) < need:  # S9 cannot be met on any shift
-            reasons.append(_msg(pool, N_("Only {n} eligible remote staff; each shift needs {need}"),
-                                N_("Only {n} eligible {region} onsite staff; each shift needs {need}"),
-                                n=len(members), need=need))
+            reasons.append(
+                _msg(
+                    pool,
+                    N_("Only {n} eligible remote staff; each shift needs {need}"),
+                    N_("Only {n} eligible {region} onsite staff; each shift needs {need}"),
+                    n=len(members),
+                    need=need,
+                )
+            )
             continue
-        per_day = {day: sum(max(need, len(fixed_on[pool, s.key])) for s in shifts)
-                   for day, shifts in by_day.items()}
+        per_day = {
+            day: sum(max(need, len(fixed_on[pool, s.key])) for s in shifts)
+            for day, shifts in by_day.items()
+        }
         busiest = max(per_day.values(), default=0)
         too_small = len(members) < busiest
         if too_small:  # all shifts of one date touch: each needs its own people
-            reasons.append(_msg(
-                pool,
-                N_("Only {n} eligible remote staff; a day with a day and a night shift needs {need} different people"),
-                N_("Only {n} eligible {region} onsite staff; a day with a day and a night shift needs {need} different people"),
-                n=len(members), need=busiest))
+            reasons.append(
+                _msg(
+                    pool,
+                    N_(
+                        "Only {n} eligible remote staff; a day with a day and a night shift needs {need} different people"
+                    ),
+                    N_(
+                        "Only {n} eligible {region} onsite staff; a day with a day and a night shift needs {need} different people"
+                    ),
+                    n=len(members),
+                    need=busiest,
+                )
+            )
         if has_long_run and len(members) * limit < (limit + 1) * need:  # D10, hard here
             too_small = True
-            reasons.append(_msg(
-                pool,
-                N_("Only {n} eligible remote staff: covering every night would put someone on more than {max} nights in a row"),
-                N_("Only {n} eligible {region} onsite staff: covering every night would put someone on more than {max} nights in a row"),
-                n=len(members), max=limit))
+            reasons.append(
+                _msg(
+                    pool,
+                    N_(
+                        "Only {n} eligible remote staff: covering every night would put someone on more than {max} nights in a row"
+                    ),
+                    N_(
+                        "Only {n} eligible {region} onsite staff: covering every night would put someone on more than {max} nights in a row"
+                    ),
+                    n=len(members),
+                    max=limit,
+                )
+            )
         if too_small:
             continue  # the pool itself is too small; naming each date adds nothing
         for day in sorted(by_day):  # days off leave too few people on one date
             free = sum(1 for p in members if any(available(p, s) for s in by_day[day]))
             if free < per_day[day]:
-                reasons.append(_msg(pool, N_("On {day} only {n} remote staff are available; the shifts need {need}"),
-                                    N_("On {day} only {n} {region} onsite staff are available; the shifts need {need}"),
-                                    day=day, n=free, need=per_day[day]))
+                reasons.append(
+                    _msg(
+                        pool,
+                        N_("On {day} only {n} remote staff are available; the shifts need {need}"),
+                        N_(
+                            "On {day} only {n} {region} onsite staff are available; the shifts need {need}"
+                        ),
+                        day=day,
+                        n=free,
+                        need=per_day[day],
+                    )
+                )
     return reasons
 
 
@@ -172,20 +209,33 @@ def fill_roster(
     fixed_on: dict[tuple[Pool, SlotKey], list[StaffId]] = defaultdict(list)
     for a in fixed:
         if a.slot_key not in by_key:
-            reasons.append(Message(N_("No special-period shift {day} {kind}"),
-                                   {"day": a.slot_key[0], "kind": a.slot_key[1]}))
+            reasons.append(
+                Message(
+                    N_("No special-period shift {day} {kind}"),
+                    {"day": a.slot_key[0], "kind": a.slot_key[1]},
+                )
+            )
         elif a.staff_id not in pool_of:
-            reasons.append(Message(N_("{staff} is kept on {day} {kind} but cannot be rostered"),
-                                   {"staff": a.staff_id, "day": a.slot_key[0], "kind": a.slot_key[1]}))
+            reasons.append(
+                Message(
+                    N_("{staff} is kept on {day} {kind} but cannot be rostered"),
+                    {"staff": a.staff_id, "day": a.slot_key[0], "kind": a.slot_key[1]},
+                )
+            )
         else:
             fixed_on[pool_of[a.staff_id], a.slot_key].append(a.staff_id)
 
     def available(staff_id: StaffId, slot: ShiftSlot) -> bool:
-        return slot.day not in days_off.get(staff_id, ()) or Assignment(staff_id, slot.key) in fixed_set
+        return (
+            slot.day not in days_off.get(staff_id, ())
+            or Assignment(staff_id, slot.key) in fixed_set
+        )
 
     reasons += _prechecks(slots, pools, available, fixed_on, rules)
     if reasons:
-        return SolveResult([], set(backups or ()), False, reasons, "precheck", time.monotonic() - started)
+        return SolveResult(
+            [], set(backups or ()), False, reasons, "precheck", time.monotonic() - started
+        )
 
     model = cp_model.CpModel()
     x: dict[tuple[StaffId, SlotKey], cp_model.IntVar] = {}
@@ -224,15 +274,23 @@ def fill_roster(
 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if status == cp_model.INFEASIBLE:
-            why = Message(N_("No roster meets every rule with these staff and days off; "
-                             "add staff or remove days off"))
+            why = Message(
+                N_(
+                    "No roster meets every rule with these staff and days off; "
+                    "add staff or remove days off"
+                )
+            )
         else:
-            why = Message(N_("No roster found within {seconds} s; try again with more time"),
-                          {"seconds": time_limit_s})
+            why = Message(
+                N_("No roster found within {seconds} s; try again with more time"),
+                {"seconds": time_limit_s},
+            )
         return SolveResult([], set(backups or ()), False, [why], name, elapsed)
 
-    chosen = sorted((Assignment(p, k) for (p, k), var in x.items() if solver.Value(var)),
-                    key=lambda a: (a.slot_key, str(a.staff_id)))
+    chosen = sorted(
+        (Assignment(p, k) for (p, k), var in x.items() if solver.Value(var)),
+        key=lambda a: (a.slot_key, str(a.staff_id)),
+    )
     if backups is None:
         backups, note = _choose_backups(chosen, pools, rules)
         reasons += note
@@ -294,6 +352,10 @@ def _choose_backups(chosen: list[Assignment], pools, rules) -> tuple[set[StaffId
             picked.append(p)
     note = []
     if len(picked) < rules.backups_min:
-        note.append(Message(N_("Only {n} eligible staff can be backups; a month needs {min}"),
-                            {"n": len(picked), "min": rules.backups_min}))
+        note.append(
+            Message(
+                N_("Only {n} eligible staff can be backups; a month needs {min}"),
+                {"n": len(picked), "min": rules.backups_min},
+            )
+        )
     return set(picked), note

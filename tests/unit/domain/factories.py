@@ -27,8 +27,9 @@ def day_shift(day: date, day_kind: str = "weekend") -> ShiftSlot:
     return ShiftSlot(day, "day", at(day, 8), at(day, 18), day_kind)
 
 
-def month_slots(year: int, month: int, holidays=frozenset(), workdays=frozenset(),
-                days: int | None = None) -> list[ShiftSlot]:
+def month_slots(
+    year: int, month: int, holidays=frozenset(), workdays=frozenset(), days: int | None = None
+) -> list[ShiftSlot]:
     """A night every day; a day shift on weekends and holidays (D10).
 
     ``workdays`` are make-up working days (调休上班); ``days`` cuts the month short.
@@ -52,9 +53,11 @@ def month_slots(year: int, month: int, holidays=frozenset(), workdays=frozenset(
 def team(remote: int = 12, urban: int = 6, suburban: int = 6) -> dict[str, Rostered]:
     """People named by pool: r01.., u01.., s01.."""
     people = {}
-    for prefix, count, group, region in (("r", remote, "remote", None),
-                                         ("u", urban, "onsite", "urban"),
-                                         ("s", suburban, "onsite", "suburban")):
+    for prefix, count, group, region in (
+        ("r", remote, "remote", None),
+        ("u", urban, "onsite", "urban"),
+        ("s", suburban, "onsite", "suburban"),
+    ):
         for i in range(1, count + 1):
             staff_id = f"{prefix}{i:02d}"
             people[staff_id] = Rostered(staff_id, group, region)
@@ -63,7 +66,13 @@ def team(remote: int = 12, urban: int = 6, suburban: int = 6) -> dict[str, Roste
 
 def profile(**overrides) -> StaffProfile:
     """A qualified engineer: 30 years old on 2025-06-01, bachelor, 3 years, trained."""
-    values = dict(id="e1", birth_date=date(1995, 1, 15), degree="bachelor",
-                  support_experience_months=36, onboarding_hours=20.0, exam_passed=True)
+    values = dict(
+        id="e1",
+        birth_date=date(1995, 1, 15),
+        degree="bachelor",
+        support_experience_months=36,
+        onboarding_hours=20.0,
+        exam_passed=True,
+    )
     values.update(overrides)
     return StaffProfile(**values)

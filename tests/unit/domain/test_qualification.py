@@ -36,11 +36,14 @@ def test_practical_exam_must_be_passed():  # S13
     assert msgids(profile(exam_passed=False)) == ["Practical exam not passed"]
 
 
-@pytest.mark.parametrize(("today", "eligible"), [
-    (date(2025, 5, 31), False),  # the day before the 22nd birthday
-    (date(2025, 6, 1), True),  # the birthday itself
-    (date(2025, 6, 2), True),
-])
+@pytest.mark.parametrize(
+    ("today", "eligible"),
+    [
+        (date(2025, 5, 31), False),  # the day before the 22nd birthday
+        (date(2025, 6, 1), True),  # the birthday itself
+        (date(2025, 6, 2), True),
+    ],
+)
 def test_age_22_is_reached_on_the_birthday(today, eligible):  # S8
     reasons = eligibility_reasons(profile(birth_date=date(2003, 6, 1)), today, RULES)
     assert (reasons == []) is eligible
@@ -56,10 +59,17 @@ def test_born_on_29_february_turns_a_year_older_on_1_march():
     assert age_on(born, date(2028, 2, 29)) == 24
 
 
-@pytest.mark.parametrize(("degree", "eligible"), [
-    ("none", False), ("high_school", False), ("associate", True), ("bachelor", True),
-    ("master", True), ("doctorate", True),
-])
+@pytest.mark.parametrize(
+    ("degree", "eligible"),
+    [
+        ("none", False),
+        ("high_school", False),
+        ("associate", True),
+        ("bachelor", True),
+        ("master", True),
+        ("doctorate", True),
+    ],
+)
 def test_associate_degree_or_higher(degree, eligible):  # S8
     reasons = eligibility_reasons(profile(degree=degree), TODAY, RULES)
     assert (reasons == []) is eligible
@@ -92,8 +102,13 @@ def test_missing_data_is_reported_as_missing_not_guessed():
 
 
 def test_every_reason_is_listed_at_once():
-    p = profile(birth_date=date(2005, 1, 1), degree="high_school", support_experience_months=3,
-                onboarding_hours=8, exam_passed=False)
+    p = profile(
+        birth_date=date(2005, 1, 1),
+        degree="high_school",
+        support_experience_months=3,
+        onboarding_hours=8,
+        exam_passed=False,
+    )
     assert len(eligibility_reasons(p, TODAY, RULES)) == 5
 
 
@@ -103,7 +118,10 @@ def test_thresholds_come_from_the_rules():
         "Experience {months} months, at least {min} months",
         "Onboarding {hours} h of {required} h",
     ]
-    assert msgids(profile(birth_date=date(2001, 6, 2)), rules=rules)[0] == "Age {age}, at least {min_age}"
+    assert (
+        msgids(profile(birth_date=date(2001, 6, 2)), rules=rules)[0]
+        == "Age {age}, at least {min_age}"
+    )
 
 
 def test_unknown_degree_is_refused():
@@ -118,8 +136,10 @@ def _add_years(born: date, years: int) -> date:
         return date(born.year + years, 3, 1)
 
 
-@given(st.dates(min_value=date(1940, 1, 1), max_value=date(2010, 12, 31)),
-       st.integers(min_value=0, max_value=80))
+@given(
+    st.dates(min_value=date(1940, 1, 1), max_value=date(2010, 12, 31)),
+    st.integers(min_value=0, max_value=80),
+)
 def test_age_steps_up_exactly_on_each_birthday(born, years):
     birthday = _add_years(born, years)
     assert age_on(born, birthday) == years

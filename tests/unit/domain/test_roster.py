@@ -36,8 +36,12 @@ def rotation(slots=SLOTS, people=PEOPLE) -> list[Assignment]:
     pools = {pre: sorted(p for p in people if p.startswith(pre) and p != SPARE) for pre in "rus"}
     out = []
     for i, slot in enumerate(sorted(slots)):
-        for staff_id in (pools["r"][(2 * i) % len(pools["r"])], pools["r"][(2 * i + 1) % len(pools["r"])],
-                         pools["u"][i % len(pools["u"])], pools["s"][i % len(pools["s"])]):
+        for staff_id in (
+            pools["r"][(2 * i) % len(pools["r"])],
+            pools["r"][(2 * i + 1) % len(pools["r"])],
+            pools["u"][i % len(pools["u"])],
+            pools["s"][i % len(pools["s"])],
+        ):
             out.append(Assignment(staff_id, slot.key))
     return out
 
@@ -60,11 +64,20 @@ def on(slot_key, assignments=None):
 
 def test_defaults_are_the_numbers_of_domain_md():
     assert {f.name: getattr(RULES, f.name) for f in fields(RULES)} == {
-        "remote_min_per_shift": 2, "onsite_min_per_region_per_shift": 1,
-        "regions": ("urban", "suburban"), "max_consecutive_nights_warning": 3,
-        "backups_min": 3, "backups_max": 5, "swap_min_days": 5, "publish_min_days": 3,
-        "draft_deadline_day": 25, "reminder_from_day": 20, "min_age": 22,
-        "min_degree": "associate", "min_experience_months": 12, "min_onboarding_hours": 20,
+        "remote_min_per_shift": 2,
+        "onsite_min_per_region_per_shift": 1,
+        "regions": ("urban", "suburban"),
+        "max_consecutive_nights_warning": 3,
+        "backups_min": 3,
+        "backups_max": 5,
+        "swap_min_days": 5,
+        "publish_min_days": 3,
+        "draft_deadline_day": 25,
+        "reminder_from_day": 20,
+        "min_age": 22,
+        "min_degree": "associate",
+        "min_experience_months": 12,
+        "min_onboarding_hours": 20,
     }
 
 
@@ -73,6 +86,7 @@ def test_a_full_rotation_has_no_violations():
 
 
 # --- coverage (S9)
+
 
 def test_a_missing_remote_engineer_is_a_coverage_gap():
     key = (date(2025, 6, 10), "night")
@@ -112,6 +126,7 @@ def test_regions_are_a_setting():
 
 # --- who may be rostered (S13)
 
+
 def test_an_ineligible_person_is_flagged_and_does_not_count():
     key = (date(2025, 6, 3), "night")
     person = on(key)[0]
@@ -123,8 +138,11 @@ def test_an_ineligible_person_is_flagged_and_does_not_count():
 
 
 def test_an_unknown_person_or_shift_is_an_error():
-    roster = [*rotation(), Assignment("x99", (date(2025, 6, 3), "night")),
-              Assignment("r01", (date(2025, 6, 3), "day"))]  # a Tuesday has no day shift
+    roster = [
+        *rotation(),
+        Assignment("x99", (date(2025, 6, 3), "night")),
+        Assignment("r01", (date(2025, 6, 3), "day")),
+    ]  # a Tuesday has no day shift
     violations = check(roster)
     assert codes(violations) == ["unknown_person", "unknown_slot"]
     assert violations[1].message.render() == "No special-period shift 2025-06-03 day"
@@ -139,6 +157,7 @@ def test_the_same_assignment_twice_counts_once():
 
 # --- overlapping shifts and nights in a row (D10)
 
+
 def test_overlapping_shifts_compare_real_intervals():
     d = date(2025, 6, 7)
     long_day = ShiftSlot(d, "day", at(d, 8), at(d, 20), "weekend")  # runs into the night
@@ -151,16 +170,21 @@ def test_overlapping_shifts_compare_real_intervals():
 
 def test_a_long_shift_overlapping_a_later_one_is_found_past_a_short_one():
     d = date(2025, 6, 7)
-    slots = [ShiftSlot(d, "day", at(d, 8), at(d, 23), "weekend"),
-             ShiftSlot(d, "night", at(d, 18), at(d, 19), "weekend")]
+    slots = [
+        ShiftSlot(d, "day", at(d, 8), at(d, 23), "weekend"),
+        ShiftSlot(d, "night", at(d, 18), at(d, 19), "weekend"),
+    ]
     roster = [Assignment("r01", s.key) for s in slots]
     assert "overlap" in codes(roster_violations(slots, roster, PEOPLE, EVERYONE, BACKUPS, RULES))
 
 
-@pytest.mark.parametrize("keys", [
-    [(date(2025, 6, 7), "day"), (date(2025, 6, 7), "night")],  # 08-18 then 18-08
-    [(date(2025, 6, 6), "night"), (date(2025, 6, 7), "day")],  # 18-08 then 08-18
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [(date(2025, 6, 7), "day"), (date(2025, 6, 7), "night")],  # 08-18 then 18-08
+        [(date(2025, 6, 6), "night"), (date(2025, 6, 7), "day")],  # 18-08 then 08-18
+    ],
+)
 def test_back_to_back_shifts_do_not_overlap_but_are_a_24h_warning(keys):
     violations = check(rotation() + [Assignment(SPARE, k) for k in keys])
     assert codes(violations) == ["back_to_back"]
@@ -170,8 +194,9 @@ def test_back_to_back_shifts_do_not_overlap_but_are_a_24h_warning(keys):
 
 def _nights_for(staff_id, first_day, count):
     """The rotation plus staff_id as an extra remote on `count` nights from first_day."""
-    return rotation() + [Assignment(staff_id, (first_day + timedelta(days=i), "night"))
-                         for i in range(count)]
+    return rotation() + [
+        Assignment(staff_id, (first_day + timedelta(days=i), "night")) for i in range(count)
+    ]
 
 
 def test_three_nights_in_a_row_are_fine():
@@ -193,12 +218,16 @@ def test_a_long_run_of_nights_is_one_warning_with_its_length():
 
 # --- backups (S12)
 
-@pytest.mark.parametrize(("backups", "ok"), [
-    ({"r01", "u01"}, False),
-    ({"r01", "u01", "s01"}, True),
-    ({"r01", "r02", "u01", "u02", "s01"}, True),
-    ({"r01", "r02", "u01", "u02", "s01", "s02"}, False),
-])
+
+@pytest.mark.parametrize(
+    ("backups", "ok"),
+    [
+        ({"r01", "u01"}, False),
+        ({"r01", "u01", "s01"}, True),
+        ({"r01", "r02", "u01", "u02", "s01"}, True),
+        ({"r01", "r02", "u01", "u02", "s01", "s02"}, False),
+    ],
+)
 def test_a_month_has_three_to_five_backups(backups, ok):
     violations = check(rotation(), backups=backups)
     assert codes(violations) == ([] if ok else ["backups_count"])
@@ -219,6 +248,7 @@ def test_errors_come_before_warnings():
 
 # --- swaps (S11)
 
+
 def test_a_swap_exactly_five_days_ahead_is_allowed():
     starts = at(date(2025, 6, 10), 18)
     assert swap_check(starts, starts - timedelta(days=5), RULES) is None
@@ -227,8 +257,9 @@ def test_a_swap_exactly_five_days_ahead_is_allowed():
 def test_a_swap_four_days_23_hours_ahead_is_refused():
     starts = at(date(2025, 6, 10), 18)
     message = swap_check(starts, starts - timedelta(days=4, hours=23), RULES)
-    assert message == Message("A swap must be requested at least {days} days before the shift",
-                              {"days": 5})
+    assert message == Message(
+        "A swap must be requested at least {days} days before the shift", {"days": 5}
+    )
 
 
 def test_swap_notice_is_measured_between_instants_in_any_time_zone():
@@ -266,6 +297,7 @@ def test_apply_swap_refuses_what_cannot_be_swapped():
 
 # --- publishing and drafting (S10)
 
+
 def test_publishing_exactly_three_days_ahead_is_allowed():
     first = at(date(2025, 7, 1), 0)
     assert publish_check(first, first - timedelta(days=3), [], RULES) == []
@@ -288,14 +320,17 @@ def test_a_roster_with_errors_cannot_be_published_but_warnings_may_stand():
     assert len(publish_check(first, first, [error], RULES)) == 2
 
 
-@pytest.mark.parametrize(("day", "has_draft", "due", "overdue"), [
-    (19, False, False, False),
-    (20, False, True, False),
-    (25, False, True, False),
-    (26, False, True, True),
-    (26, True, False, False),
-    (22, True, False, False),
-])
+@pytest.mark.parametrize(
+    ("day", "has_draft", "due", "overdue"),
+    [
+        (19, False, False, False),
+        (20, False, True, False),
+        (25, False, True, False),
+        (26, False, True, True),
+        (26, True, False, False),
+        (22, True, False, False),
+    ],
+)
 def test_draft_reminder_from_the_20th_until_a_draft_exists(day, has_draft, due, overdue):
     today = date(2025, 6, day)
     assert draft_reminder_due(today, has_draft, RULES) is due
@@ -303,6 +338,7 @@ def test_draft_reminder_from_the_20th_until_a_draft_exists(day, has_draft, due, 
 
 
 # --- hours (D16)
+
 
 def test_hours_are_split_by_the_kind_of_the_date_a_shift_starts_on():
     slots = [
@@ -323,7 +359,9 @@ def test_hours_are_split_by_the_kind_of_the_date_a_shift_starts_on():
 
 def test_hours_ignore_unknown_shifts_and_duplicates():
     slots = [night(date(2025, 6, 3))]
-    roster = [Assignment("r01", slots[0].key)] * 2 + [Assignment("r01", (date(2025, 6, 4), "night"))]
+    roster = [Assignment("r01", slots[0].key)] * 2 + [
+        Assignment("r01", (date(2025, 6, 4), "night"))
+    ]
     assert hours_report(slots, roster) == {"r01": HoursSplit(weekday_nights=14)}
 
 
@@ -335,16 +373,22 @@ def test_a_month_of_hours_adds_up():
 
 # --- speed
 
+
 def test_200_people_over_31_days_validate_well_under_100_ms():
     slots = month_slots(2025, 7)
     people = team(remote=120, urban=40, suburban=40)
     roster = rotation(slots, people)
     # everyone also on every 6th shift from their own offset: about 8 shifts each
     ordered = sorted(slots)
-    roster += [Assignment(p, ordered[k].key)
-               for i, p in enumerate(sorted(people)) for k in range(i % 6, len(ordered), 6)]
-    best = min(_timed(lambda: roster_violations(slots, roster, people, set(people), BACKUPS, RULES))
-               for _ in range(3))
+    roster += [
+        Assignment(p, ordered[k].key)
+        for i, p in enumerate(sorted(people))
+        for k in range(i % 6, len(ordered), 6)
+    ]
+    best = min(
+        _timed(lambda: roster_violations(slots, roster, people, set(people), BACKUPS, RULES))
+        for _ in range(3)
+    )
     print(f"validate 200 people x 31 days, {len(roster)} assignments: {best * 1000:.1f} ms")
     assert best < 0.1
 
