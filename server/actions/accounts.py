@@ -1,0 +1,138 @@
+"""Signing in, and the admin's changes to people and their roles."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, delete, select
+
+from server.actions import ActionError, FieldErrors
+from server.actions.audit import record
+from server.domain import login
+from server.domain.text import N_, Message
+from server.i18n import SUPPORTED
+from server.models import LoginFailure, Role, Staff, StaffRole
+from server.security import hash_password, verify_password
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 8
+
+
+def sign_in(
+    db: Session, username: str, password: str, now: datetime, max_failures: int, window_s: int
+) -> Staff:
+    """The person, or ActionError; failures are recorded so guessing slows down."""
+    username = username.strip().lower()
+    since = now - timedelta(seconds=window_s)
+    failures = db.exec(
+        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at >= since)
+    ).all()
+    wait = login.wait_seconds(list(failures), now, max_failures, window_s)
+    if wait:
+        raise ActionError(N_("Too many failed sign-ins. Try again in {seconds} seconds."), seconds=wait)
+    staff = db.exec(select(Staff).where(Staff.username == username)).first()
+    if staff is None or not verify_password(staff.password_hash, password) or not staff.active:
+        db.add(LoginFailure(username=username, at=now))
+        record(db, "auth.failed", staff.id if staff else None, entity="staff", entity_id=username)
+        raise ActionError(N_("Unknown username or wrong password."))
+    db.exec(delete(LoginFailure).where(LoginFailure.username == username))
+    record(db, "auth.signed_in", staff.id, entity="staff", entity_id=staff.id, at=now)
+    return staff
+
+
+def add_person(
+    db: Session,
+    actor_id: int,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    roles: list[str],
+    phone: str = "",
+    group: str | None = None,
+    region: str | None = None,
+    now: datetime,
+) -> Staff:
+    username = username.strip().lower()
+    errors: dict[str, Message] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = Message(
+            N_("2-32 characters: lower-case letters, digits, dot, dash or underscore.")
+        )
+    elif db.exec(select(Staff.id).where(Staff.username == username)).first():
+        errors["username"] = Message(N_("This username is taken."))
+    if not display_name.strip():
+        errors["display_name"] = Message(N_("Enter the person's name."))
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = Message(N_("At least {n} characters."), {"n": MIN_PASSWORD})
+    role_error = _check_roles(roles)
+    if role_error:
+        errors["roles"] = role_error
+    if group not in (None, "", "remote", "onsite"):
+        errors["group"] = Message(N_("Choose remote or onsite."))
+    if group == "onsite" and region not in ("urban", "suburban"):
+        errors["region"] = Message(N_("An onsite engineer needs a service region."))
+    if errors:
+        raise FieldErrors(errors)
+    staff = Staff(
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        phone=phone.strip(),
+        group=group or None,
+        region=region if group == "onsite" else None,
+        created_at=now,
+    )
+    db.add(staff)
+    db.flush()
+    for role in sorted(set(roles)):
+        db.add(StaffRole(staff_id=staff.id, role=role))
+    record(db, "staff.added", actor_id, entity="staff", entity_id=staff.id, roles=sorted(roles), at=now)
+    return staff
+
+
+def set_roles(db: Session, actor_id: int, staff_id: int, roles: list[str]) -> Staff:
+    staff = db.get(Staff, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    error = _check_roles(roles)
+    if error:
+        raise ActionError(error, "roles")
+    if staff_id == actor_id and Role.admin not in roles:
+        raise ActionError(N_("You cannot take the admin role from yourself."), "roles")
+    db.exec(delete(StaffRole).where(StaffRole.staff_id == staff_id))
+    for role in sorted(set(roles)):
+        db.add(StaffRole(staff_id=staff_id, role=role))
+    record(db, "staff.roles_set", actor_id, entity="staff", entity_id=staff_id, roles=sorted(roles))
+    return staff
+
+
+def set_active(db: Session, actor_id: int, staff_id: int, active: bool) -> Staff:
+    staff = db.get(Staff, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    if staff_id == actor_id and not active:
+        raise ActionError(N_("You cannot disable your own account."))
+    staff.active = active
+    db.add(staff)
+    record(db, "staff.active_set", actor_id, entity="staff", entity_id=staff_id, active=active)
+    return staff
+
+
+def set_locale(db: Session, staff_id: int, locale: str) -> None:
+    if locale not in SUPPORTED:
+        raise ActionError(N_("Unknown language."))
+    staff = db.get(Staff, staff_id)
+    staff.locale = locale
+    db.add(staff)
+
+
+def _check_roles(roles: list[str]) -> Message | None:
+    valid = {r.value for r in Role}
+    if not roles:
+        return Message(N_("Choose at least one role."))
+    unknown = [r for r in roles if r not in valid]
+    if unknown:
+        return Message(N_("Unknown role: {role}"), {"role": unknown[0]})
+    return None

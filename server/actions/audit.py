@@ -1,0 +1,35 @@
+"""Writing the audit log; a request's entries are its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from server.db import utcnow
+from server.models import AuditEntry
+
+
+def record(
+    db: Session,
+    action: str,
+    actor_id: int | None,
+    *,
+    request_id: int | None = None,
+    entity: str = "",
+    entity_id: Any = "",
+    at: datetime | None = None,
+    **details: Any,
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=at or utcnow(),
+        actor_id=actor_id,
+        action=action,
+        request_id=request_id,
+        entity=entity,
+        entity_id=str(entity_id),
+        details=details,
+    )
+    db.add(entry)
+    return entry

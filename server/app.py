@@ -1,0 +1,89 @@
+"""create_app(settings) -> Litestar; nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from server import __version__, i18n
+from server.db import make_engine
+from server.routes import ROUTES
+from server.routes._errors import EXCEPTION_HANDLERS
+from server.routes._http import provide_db
+from server.security import SessionAuthMiddleware, signed_in
+from server.settings import Settings
+from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
+
+PUBLIC_PATHS = ["/static", "/healthz", "/sw.js", "/manifest.webmanifest", "/schema", "/offline"]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = (settings or Settings.from_env()).with_secrets()
+    engine = make_engine(settings.db_url)
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    install_template_helpers(env, settings)
+
+    secret = bytes.fromhex(settings.secret_key)[:32]
+    session_config = CookieBackendConfig(
+        secret=secret,
+        key="fieldops_session",
+        max_age=14 * 24 * 3600,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        httponly=True,
+    )
+
+    async def set_request_locale(request: Request) -> None:
+        user = request.scope.get("user")
+        i18n.set_locale(
+            i18n.pick_locale(user.locale if user else None, request.cookies.get("lang"), None)
+        )
+
+    return Litestar(
+        route_handlers=[*ROUTES, create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
+        dependencies={"db": Provide(provide_db)},
+        middleware=[
+            session_config.middleware,
+            DefineMiddleware(SessionAuthMiddleware, exclude=["/static", "/healthz"]),
+        ],
+        guards=[signed_in],
+        before_request=set_request_locale,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="strict",
+        ),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
+        plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="FieldOps", version=__version__, path="/schema"),
+        state=State({"settings": settings, "engine": engine}),
+        debug=settings.debug,
+    )
+
+
+__all__ = ["create_app", "Path"]

@@ -1,0 +1,81 @@
+"""Commands: serve, migrate, demo-data, vapid-keys.
+
+``python -m server.cli serve`` is what ``make run`` calls: it migrates, loads the demo
+data on first start (never twice), prints the URL and the demo logins, and serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from server.settings import Settings
+
+
+def migrate(settings: Settings) -> None:
+    from server.migrate import upgrade
+
+    upgrade(settings.db_url)
+
+
+def demo_data(settings: Settings) -> dict:
+    from server.db import make_engine, session_scope, utcnow
+    from server.demo import load_demo
+
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as db:
+        summary = load_demo(db, utcnow(), settings)
+    engine.dispose()
+    return summary
+
+
+def print_banner(settings: Settings) -> None:
+    from server.demo import DEMO_LOGINS
+
+    url = f"http://{settings.host}:{settings.port}/"
+    print("\n  FieldOps is starting on " + url)
+    print("  Database: " + ("SQLite " + settings.db_url[10:] if settings.is_sqlite else "PostgreSQL"))
+    if settings.demo_data:
+        print("\n  Demo logins (password for all: fieldops-demo):")
+        for role, username, _password, label in DEMO_LOGINS:
+            print(f"    {label:<8} {role:<11} {username}")
+    print()
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    migrate(settings)
+    if settings.demo_data:
+        summary = demo_data(settings)
+        if not summary.get("skipped"):
+            print("  Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    print_banner(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fieldops")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="migrate, load demo data on first start, serve")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("demo-data", help="load the demo data (once)")
+    sub.add_parser("vapid-keys", help="make or show the VAPID keys")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env().with_secrets()
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        migrate(settings)
+    elif args.command == "demo-data":
+        migrate(settings)
+        print(demo_data(settings))
+    elif args.command == "vapid-keys":
+        print("public key:", settings.vapid_public_key)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

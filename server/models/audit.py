@@ -1,0 +1,29 @@
+"""The audit log; entries with a request id form that request's timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from server.models.base import instant, json_field
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime | None = instant(nullable=False, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
+    action: str = Field(max_length=48)  # e.g. request.handed_off, job.accepted, sla.breach
+    request_id: int | None = Field(default=None, foreign_key="support_request.id", index=True)
+    entity: str = Field(default="", max_length=24)
+    entity_id: str = Field(default="", max_length=36)
+    details: dict = json_field()
+
+
+class AppMeta(SQLModel, table=True):
+    """Small facts about this installation, e.g. that the demo data has been loaded."""
+
+    __tablename__ = "app_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = ""

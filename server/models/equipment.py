@@ -1,0 +1,66 @@
+"""Units, depots of the emergency reserve, rental orders and the units on them (D13)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from server.models.base import instant
+
+
+class UnitStatus(StrEnum):
+    rented = "rented"
+    reserve = "reserve"
+    in_transit = "in_transit"
+    in_repair = "in_repair"
+
+
+class DeviceType(StrEnum):
+    camera = "camera"
+    encoder = "encoder"
+    mixer = "mixer"
+    audio = "audio"
+    other = "other"
+
+
+class Depot(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    address: str = Field(max_length=256)
+    region: str = Field(max_length=16)
+    lat: float
+    lon: float
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    asset_tag: str = Field(unique=True, index=True, max_length=32)
+    device_type: str = Field(max_length=16)
+    model: str = Field(max_length=64)
+    status: str = Field(default=UnitStatus.reserve, index=True, max_length=16)
+    depot_id: int | None = Field(default=None, foreign_key="depot.id", index=True)
+    # Optimistic lock: a swap that read an old version fails instead of double-booking.
+    version: int = 1
+
+
+class RentalOrder(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    order_no: str = Field(unique=True, index=True, max_length=32)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    venue_id: int | None = Field(default=None, foreign_key="venue.id")
+    scenario: str = Field(default="", max_length=128)  # usage scenario (S3)
+    starts_at: datetime | None = instant()
+    ends_at: datetime | None = instant()
+
+
+class OrderLine(SQLModel, table=True):
+    """A unit on a rental order; a swap closes one line and opens another."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="rentalorder.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    added_at: datetime | None = instant()
+    removed_at: datetime | None = instant()

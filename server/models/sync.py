@@ -1,0 +1,36 @@
+"""The mutation log that makes offline replays apply exactly once (architecture promise 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from server.models.base import instant, json_field
+
+
+class ClientMutation(SQLModel, table=True):
+    """(client_id, mutation_id) with its stored result, written in the change's transaction."""
+
+    __tablename__ = "client_mutation"
+    client_id: str = Field(primary_key=True, max_length=64)
+    mutation_id: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    name: str = Field(max_length=32)
+    args: dict = json_field()
+    device_time: datetime | None = instant()
+    received_at: datetime | None = instant(nullable=False)
+    seq: int = Field(index=True)  # order of arrival, for 'last mutation applied'
+    result: str = Field(max_length=16)  # applied | flagged | rejected
+    message: str = ""
+
+
+class ChangeRecord(SQLModel, table=True):
+    """A server-side version counter: what changed, for whom, so /sync/pull can say since N."""
+
+    __tablename__ = "change_record"
+    version: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    entity: str = Field(max_length=16)  # job | request | fact
+    entity_id: str = Field(max_length=36)
+    at: datetime | None = instant(nullable=False)

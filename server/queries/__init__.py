@@ -1,0 +1,1 @@
+"""Read-only questions the screens ask; no state changes here."""

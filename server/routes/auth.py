@@ -1,0 +1,91 @@
+"""Sign in, sign out, and the language choice before signing in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response
+
+from server.actions import ActionError
+from server.actions.accounts import sign_in
+from server.db import utcnow
+from server.i18n import SUPPORTED, render, set_locale
+from server.routes._http import DB, get, page, post
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never an open redirect to another host.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+class AuthController(Controller):
+    """Sign-in pages. A controller, not loose handlers: Litestar 2.25 wraps a sync
+    handler twice when a GET and a POST on one path are registered as loose handlers."""
+
+    include_in_schema = False
+
+    @get("/login", opt={"public": True})
+    def login_page(self, request: Request, next: str | None = None) -> Response:
+        if request.scope.get("user"):
+            return Redirect(_safe_next(next), status_code=303)
+        return page(request, "pages/login.html", next=_safe_next(next), error=None, username="")
+
+
+    @post("/login", opt={"public": True})
+    def login_submit(self, request: Request, db: DB, data: Form) -> Response:
+        settings = request.app.state.settings
+        username = str(data.get("username", ""))
+        try:
+            staff = sign_in(
+                db,
+                username,
+                str(data.get("password", "")),
+                utcnow(),
+                settings.login_max_failures,
+                settings.login_window_seconds,
+            )
+        except ActionError as exc:
+            db.commit()  # keep the recorded failure although we answer with an error
+            return page(
+                request,
+                "pages/login.html",
+                status_code=401,
+                next=_safe_next(data.get("next")),
+                error=render(exc.message),
+                username=username,
+            )
+        request.set_session({"uid": staff.id})
+        set_locale(staff.locale)
+        return Redirect(_safe_next(data.get("next")), status_code=303)
+
+
+    @post("/logout")
+    def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)
+
+
+    @post("/language", opt={"public": True})
+    def choose_language(self, request: Request, db: DB, data: Form) -> Response:
+        """Signed in: saved on the profile. Signed out: kept in a cookie."""
+        from server.actions.accounts import set_locale as save_locale
+
+        locale = str(data.get("locale", ""))
+        if locale not in SUPPORTED:
+            locale = "zh_CN"
+        user = request.scope.get("user")
+        if user:
+            save_locale(db, user.id, locale)
+        response = Redirect(_safe_next(data.get("next")), status_code=303)
+        response.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        return response
+
+
+ROUTES = [AuthController]

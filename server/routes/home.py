@@ -1,0 +1,38 @@
+"""Each role's home screen: what needs attention now, and the way to its screens."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.response import Template
+
+from server.db import utcnow
+from server.queries import home as q
+from server.routes._http import DB, get, page
+from server.routes.nav import screens_for
+
+
+@get("/", include_in_schema=False)
+def home(request: Request, db: DB) -> Template:
+    user = request.scope["user"]
+    now = utcnow()
+    local_now = now.astimezone(ZoneInfo(request.app.state.settings.time_zone))
+    panels: dict = {}
+    if user.has("agent"):
+        panels["awaiting_handoff"] = q.awaiting_handoff(db)
+    if user.has("dispatcher", "manager"):
+        panels["request_counts"] = q.request_counts(db)
+        panels["on_duty"] = q.on_duty_count(db, now)
+    if user.has("remote", "onsite"):
+        panels["my_jobs"] = q.my_jobs(db, user.id)
+    if user.has("equipment"):
+        panels["reserve"] = q.reserve_by_depot(db)
+    if user.has("manager"):
+        panels["rosters"] = q.roster_status(db, q.month_keys(local_now))
+    if user.has("admin"):
+        panels["people_by_role"] = q.people_by_role(db)
+    return page(request, "pages/home.html", panels=panels, screens=screens_for(user), now=now)
+
+
+ROUTES = [home]

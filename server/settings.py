@@ -1,0 +1,115 @@
+"""One typed settings object, read once from FIELDOPS_* environment variables.
+
+Nothing else in the code reads ``os.environ``. Secrets that are not given are made on
+first start and kept in the data folder, so a restart keeps sessions and push keys.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from server.domain.roster import RosterRules
+from server.domain.sla import SlaTargets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""  # default: sqlite:///<data_dir>/fieldops.db
+    secret_key: str = ""  # default: generated into <data_dir>/secret_key
+    time_zone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    demo_data: bool = True  # load the demo data on first start
+    debug: bool = False
+    secure_cookies: bool = False  # set behind HTTPS
+    vapid_private_key: str = ""  # default: generated into <data_dir>/vapid_private.pem
+    vapid_public_key: str = ""
+    vapid_subject: str = "mailto:ops@fieldops.example"
+    wecom_webhook_url: str = ""
+    push_enabled: bool = True
+    background_loop: bool = True
+    loop_interval_seconds: float = 5.0
+    login_max_failures: int = 5  # failures within the window before logins slow down
+    login_window_seconds: int = 900
+    venue_radius_m: int = 300  # D15
+    sla: SlaTargets = field(default_factory=SlaTargets)
+    roster: RosterRules = field(default_factory=RosterRules)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'fieldops.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in ("sla", "roster"):
+                continue
+            raw = env.get(f"FIELDOPS_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.type, raw, f.name)
+        values["sla"] = _nested(SlaTargets(), "FIELDOPS_SLA_", env)
+        values["roster"] = _nested(RosterRules(), "FIELDOPS_ROSTER_", env)
+        values.update(overrides)
+        return cls(**values)
+
+    def with_secrets(self) -> Settings:
+        """Fill in generated secrets, kept in the data folder across restarts."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = self.secret_key or _kept(self.data_dir / "secret_key", lambda: secrets.token_hex(32))
+        priv, pub = self.vapid_private_key, self.vapid_public_key
+        if not priv:
+            from server.push.vapid import load_or_create_keys
+
+            priv, pub = load_or_create_keys(self.data_dir)
+        return replace(self, secret_key=secret, vapid_private_key=priv, vapid_public_key=pub)
+
+
+def _kept(path: Path, make) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _parse(kind: Any, raw: str, name: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind in ("int", "<class 'int'>"):
+            return int(raw)
+        if kind in ("float", "<class 'float'>"):
+            return float(raw)
+        if kind in ("bool", "<class 'bool'>"):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if kind in ("Path", "<class 'pathlib.Path'>"):
+            return Path(raw)
+    except ValueError as exc:
+        raise ValueError(f"FIELDOPS_{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw
+
+
+def _nested(default: Any, prefix: str, env: dict[str, str]) -> Any:
+    """Scalar fields of a rules object can be set as e.g. FIELDOPS_SLA_WARN_FRACTION=0.75."""
+    changes = {}
+    for f in fields(default):
+        raw = env.get(prefix + f.name.upper())
+        if raw is not None and isinstance(getattr(default, f.name), (int, float)):
+            changes[f.name] = _parse(type(getattr(default, f.name)).__name__, raw, prefix[9:] + f.name)
+    return replace(default, **changes) if changes else default

@@ -1,0 +1,25 @@
+"""Words stored as codes and shown translated (``_(job.status)`` in templates).
+
+Listing them here puts them in the catalogs; the codes are the users' words in English.
+"""
+
+from server.domain.text import N_
+
+WORDS = (
+    # request status
+    N_("new"), N_("handed_off"), N_("assigned"), N_("in_progress"), N_("resolved"),
+    N_("closed"), N_("cancelled"),
+    # job status
+    N_("offered"), N_("accepted"), N_("en_route"), N_("on_site"), N_("done"),
+    N_("escalated"), N_("reassigned"),
+    # groups, regions, classification
+    N_("remote"), N_("onsite"), N_("urban"), N_("suburban"),
+    # device types
+    N_("camera"), N_("encoder"), N_("mixer"), N_("audio"), N_("other"),
+    # unit status
+    N_("rented"), N_("reserve"), N_("in_transit"), N_("in_repair"),
+    # roster status, shifts
+    N_("draft"), N_("published"), N_("night"), N_("day"),
+    # channels, stream state
+    N_("hotline"), N_("wechat"), N_("wecom"), N_("live"), N_("upcoming"), N_("none"),
+)

@@ -1,0 +1,127 @@
+"""Fixtures shared by every layer: a fresh migrated database per test, an app, people."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from sqlmodel import Session
+
+from server.db import make_engine
+from server.migrate import upgrade
+from server.models import Role, Staff, StaffRole
+from server.security import hash_password
+from server.settings import Settings
+
+PASSWORD = "correct-horse-1"
+_HASH = hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """Migrate once; each test copies the file (migrations themselves are tested apart)."""
+    path = tmp_path_factory.mktemp("template") / "fieldops.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path, migrated_template) -> Settings:
+    db_file = tmp_path / "fieldops.db"
+    shutil.copy(migrated_template, db_file)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{db_file}",
+        demo_data=False,
+        background_loop=False,
+        push_enabled=False,
+    ).with_secrets()
+
+
+@pytest.fixture
+def engine(settings):
+    engine = make_engine(settings.db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings):
+    from server.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app=app) as c:
+        c.headers["accept"] = "text/html"  # as a browser sends
+        yield c
+
+
+def add_staff(db: Session, username: str, *roles: str, **fields) -> Staff:
+    staff = Staff(
+        username=username,
+        display_name=fields.pop("display_name", username.title()),
+        password_hash=_HASH,
+        **fields,
+    )
+    db.add(staff)
+    db.flush()
+    for role in roles:
+        db.add(StaffRole(staff_id=staff.id, role=role))
+    db.commit()
+    return staff
+
+
+@pytest.fixture
+def people(db) -> dict[str, Staff]:
+    """One person per role, username = role name, password PASSWORD."""
+    return {r.value: add_staff(db, r.value, r.value) for r in Role}
+
+
+def csrf_token(client: TestClient) -> str:
+    token = client.cookies.get("csrftoken")
+    if not token:
+        client.get("/login")
+        token = client.cookies.get("csrftoken")
+    return token
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD):
+    token = csrf_token(client)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "_csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+
+
+def form_post(client: TestClient, url: str, data: dict | None = None, htmx: bool = False, **kw):
+    headers = {"x-csrftoken": csrf_token(client)}
+    if htmx:
+        headers["hx-request"] = "true"
+    return client.post(url, data=data or {}, headers=headers, follow_redirects=False, **kw)
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    url = os.environ.get("FIELDOPS_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("FIELDOPS_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    return url
