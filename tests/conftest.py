@@ -119,9 +119,29 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+def missing_real_part(reason: str) -> None:
+    """Skip on a laptop without the part; fail in CI, where .ci/run provides it."""
+    if os.environ.get("FIELDOPS_TEST_REQUIRE_REAL"):
+        pytest.fail(reason + " (FIELDOPS_TEST_REQUIRE_REAL is set)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     url = os.environ.get("FIELDOPS_TEST_DATABASE_URL")
     if not url:
-        pytest.skip("FIELDOPS_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+        missing_real_part("FIELDOPS_TEST_DATABASE_URL is not set: PostgreSQL test skipped")
     return url
+
+
+@pytest.fixture
+def fresh_pg(pg_url) -> str:
+    """An empty public schema on the test PostgreSQL database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return pg_url
