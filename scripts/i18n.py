@@ -7,11 +7,14 @@ Chinese entries still untranslated (the test suite fails on them).
 
 from __future__ import annotations
 
+import fcntl
+import json
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("zh_CN", "en")
@@ -23,7 +26,39 @@ def _pybabel(*args: str) -> None:
     subprocess.run([str(exe), *args], cwd=ROOT, check=True, capture_output=True)
 
 
+@contextmanager
+def _locked():
+    """Several people may update the catalogs at once: one at a time."""
+    with (ROOT / "web" / "locale" / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def update() -> None:
+    with _locked():
+        _update()
+
+
+def translate(locale: str, table: dict[str, str]) -> list[str]:
+    """Fill msgstr for the given msgids (run ``update`` first); returns unknown msgids."""
+    with _locked():
+        po = ROOT / "web" / "locale" / locale / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=locale)
+        unknown = []
+        for msgid, text in table.items():
+            message = catalog.get(msgid)
+            if message is None:
+                unknown.append(msgid)
+                continue
+            message.string = text
+            message.flags.discard("fuzzy")
+        with po.open("wb") as f:
+            write_po(f, catalog, sort_output=True, width=100)
+        return unknown
+
+
+def _update() -> None:
     _pybabel("extract", "-F", "babel.cfg", "-k", "N_", "-k", "_", "-o", str(POT),
              "--no-location", "--sort-output", "--project=FieldOps", ".")
     for loc in LOCALES:
@@ -44,8 +79,14 @@ def untranslated(locale: str = "zh_CN") -> list[str]:
 
 
 if __name__ == "__main__":
+    # update | check | translate LOCALE FILE.json  ({"msgid": "translation", ...})
     if sys.argv[1:] == ["update"]:
         update()
+    if sys.argv[1:2] == ["translate"]:
+        update()
+        table = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))
+        for msgid in translate(sys.argv[2], table):
+            print("not in the code (run update?):", msgid)
     missing = untranslated()
     for msgid in missing:
         print("untranslated (zh_CN):", msgid)
