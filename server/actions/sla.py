@@ -1,0 +1,106 @@
+"""Starting, stopping and pausing a request's SLA clocks (D5, D6, D8a, D8c).
+
+The numbers and the deadline rule are in ``server.domain.sla``; this module only
+writes the rows. Every pause and resume is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from server.actions import ActionError
+from server.actions.audit import record
+from server.domain import sla as rules
+from server.domain.text import N_
+from server.models import SlaClock, SlaPause, SupportRequest
+
+
+def start_clock(
+    db: Session, request: SupportRequest, kind: str, started_at: datetime, targets: rules.SlaTargets
+) -> SlaClock:
+    """Start (or restart, for a reopened request) one clock of a request."""
+    stream_start = request.stream_starts_at if request.stream_state == "upcoming" else None
+    deadline = rules.deadline(kind, started_at, request.priority, request.region, targets,
+                              stream_starts_at=stream_start)
+    clock = db.exec(
+        select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.kind == kind)
+    ).first()
+    if clock is None:
+        clock = SlaClock(request_id=request.id, kind=kind, started_at=started_at,
+                         deadline_at=deadline)
+    else:
+        clock.started_at, clock.deadline_at = started_at, deadline
+        clock.stopped_at, clock.paused_seconds = None, 0
+    db.add(clock)
+    db.flush()
+    return clock
+
+
+def stop_clock(db: Session, request_id: int, kind: str, at: datetime) -> SlaClock | None:
+    """Stop a running clock at the moment the thing happened; a stopped clock stays stopped."""
+    clock = db.exec(
+        select(SlaClock).where(SlaClock.request_id == request_id, SlaClock.kind == kind)
+    ).first()
+    if clock is None or clock.stopped_at is not None:
+        return clock
+    _close_open_pause(db, clock, at)
+    clock.stopped_at = max(at, clock.started_at)
+    db.add(clock)
+    return clock
+
+
+def pause_clock(
+    db: Session, request_id: int, kind: str, reason: str, by_id: int, at: datetime
+) -> SlaPause:
+    """D6: only with a recorded reason (customer unreachable, customer asked to wait)."""
+    if not reason.strip():
+        raise ActionError(N_("Give the reason for pausing the clock."), "reason")
+    clock = _running(db, request_id, kind)
+    if _open_pause(db, clock) is not None:
+        raise ActionError(N_("This clock is already paused."))
+    pause = SlaPause(clock_id=clock.id, started_at=at, reason=reason.strip(), by_id=by_id)
+    db.add(pause)
+    record(db, "sla.paused", by_id, request_id=request_id, entity="sla_clock",
+           entity_id=clock.id, at=at, clock=kind, reason=reason.strip())
+    return pause
+
+
+def resume_clock(db: Session, request_id: int, kind: str, by_id: int, at: datetime) -> SlaClock:
+    clock = _running(db, request_id, kind)
+    if _open_pause(db, clock) is None:
+        raise ActionError(N_("This clock is not paused."))
+    _close_open_pause(db, clock, at)
+    record(db, "sla.resumed", by_id, request_id=request_id, entity="sla_clock",
+           entity_id=clock.id, at=at, clock=kind)
+    return clock
+
+
+def pauses_of(db: Session, clock: SlaClock) -> list[rules.Pause]:
+    rows = db.exec(select(SlaPause).where(SlaPause.clock_id == clock.id)).all()
+    return [rules.Pause(p.started_at, p.ended_at, p.reason) for p in rows]
+
+
+def _running(db: Session, request_id: int, kind: str) -> SlaClock:
+    clock = db.exec(
+        select(SlaClock).where(SlaClock.request_id == request_id, SlaClock.kind == kind)
+    ).first()
+    if clock is None or clock.stopped_at is not None:
+        raise ActionError(N_("This clock is not running."))
+    return clock
+
+
+def _open_pause(db: Session, clock: SlaClock) -> SlaPause | None:
+    return db.exec(
+        select(SlaPause).where(SlaPause.clock_id == clock.id, SlaPause.ended_at.is_(None))
+    ).first()
+
+
+def _close_open_pause(db: Session, clock: SlaClock, at: datetime) -> None:
+    pause = _open_pause(db, clock)
+    if pause is not None:
+        pause.ended_at = max(at, pause.started_at)
+        clock.paused_seconds += (pause.ended_at - pause.started_at).total_seconds()
+        db.add(pause)
+        db.add(clock)
