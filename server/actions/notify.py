@@ -1,0 +1,52 @@
+"""Queue a notice for a person: one outbox row per channel, delivered by the background loop.
+
+Never sends inside the request that caused it (architecture.md, "Push"). ``dedupe_key``
+is unique per channel across every server process, so asking twice queues once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from server.db import utcnow
+from server.models import Notification
+
+CHANNELS = ("webpush", "wecom")
+
+
+def enqueue(
+    db: Session,
+    *,
+    staff_id: int | None,
+    kind: str,
+    title: str,
+    body: str = "",
+    dedupe_key: str,
+    request_id: int | None = None,
+    job_id: int | None = None,
+    urgency: str = "normal",
+    channels: tuple[str, ...] = CHANNELS,
+    now: datetime | None = None,
+) -> list[Notification]:
+    """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning..."""
+    now = now or utcnow()
+    payload = {"kind": kind, "title": title, "body": body, "request_id": request_id,
+               "job_id": job_id}
+    queued = []
+    for channel in channels:
+        key = f"{channel}:{dedupe_key}"
+        if db.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
+            continue
+        note = Notification(dedupe_key=key, staff_id=staff_id, channel=channel,
+                            request_id=request_id, job_id=job_id, payload=payload,
+                            urgency=urgency, next_attempt_at=now, created_at=now)
+        try:
+            with db.begin_nested():
+                db.add(note)
+        except IntegrityError:  # another process queued it first
+            continue
+        queued.append(note)
+    return queued
