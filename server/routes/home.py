@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from server.db import utcnow
 from server.queries import home as q
+from server.queries.calendar import load_calendar
 from server.routes._http import DB, get, page
 from server.routes.nav import screens_for
 
@@ -24,6 +25,8 @@ def home(request: Request, db: DB) -> Template:
     if user.has("dispatcher", "manager"):
         panels["request_counts"] = q.request_counts(db)
         panels["on_duty"] = q.on_duty_count(db, now)
+        calendar = load_calendar(db, request.app.state.settings.time_zone)
+        panels["shift_now"] = calendar.slot_at(now)
     if user.has("remote", "onsite"):
         panels["my_jobs"] = q.my_jobs(db, user.id)
     if user.has("equipment"):

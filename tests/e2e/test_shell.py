@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from server.demo import DEMO_LOGINS
 from tests.e2e.conftest import LAPTOP, PHONE, screenshot, sign_in
@@ -71,8 +72,8 @@ def test_admin_adds_a_person_and_sets_roles_without_reload(live_server, new_cont
     row = page.locator("tr", has_text="zhao.e2e")
     row.get_by_label("调度 / 值班负责人").check()
     row.get_by_role("button", name="保存角色").click()
-    row = page.locator("tr", has_text="zhao.e2e")
-    assert row.get_by_text("已保存").is_visible()
+    expect(page.locator("tr", has_text="zhao.e2e").get_by_text("已保存")).to_be_visible()
+    assert page.url.endswith("/admin/people")  # swapped in place, no reload
     screenshot(page, "admin-people-laptop")
 
 
