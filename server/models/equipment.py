@@ -41,6 +41,10 @@ class Unit(SQLModel, table=True):
     model: str = Field(max_length=64)
     status: str = Field(default=UnitStatus.reserve, index=True, max_length=16)
     depot_id: int | None = Field(default=None, foreign_key="depot.id", index=True)
+    # D8a: a reserve unit held back for a live-now request whose fault looks like hardware.
+    held_for_request_id: int | None = Field(
+        default=None, foreign_key="support_request.id", index=True
+    )
     # Optimistic lock: a swap that read an old version fails instead of double-booking.
     version: int = 1
 

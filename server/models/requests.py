@@ -52,6 +52,7 @@ class SupportRequest(SQLModel, table=True):
     scenario: str = Field(default="", max_length=128)
     # fault (S3) and the stream (D8a)
     symptom: str
+    symptom_kind: str = Field(default="other", max_length=16)  # server.domain.intake.SYMPTOM_KINDS
     fault_started_at: datetime | None = instant()
     stream_state: str = Field(default="none", max_length=16)  # live | upcoming | none
     stream_starts_at: datetime | None = instant()
