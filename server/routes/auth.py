@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response
 
 from server.actions import ActionError
@@ -32,7 +32,7 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    def login_page(self, request: Request, next: str | None = None) -> Response:
+    def login_page(self, request: Request, next: FromQuery[str | None] = None) -> Response:
         if request.scope.get("user"):
             return Redirect(_safe_next(next), status_code=303)
         return page(request, "pages/login.html", next=_safe_next(next), error=None, username="")
