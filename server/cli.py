@@ -37,8 +37,9 @@ def print_banner(settings: Settings) -> None:
     print("  Database: " + ("SQLite " + settings.db_url[10:] if settings.is_sqlite else "PostgreSQL"))
     if settings.demo_data:
         print("\n  Demo logins (password for all: fieldops-demo):")
+        print("    username     role")
         for role, username, _password, label in DEMO_LOGINS:
-            print(f"    {label:<8} {role:<11} {username}")
+            print(f"    {username:<12} {role} ({label})")
     print()
 
 
