@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     install_template_helpers(env, settings)
 
-    secret = bytes.fromhex(settings.secret_key)[:32]
+    # Any secret text works: the session cipher gets a 32-byte key derived from it.
+    secret = hashlib.sha256(b"session:" + settings.secret_key.encode()).digest()
     session_config = CookieBackendConfig(
         secret=secret,
         key="fieldops_session",
@@ -86,4 +87,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-__all__ = ["create_app", "Path"]
+__all__ = ["create_app"]
