@@ -22,7 +22,10 @@ class ClientMutation(SQLModel, table=True):
     received_at: datetime | None = instant(nullable=False)
     seq: int = Field(index=True)  # order of arrival, for 'last mutation applied'
     result: str = Field(max_length=16)  # applied | flagged | rejected
-    message: str = ""
+    message: str = ""  # in English, for logs; ``detail`` keeps it for any language
+    job_id: int | None = Field(default=None, foreign_key="job.id", index=True)
+    fact_id: str | None = Field(default=None, max_length=36)
+    detail: dict = json_field()  # {"messages": [[msgid, params], ...], "flags": [...]}
 
 
 class ChangeRecord(SQLModel, table=True):
