@@ -8,7 +8,7 @@ from litestar import Controller, Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from server.actions import ActionError, FieldErrors, accounts
 from server.db import utcnow
@@ -67,30 +67,30 @@ class PeopleController(Controller):
     @post("/{staff_id:int}/roles")
     def set_roles(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
         user = request.scope["user"]
-        error = None
-        try:
-            accounts.set_roles(db, user.id, staff_id, _roles_from(data))
-        except ActionError as exc:
-            error = render(exc.message)
-        staff = db.get(Staff, staff_id)
-        roles = sorted(db.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)).all())
-        return fragment(request, "partials/person_row.html", status_code=422 if error else 200,
-                        person=staff, person_roles=roles, roles=list(Role), error=error,
-                        saved=not error)
+        return _row_after(request, db, staff_id,
+                          lambda: accounts.set_roles(db, user.id, staff_id, _roles_from(data)))
 
     @post("/{staff_id:int}/active")
     def set_active(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
         user = request.scope["user"]
-        error = None
-        try:
-            accounts.set_active(db, user.id, staff_id, data.get("active") == "1")
-        except ActionError as exc:
-            error = render(exc.message)
-        staff = db.get(Staff, staff_id)
-        roles = sorted(db.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)).all())
-        return fragment(request, "partials/person_row.html", status_code=422 if error else 200,
-                        person=staff, person_roles=roles, roles=list(Role), error=error,
-                        saved=not error)
+        active = data.get("active") == "1"
+        return _row_after(request, db, staff_id,
+                          lambda: accounts.set_active(db, user.id, staff_id, active))
+
+
+def _row_after(request: Request, db: Session, staff_id: int, change) -> Response:
+    """Apply one change to a person and answer with their table row (422 if refused)."""
+    error = None
+    try:
+        change()
+    except ActionError as exc:
+        db.rollback()
+        error = render(exc.message)
+    staff = db.get(Staff, staff_id)
+    roles = sorted(db.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)).all())
+    return fragment(request, "partials/person_row.html", status_code=422 if error else 200,
+                    person=staff, person_roles=roles, roles=list(Role), error=error,
+                    saved=not error)
 
 
 ROUTES = [PeopleController]
