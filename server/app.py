@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from server import __version__, i18n
+from server import __version__, i18n, live
 from server.db import make_engine
 from server.routes import ROUTES
 from server.routes._errors import EXCEPTION_HANDLERS
@@ -77,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="strict",
         ),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), live.channels_plugin(settings)],
+        on_startup=[live.start],
+        on_shutdown=[live.stop],
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,

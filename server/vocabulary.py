@@ -22,4 +22,9 @@ WORDS = (
     N_("draft"), N_("published"), N_("night"), N_("day"),
     # channels, stream state
     N_("hotline"), N_("wechat"), N_("wecom"), N_("live"), N_("upcoming"), N_("none"),
+    # SLA clocks and their states (D5, D7)
+    N_("handoff"), N_("first_response"), N_("arrival"), N_("resolution"), N_("follow_up"),
+    N_("running"), N_("paused"), N_("warning"), N_("breached"), N_("met"), N_("missed"),
+    # job outcomes
+    N_("solved"), N_("needs_onsite"), N_("fixed"), N_("swapped"),
 )

@@ -1,0 +1,95 @@
+"""Live updates: every committed change is fanned out to the connected screens.
+
+``server.actions.changes`` calls its after-commit listeners with each transaction's
+changes. The listener installed here publishes a small message (the ids of the
+requests and people concerned, never their data) on one channel of Litestar's
+channels plugin; ``GET /events`` (server-sent events, ``server.routes.board``) relays it
+to every connected board and engineer list, which then re-fetch their fragment.
+
+Backends: in memory for SQLite (one server process); PostgreSQL LISTEN/NOTIFY through
+psycopg for several processes on one database, so a change committed by one process
+reaches the browsers connected to any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from sqlalchemy.engine import make_url
+
+from server.actions import changes
+
+CHANNEL = "fieldops_changes"  # a plain identifier: it is a LISTEN channel on PostgreSQL
+MAX_IDS = 200  # a NOTIFY payload stays far below PostgreSQL's 8000 bytes
+
+log = logging.getLogger(__name__)
+
+
+def channels_plugin(settings: Any) -> ChannelsPlugin:
+    if settings.is_sqlite:
+        backend: Any = MemoryChannelsBackend()
+    else:
+        from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
+
+        backend = PsycoPgChannelsBackend(libpq_dsn(settings.db_url))
+    return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+
+
+def libpq_dsn(url: str) -> str:
+    """``postgresql+psycopg://...`` (SQLAlchemy) as the ``postgresql://...`` psycopg takes."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def message(batch: list[changes.Change]) -> dict[str, Any]:
+    """What one committed transaction changed: request and staff ids, entity kinds."""
+    requests = sorted({c.request_id for c in batch if c.request_id is not None}
+                      | {int(c.entity_id) for c in batch
+                         if c.entity == "request" and c.entity_id.isdigit()})
+    staff = sorted({s for c in batch for s in c.staff_ids})
+    everyone = any(not c.staff_ids for c in batch)
+    too_many = len(requests) > MAX_IDS or len(staff) > MAX_IDS
+    return {
+        "entities": sorted({c.entity for c in batch}),
+        "requests": None if too_many else requests,
+        "staff": None if too_many or everyone else staff,
+    }
+
+
+class Bridge:
+    """The after-commit listener: hands each batch to the plugin on the server's loop.
+
+    Actions commit in worker threads (sync handlers) or on the loop itself (the
+    background loop); ``call_soon_threadsafe`` is right for both.
+    """
+
+    def __init__(self, plugin: ChannelsPlugin, loop: asyncio.AbstractEventLoop) -> None:
+        self.plugin = plugin
+        self.loop = loop
+
+    def __call__(self, batch: list[changes.Change]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is stopping
+            self.loop.call_soon_threadsafe(self._publish, message(batch))
+
+    def _publish(self, data: dict[str, Any]) -> None:
+        try:
+            self.plugin.publish(data, CHANNEL)
+        except RuntimeError:  # the plugin has shut down already
+            log.debug("live update dropped during shutdown")
+
+
+async def start(app: Litestar) -> None:
+    bridge = Bridge(app.plugins.get(ChannelsPlugin), asyncio.get_running_loop())
+    app.state.live_bridge = bridge
+    changes.on_commit(bridge)
+
+
+async def stop(app: Litestar) -> None:
+    bridge = app.state.get("live_bridge")
+    if bridge is not None:
+        changes.remove_listener(bridge)

@@ -1,0 +1,303 @@
+"""The dispatch board (dispatcher, support manager; laptop) and the live-update stream.
+
+``/board`` lists every open request with its running clocks and who is on duty;
+htmx requests get the fragment, which the page re-fetches whenever ``/events`` says
+something changed (and every 10 s while the stream is down). A request's page holds
+its timeline and the actions: assign, reassign, escalate, pause or resume a clock,
+cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import litestar
+from litestar import Controller, Request
+from litestar.channels import ChannelsPlugin
+from litestar.concurrency import sync_to_thread
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from server import live
+from server.actions import ActionError
+from server.actions import jobs as job_actions
+from server.db import utcnow
+from server.domain.text import N_
+from server.i18n import gettext as _
+from server.i18n import render
+from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
+from server.queries import board as q
+from server.routes._http import DB, fragment, get, page, post
+from server.routes.nav import Screen, register
+from server.security import requires
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+BOARD_ROLES = (Role.dispatcher, Role.manager)
+PAUSE_REASONS = (N_("Customer unreachable"), N_("Customer asked to wait"))
+
+register(Screen("/board", N_("Dispatch board"), N_("Open requests, clocks, who is on duty"),
+                tuple(BOARD_ROLES)))
+
+
+def _settings(request: Request) -> Any:
+    return request.app.state.settings
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def assign_context(db: Session, request: SupportRequest, kind: str | None, job_id: int | None,
+                   now) -> dict[str, Any]:
+    """The assign (or reassign) form: only the people on duty who may take this job (D11)."""
+    job = db.get(Job, job_id) if job_id else None
+    if job is not None and (job.request_id != request.id or job.status not in ACTIVE_JOB_STATUSES):
+        job = None
+    if job is not None:
+        kind = job.kind
+    if kind not in job_actions.JOB_KINDS:
+        kind = request.classification if request.classification in job_actions.JOB_KINDS else "remote"
+    people = job_actions.eligible_engineers(db, request, kind, now)
+    load = q.active_jobs_by_person(db, [p.staff_id for p in people])
+    candidates = sorted(
+        ((p, load.get(p.staff_id, [])) for p in people if job is None or p.staff_id != job.assignee_id),
+        key=lambda pl: (len(pl[1]), pl[0].display_name),
+    )
+    active = db.exec(
+        select(Job).where(Job.request_id == request.id, Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).all()
+    return {"req": request, "kind": kind, "job": job, "candidates": candidates,
+            "active_kinds": {j.kind for j in active}}
+
+
+class BoardController(Controller):
+    path = "/board"
+    guards = [requires(*BOARD_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    def index(self, request: Request, db: DB) -> Template:
+        now = utcnow()
+        data = q.board(db, now, _settings(request).sla)
+        return page(request, "pages/board.html", fragment="partials/board.html", board=data,
+                    now=now)
+
+    @get("/requests/{request_id:int}")
+    def request_page(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+        return self._detail(request, db, request_id)
+
+    @get("/requests/{request_id:int}/assign")
+    def assign_form(self, request: Request, db: DB, request_id: FromPath[int],
+                    kind: str | None = None, job_id: int | None = None,
+                    origin: str = "page") -> Template:
+        req = self._request(db, request_id)
+        return fragment(request, "partials/assign_form.html",
+                        **assign_context(db, req, kind, job_id, utcnow()), error=None, done=None,
+                        origin="board" if origin == "board" else "page")
+
+    @post("/requests/{request_id:int}/assign")
+    def assign(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+        user = request.scope["user"]
+        req = self._request(db, request_id)
+        now = utcnow()
+        job_id = _int(data.get("job_id"))
+        engineer_id = _int(data.get("engineer_id")) or 0
+        kind = str(data.get("kind", ""))
+        try:
+            with db.begin_nested():
+                if job_id:
+                    job = job_actions.reassign_job(db, user.id, job_id, engineer_id, now,
+                                                   _settings(request))
+                else:
+                    job = job_actions.assign_job(db, user.id, request_id, engineer_id, kind, now,
+                                                 _settings(request))
+        except ActionError as exc:
+            ctx = assign_context(db, req, kind, job_id, now)
+            return self._after(request, db, request_id, data, status_code=422,
+                               form=("partials/assign_form.html",
+                                     ctx | {"error": render(exc.message), "done": None}))
+        done = _("Assigned to {name}.").format(name=_name(db, job.assignee_id))
+        ctx = assign_context(db, req, job.kind, None, now)
+        return self._after(request, db, request_id, data, message=done,
+                           form=("partials/assign_form.html", ctx | {"error": None, "done": done}))
+
+    @post("/requests/{request_id:int}/escalate")
+    def escalate(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+        user = request.scope["user"]
+        return self._act(request, db, request_id, data, _("Escalated to onsite: assign an onsite engineer."),
+                         lambda now: job_actions.escalate_request(db, user.id, request_id, now,
+                                                                  _settings(request)))
+
+    @post("/requests/{request_id:int}/clocks/{kind:str}/pause")
+    def pause(self, request: Request, db: DB, request_id: FromPath[int], kind: FromPath[str],
+              data: Form) -> Template:
+        user = request.scope["user"]
+        reason = str(data.get("reason_text") or "").strip() or str(data.get("reason") or "")
+        return self._act(request, db, request_id, data, _("Clock paused."),
+                         lambda now: job_actions.pause_request_clock(db, user.id, request_id, kind,
+                                                                     reason, now))
+
+    @post("/requests/{request_id:int}/clocks/{kind:str}/resume")
+    def resume(self, request: Request, db: DB, request_id: FromPath[int], kind: FromPath[str],
+               data: Form) -> Template:
+        user = request.scope["user"]
+        return self._act(request, db, request_id, data, _("Clock resumed."),
+                         lambda now: job_actions.resume_request_clock(db, user.id, request_id, kind,
+                                                                      now))
+
+    @post("/requests/{request_id:int}/cancel")
+    def cancel(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+        user = request.scope["user"]
+        return self._act(request, db, request_id, data, _("Request cancelled."),
+                         lambda now: job_actions.cancel_request(db, user.id, request_id,
+                                                                str(data.get("reason", "")), now,
+                                                                _settings(request)))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _request(self, db: Session, request_id: int) -> SupportRequest:
+        req = db.get(SupportRequest, request_id)
+        if req is None:
+            raise NotFoundException()
+        return req
+
+    def _act(self, request: Request, db: Session, request_id: int, data: dict, ok: str,
+             action) -> Template:
+        self._request(db, request_id)
+        try:
+            with db.begin_nested():
+                action(utcnow())
+        except ActionError as exc:
+            return self._after(request, db, request_id, data, error=render(exc.message),
+                               status_code=422)
+        return self._after(request, db, request_id, data, message=ok)
+
+    def _after(self, request: Request, db: Session, request_id: int, data: dict, *,
+               message: str | None = None, error: str | None = None, status_code: int = 200,
+               form: tuple[str, dict] | None = None) -> Template:
+        """The board's side panel gets its form back; the request page gets itself back."""
+        if data.get("origin") == "board" and form is not None:
+            name, ctx = form
+            return fragment(request, name, status_code=status_code, origin="board", **ctx)
+        if form is not None and status_code != 200:
+            error = form[1]["error"]
+        return self._detail(request, db, request_id, message=message, error=error,
+                            status_code=status_code, force_fragment=True)
+
+    def _detail(self, request: Request, db: Session, request_id: int, *, message: str | None = None,
+                error: str | None = None, status_code: int = 200,
+                force_fragment: bool = False) -> Template:
+        now = utcnow()
+        data = q.request_page(db, request_id, now, _settings(request).sla)
+        if data is None:
+            raise NotFoundException()
+        req = data.request
+        ctx = {
+            "p": data, "req": req, "now": now, "message": message, "error": error,
+            "pause_reasons": PAUSE_REASONS, "labels": q.TIMELINE_LABELS,
+            "assign": assign_context(db, req, None, None, now) | {"error": None, "done": None},
+            "reassign": {j.id: assign_context(db, req, None, j.id, now) for j, _n in data.jobs
+                         if j.status in ACTIVE_JOB_STATUSES},
+            "escalate_offered": req.classification == "remote" or any(
+                j.kind == "remote" and j.status in ACTIVE_JOB_STATUSES for j, _n in data.jobs),
+        }
+        if force_fragment:
+            return fragment(request, "partials/request_detail.html", status_code=status_code, **ctx)
+        return page(request, "pages/request.html", fragment="partials/request_detail.html",
+                    status_code=status_code, **ctx)
+
+
+def _name(db: Session, staff_id: int | None) -> str:
+    from server.models import Staff
+
+    staff = db.get(Staff, staff_id) if staff_id else None
+    return staff.display_name if staff else "—"
+
+
+# -- server-sent events ------------------------------------------------------------------
+
+STREAM_SECONDS = 25.0  # then the browser reconnects (so a server can stop promptly)
+PING_SECONDS = 10.0
+RETRY_MS = 1000
+
+
+def current_version(engine) -> int:
+    with Session(engine) as db:
+        return db.exec(select(func.max(ChangeRecord.version))).one() or 0
+
+
+async def change_stream(plugin: ChannelsPlugin, engine, last_seen: int | None,
+                        lifetime: float = STREAM_SECONDS) -> AsyncIterator[ServerSentEventMessage]:
+    """Relay every committed change until ``lifetime`` ends.
+
+    Each event's id is the server's change version, so a browser that reconnects
+    (``Last-Event-ID``) hears at once about anything it missed meanwhile.
+    """
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    async with plugin.start_subscription([live.CHANNEL]) as subscriber, \
+            subscriber.run_in_background(queue.put):
+        version = await sync_to_thread(current_version, engine)
+        if last_seen is not None and last_seen < version:
+            yield ServerSentEventMessage(event="change", data='{"requests": null}', id=version,
+                                         retry=RETRY_MS)
+        else:
+            yield ServerSentEventMessage(data=None, comment="ready", id=version, retry=RETRY_MS)
+        ends = loop.time() + lifetime
+        while (left := ends - loop.time()) > 0:
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout=min(PING_SECONDS, left))
+            except TimeoutError:
+                yield ServerSentEventMessage(data=None, comment="ping")
+                continue
+            batch = [first]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            version = await sync_to_thread(current_version, engine)
+            yield ServerSentEventMessage(event="change", data=_merge(batch), id=version)
+
+
+def _merge(batch: list[bytes]) -> str:
+    if len(batch) == 1:
+        return batch[0].decode()
+    requests: set[int] | None = set()
+    staff: set[int] | None = set()
+    entities: set[str] = set()
+    for raw in batch:
+        msg = json.loads(raw)
+        entities.update(msg.get("entities") or [])
+        if requests is not None:
+            requests = None if msg.get("requests") is None else requests | set(msg["requests"])
+        if staff is not None:
+            staff = None if msg.get("staff") is None else staff | set(msg["staff"])
+    return json.dumps({"entities": sorted(entities),
+                       "requests": None if requests is None else sorted(requests),
+                       "staff": None if staff is None else sorted(staff)})
+
+
+class EventsController(Controller):
+    """``GET /events``: server-sent events for every signed-in screen that shows live data."""
+
+    path = "/events"
+    include_in_schema = False
+
+    @litestar.get("/")
+    async def stream(self, request: Request) -> ServerSentEvent:
+        plugin = request.app.plugins.get(ChannelsPlugin)
+        last = _int(request.headers.get("last-event-id"))
+        return ServerSentEvent(change_stream(plugin, request.app.state.engine, last),
+                               headers={"Cache-Control": "no-cache"})
+
+
+ROUTES = [BoardController, EventsController]
