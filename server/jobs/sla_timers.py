@@ -1,0 +1,135 @@
+"""D7: a warning at 80 % of a clock and an escalation at breach, each fired exactly once.
+
+The loop calls ``fire_due_sla_events`` every few seconds. A firing is an ``SlaEvent``
+row, unique per (clock, level): the row, its timeline entry, the board's change record
+and the notices are written in one transaction, inside a savepoint for the row, so when
+two server processes reach the same clock, the second one's insert fails on the
+uniqueness key and it changes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from server.actions.audit import record
+from server.actions.changes import changed
+from server.actions.notify import enqueue
+from server.domain import sla as rules
+from server.domain.text import N_, Message
+from server.i18n import translations
+from server.jobs.loop import register_tick
+from server.models import RequestStatus, SlaClock, SlaEvent, SlaPause, Staff, SupportRequest
+from server.queries.staff import active_with_roles
+
+FINISHED = (RequestStatus.closed, RequestStatus.cancelled)
+
+
+def fire_due_sla_events(db: Session, now: datetime, settings) -> list[SlaEvent]:
+    """Fire every warning and breach that is due now and not fired yet; returns the new ones."""
+    rows = db.exec(
+        select(SlaClock, SupportRequest)
+        .join(SupportRequest, SupportRequest.id == SlaClock.request_id)
+        .where(SlaClock.stopped_at.is_(None), SupportRequest.status.notin_(FINISHED))
+        .order_by(SlaClock.deadline_at)
+    ).all()
+    fired: dict[int, set[str]] = defaultdict(set)
+    for clock_id, level in db.exec(
+        select(SlaEvent.clock_id, SlaEvent.level)
+        .join(SlaClock, SlaClock.id == SlaEvent.clock_id)
+        .where(SlaClock.stopped_at.is_(None))
+    ):
+        fired[clock_id].add(level)
+    pauses: dict[int, list[rules.Pause]] = defaultdict(list)
+    for p in db.exec(
+        select(SlaPause)
+        .join(SlaClock, SlaClock.id == SlaPause.clock_id)
+        .where(SlaClock.stopped_at.is_(None))
+    ):
+        pauses[p.clock_id].append(rules.Pause(p.started_at, p.ended_at, p.reason))
+
+    new: list[SlaEvent] = []
+    leads: list[Staff] | None = None
+    managers: list[Staff] | None = None
+    for clock, request in rows:
+        if {"warning", "breach"} <= fired[clock.id]:
+            continue
+        status = rules.clock_status(clock.started_at, clock.deadline_at, pauses[clock.id], None,
+                                    now, settings.sla)  # fmt: skip
+        for level in rules.due_levels(status, fired[clock.id]):
+            event = _insert_once(db, clock, level, now)
+            if event is None:
+                continue  # another server process fired it first
+            fired[clock.id].add(level)
+            new.append(event)
+            if leads is None:
+                leads = active_with_roles(db, "dispatcher")
+                managers = active_with_roles(db, "manager")
+            _announce(db, clock, request, level, status, now, settings, leads, managers or [])
+    return new
+
+
+def _insert_once(db: Session, clock: SlaClock, level: str, now: datetime) -> SlaEvent | None:
+    event = SlaEvent(clock_id=clock.id, level=level, fired_at=now)
+    try:
+        with db.begin_nested():
+            db.add(event)
+    except IntegrityError:
+        return None
+    return event
+
+
+def _announce(
+    db: Session,
+    clock: SlaClock,
+    request: SupportRequest,
+    level: str,
+    status: rules.ClockStatus,
+    now: datetime,
+    settings,
+    leads: list[Staff],
+    managers: list[Staff],
+) -> None:
+    """The timeline entry, the board's change, and a notice to each person who must know.
+
+    D7: the warning goes to the on-duty leads (dispatchers); the breach also to the
+    support manager. The agent who recorded a request hears about its handoff clock.
+    """
+    due = status.effective_deadline
+    record(db, f"sla.{level}", None, request_id=request.id, entity="sla_clock",
+           entity_id=clock.id, at=now, clock=clock.kind, deadline=due.isoformat(),
+           priority=request.priority)  # fmt: skip
+    changed(db, "request", request.id, request_id=request.id)
+    people = {s.id: s for s in leads}
+    if level == "breach":
+        people.update({s.id: s for s in managers})
+    if clock.kind == "handoff" and request.recorded_by and request.recorded_by not in people:
+        agent = db.get(Staff, request.recorded_by)
+        if agent is not None and agent.active:
+            people[agent.id] = agent
+    if level == "warning":
+        title = Message(N_("{number}: {clock} time is {percent} % used"),
+                        {"percent": round(settings.sla.warn_fraction * 100)})  # fmt: skip
+    else:
+        title = Message(N_("{number}: {clock} time is up"))
+    body = Message(N_("{priority} · {customer} · due {due}"), {
+        "priority": request.priority, "customer": request.customer_name,
+        "due": due.astimezone(ZoneInfo(settings.time_zone)).strftime("%H:%M"),
+    })  # fmt: skip
+    urgent = request.priority == "P1" or level == "breach"
+    for person in people.values():
+        say = translations(person.locale).gettext
+        words = {"number": request.number, "clock": say(clock.kind)}
+        enqueue(db, staff_id=person.id, kind=f"sla.{level}",
+                title=say(title.msgid).format(**words, **title.params),
+                body=body.render(say), dedupe_key=f"sla:{clock.id}:{level}:{person.id}",
+                request_id=request.id, urgency="high" if urgent else "normal", now=now)  # fmt: skip
+
+
+@register_tick
+def sla_timers(db: Session, now: datetime, settings) -> None:
+    fire_due_sla_events(db, now, settings)
