@@ -3,16 +3,23 @@
 The board answers in a fixed handful of queries whatever the number of open requests
 (requests, running clocks, their pauses, active jobs with their engineers, unresolved
 field flags, who is on duty): no query per row.
+
+Speed (2,000 open requests in well under 100 ms): clock instants are read as epoch
+seconds computed by the database, and a running clock without pauses is worked out
+with plain arithmetic (``running_clock``), which gives exactly what
+``server.domain.sla.clock_status`` gives (a property test checks it); a clock with
+pauses goes through ``clock_status`` itself.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import Float, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from server.domain import sla as rules
@@ -35,25 +42,52 @@ from server.queries.duty import OnDuty, on_duty
 
 CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class epoch(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """An instant column as seconds since 1970 (UTC), computed by the database."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element, compiler, **kw) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch, "postgresql")
+def _epoch_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+
+
+def instant(seconds: float) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
 class ClockView:
+    """A running clock as the board shows it; instants in epoch seconds."""
+
     kind: str
-    state: str  # running | paused | warning | breached (a board shows running clocks only)
-    started_at: datetime
-    deadline: datetime  # effective: moved by the time paused (D6)
-    warn_at: datetime  # D7: when the 80 % warning is due, pauses included
+    state: str  # running | paused | warning | breached
+    deadline_s: float  # effective: moved by the time paused (D6)
+    warn_s: float  # D7: when the warning is due, pauses included
     remaining_seconds: float
     pause_reason: str | None = None
 
     @property
     def deadline_ms(self) -> int:
-        return int(self.deadline.timestamp() * 1000)
+        return int(self.deadline_s * 1000)
 
     @property
     def warn_ms(self) -> int:
-        return int(self.warn_at.timestamp() * 1000)
+        return int(self.warn_s * 1000)
+
+    @property
+    def deadline(self) -> datetime:
+        return instant(self.deadline_s)
 
     @property
     def remaining_text(self) -> str:
@@ -69,6 +103,43 @@ def countdown(seconds: float) -> str:
     return ("-" if seconds < 0 else "") + text
 
 
+def running_clock(
+    started_s: float, deadline_s: float, now_s: float, warn_fraction: float
+) -> tuple[str, float, float]:
+    """``clock_status`` for a running clock that was never paused, in epoch seconds:
+    (state, remaining seconds, fraction used)."""
+    budget = deadline_s - started_s
+    elapsed = max(0.0, now_s - started_s)
+    remaining = deadline_s - now_s
+    fraction = elapsed / budget if budget > 0 else 1.0
+    if remaining <= 0:
+        state = "breached"
+    elif fraction >= warn_fraction:
+        state = "warning"
+    else:
+        state = "running"
+    return state, remaining, fraction
+
+
+def clock_view(
+    kind: str, started_s: float, deadline_s: float, pauses: list[rules.Pause] | None,
+    now: datetime, now_s: float, targets: rules.SlaTargets,
+) -> ClockView:
+    budget = deadline_s - started_s
+    if not pauses:
+        state, remaining, _fraction = running_clock(started_s, deadline_s, now_s,
+                                                    targets.warn_fraction)
+        return ClockView(kind, state, deadline_s, started_s + budget * targets.warn_fraction,
+                         remaining)
+    status = rules.clock_status(instant(started_s), instant(deadline_s), pauses, None, now,
+                                targets)
+    shift = status.paused_seconds
+    reason = next((p.reason for p in pauses if p.is_open), None)
+    return ClockView(kind, status.state, deadline_s + shift,
+                     started_s + budget * targets.warn_fraction + shift,
+                     status.remaining_seconds, reason)
+
+
 @dataclass(frozen=True, slots=True)
 class JobView:
     id: int
@@ -76,8 +147,6 @@ class JobView:
     status: str
     assignee_id: int | None
     assignee_name: str
-    assigned_at: datetime | None
-    accepted_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -93,16 +162,11 @@ class BoardRow:
     venue: str
     region: str
     device_type: str
-    received_at: datetime
     is_drill: bool
     clocks: list[ClockView] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     flags: int = 0
-
-    @property
-    def due(self) -> datetime | None:
-        """The earliest effective deadline of the running clocks (the board's sort key)."""
-        return min((c.deadline for c in self.clocks), default=None)
+    due: float | None = None  # the earliest effective deadline of the running clocks
 
     @property
     def worst(self) -> str:
@@ -130,6 +194,8 @@ STEP_BY_JOB_STATUS = {
     JobStatus.en_route: N_("Engineer on the way"),
     JobStatus.on_site: N_("Engineer at the venue"),
 }
+STEPS = (N_("Being recorded by the agent"), N_("Waiting for an onsite engineer"),
+         N_("Waiting for a remote engineer"), N_("In progress"), *STEP_BY_JOB_STATUS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,27 +219,6 @@ class Board:
     counts: dict[str, int]
 
 
-def _views(
-    clock_rows: list[Any], pauses: dict[int, list[rules.Pause]], now: datetime,
-    targets: rules.SlaTargets,
-) -> dict[int, list[ClockView]]:
-    by_request: dict[int, list[ClockView]] = defaultdict(list)
-    warn = targets.warn_fraction
-    for clock_id, request_id, kind, started_at, deadline_at in clock_rows:
-        clock_pauses = pauses.get(clock_id, ())
-        status = rules.clock_status(started_at, deadline_at, clock_pauses, None, now, targets)
-        open_reason = next((p.reason for p in clock_pauses if p.is_open), None)
-        shift = status.effective_deadline - deadline_at
-        warn_at = started_at + (deadline_at - started_at) * warn + shift
-        by_request[request_id].append(ClockView(
-            kind, status.state, started_at, status.effective_deadline, warn_at,
-            status.remaining_seconds, open_reason,
-        ))
-    for views in by_request.values():
-        views.sort(key=lambda v: CLOCK_ORDER[v.kind])
-    return by_request
-
-
 def _pauses(db: Session, clock_ids_query) -> dict[int, list[rules.Pause]]:
     out: dict[int, list[rules.Pause]] = defaultdict(list)
     rows = db.exec(
@@ -189,14 +234,19 @@ def rows_for(
     db: Session, ids_query, now: datetime, targets: rules.SlaTargets,
     by_person: dict[int, list[tuple[int, str, str, str]]] | None = None,
 ) -> dict[int, BoardRow]:
-    """Board rows for the requests ``ids_query`` selects, in a fixed number of queries."""
-    requests = db.exec(
+    """Board rows for the requests ``ids_query`` selects, in a fixed number of queries.
+
+    Plain Core statements on the session's connection: the rows are tuples, which
+    skips the ORM's per-row work (a third of the time at 2,000 requests).
+    """
+    conn = db.connection()
+    requests = conn.execute(
         select(
             SupportRequest.id, SupportRequest.number, SupportRequest.priority,
             SupportRequest.status, SupportRequest.classification, SupportRequest.stream_state,
             SupportRequest.stream_starts_at, SupportRequest.customer_name,
             func.coalesce(Venue.name, SupportRequest.address), SupportRequest.region,
-            SupportRequest.device_type, SupportRequest.received_at, SupportRequest.is_drill,
+            SupportRequest.device_type, SupportRequest.is_drill,
         )
         .join(Venue, Venue.id == SupportRequest.venue_id, isouter=True)
         .where(SupportRequest.id.in_(ids_query))
@@ -205,34 +255,39 @@ def rows_for(
     if not rows:
         return rows
 
-    running = (
-        select(SlaClock.id, SlaClock.request_id, SlaClock.kind, SlaClock.started_at,
-               SlaClock.deadline_at)
-        .where(SlaClock.request_id.in_(ids_query), SlaClock.stopped_at.is_(None))
-    )
-    clock_rows = db.exec(running).all()
-    running_ids = (
-        select(SlaClock.id)
-        .where(SlaClock.request_id.in_(ids_query), SlaClock.stopped_at.is_(None))
-    )
-    pauses = _pauses(db, running_ids) if clock_rows else {}
-    for request_id, views in _views(clock_rows, pauses, now, targets).items():
-        if request_id in rows:
-            rows[request_id].clocks = views
+    running = SlaClock.request_id.in_(ids_query), SlaClock.stopped_at.is_(None)
+    clock_rows = conn.execute(
+        select(SlaClock.id, SlaClock.request_id, SlaClock.kind, epoch(SlaClock.started_at),
+               epoch(SlaClock.deadline_at))
+        .where(*running)
+    ).all()
+    paused = conn.execute(select(SlaPause.clock_id).where(
+        SlaPause.clock_id.in_(select(SlaClock.id).where(*running)))).all()
+    pauses = _pauses(db, select(SlaClock.id).where(*running)) if paused else {}
+    now_s = (now - EPOCH).total_seconds()
+    for clock_id, request_id, kind, started_s, deadline_s in clock_rows:
+        row = rows.get(request_id)
+        if row is not None:
+            view = clock_view(kind, started_s, deadline_s, pauses.get(clock_id), now, now_s,
+                              targets)
+            row.clocks.append(view)
+            if row.due is None or view.deadline_s < row.due:
+                row.due = view.deadline_s
+    for row in rows.values():
+        if len(row.clocks) > 1:
+            row.clocks.sort(key=lambda v: CLOCK_ORDER[v.kind])
 
-    jobs = db.exec(
-        select(Job.id, Job.request_id, Job.kind, Job.status, Job.assignee_id,
-               Staff.display_name, Job.assigned_at, Job.accepted_at)
+    jobs = conn.execute(
+        select(Job.id, Job.request_id, Job.kind, Job.status, Job.assignee_id, Staff.display_name)
         .join(Staff, Staff.id == Job.assignee_id, isouter=True)
         .where(Job.request_id.in_(ids_query), Job.status.in_(ACTIVE_JOB_STATUSES))
         .order_by(Job.id)
     ).all()
-    for job_id, request_id, kind, status, assignee_id, name, assigned_at, accepted_at in jobs:
+    for job_id, request_id, kind, status, assignee_id, name in jobs:
         row = rows.get(request_id)
         if row is None:
             continue
-        row.jobs.append(JobView(job_id, kind, status, assignee_id, name or "—", assigned_at,
-                                accepted_at))
+        row.jobs.append(JobView(job_id, kind, status, assignee_id, name or "—"))
         if assignee_id is not None and by_person is not None:
             by_person[assignee_id].append((request_id, row.number, row.priority, status))
     # onsite first: the step shown is the one the customer waits on most
@@ -240,7 +295,7 @@ def rows_for(
         if len(row.jobs) > 1:
             row.jobs.sort(key=lambda j: (j.kind != "onsite", j.id))
 
-    for request_id, n in db.exec(
+    for request_id, n in conn.execute(
         select(FieldFact.request_id, func.count())
         .where(FieldFact.flagged, FieldFact.flag_resolved_at.is_(None),
                FieldFact.request_id.in_(ids_query))
@@ -253,9 +308,9 @@ def rows_for(
 
 def by_deadline(rows) -> list[BoardRow]:
     """Soonest effective deadline first; then priority, then the oldest."""
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(rows, key=lambda r: (r.due or far, PRIORITY_ORDER.get(r.priority, 9),
-                                       r.received_at))
+    far = float("inf")
+    return sorted(rows, key=lambda r: (far if r.due is None else r.due,
+                                       PRIORITY_ORDER.get(r.priority, 9), r.id))
 
 
 def board(db: Session, now: datetime, targets: rules.SlaTargets) -> Board:
@@ -268,10 +323,9 @@ def board(db: Session, now: datetime, targets: rules.SlaTargets) -> Board:
     for row in ordered:
         counts[row.status] += 1
         counts[row.priority] += 1
-        if row.worst == "breached":
-            counts["breached"] += 1
-        elif row.worst == "warning":
-            counts["warning"] += 1
+        worst = row.worst
+        if worst in ("breached", "warning"):
+            counts[worst] += 1
     counts["open"] = len(ordered)
     return Board(now, ordered, duty_groups(db, now, by_person), dict(counts))
 
@@ -400,8 +454,9 @@ def request_page(db: Session, request_id: int, now: datetime, targets: rules.Sla
                                     targets)
         view = None
         if c.stopped_at is None:
-            view = _views([(c.id, c.request_id, c.kind, c.started_at, c.deadline_at)],
-                          pauses, now, targets)[c.request_id][0]
+            view = clock_view(c.kind, (c.started_at - EPOCH).total_seconds(),
+                              (c.deadline_at - EPOCH).total_seconds(), pauses[c.id], now,
+                              (now - EPOCH).total_seconds(), targets)
         details.append(ClockDetail(c.kind, status, tuple(pauses[c.id]), view))
 
     jobs = db.exec(select(Job).where(Job.request_id == request_id).order_by(Job.id)).all()

@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import litestar
 from litestar import Controller, Request
@@ -35,6 +36,7 @@ from server.i18n import gettext as _
 from server.i18n import render
 from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
 from server.queries import board as q
+from server.routes import board_rows
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
 from server.security import requires
@@ -89,9 +91,11 @@ class BoardController(Controller):
     @get("/")
     def index(self, request: Request, db: DB) -> Template:
         now = utcnow()
-        data = q.board(db, now, _settings(request).sla)
+        settings = _settings(request)
+        data = q.board(db, now, settings.sla)
+        rows = board_rows.rows_html(data.rows, board_rows.words(), ZoneInfo(settings.time_zone))
         return page(request, "pages/board.html", fragment="partials/board.html", board=data,
-                    now=now)
+                    rows_html=rows, now=now)
 
     @get("/requests/{request_id:int}")
     def request_page(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:

@@ -15,11 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlmodel import Session, select
 
 from server.actions import jobs as J
 from server.db import utcnow
+from server.domain import sla as sla_rules
 from server.models import FieldFact, SlaClock, SlaEvent, SupportRequest
 from server.queries import board as q
 from tests.api.dispatch_data import engineer, handed_off, on_shift
@@ -368,3 +371,39 @@ def test_request_status_after_board_assignment(client, db, people, crew, setting
     html = client.get("/board").text
     row = html[html.index(f'id="r{req.id}"'):]
     assert "等待工程师接单" in row[:row.index("</tr>")]
+
+
+# -- the board's fast path for clocks equals the domain rule ---------------------------------
+
+
+@given(started=st.integers(0, 10**6), budget=st.integers(0, 10**5), at=st.integers(-10**5, 2 * 10**6),
+       warn=st.sampled_from([0.5, 0.75, 0.8, 0.95]))
+def test_running_clock_arithmetic_is_clock_status_without_pauses(started, budget, at, warn):
+    base = q.EPOCH + timedelta(days=20_000)
+    b = (base - q.EPOCH).total_seconds()
+    targets = sla_rules.SlaTargets(warn_fraction=warn)
+    s0, d0, now = base + timedelta(seconds=started), base + timedelta(seconds=started + budget), \
+        base + timedelta(seconds=at)
+    expected = sla_rules.clock_status(s0, d0, [], None, now, targets)
+    state, remaining, fraction = q.running_clock(b + started, b + started + budget, b + at, warn)
+    assert (state, remaining, fraction) == (expected.state, expected.remaining_seconds,
+                                            expected.fraction_used)
+    view = q.clock_view("resolution", b + started, b + started + budget, [], now, b + at, targets)
+    assert view.state == expected.state and view.deadline == expected.effective_deadline
+
+
+@given(paused_for=st.integers(1, 3600), ago=st.integers(0, 3600), open_pause=st.booleans())
+def test_a_paused_clock_on_the_board_moves_its_deadline_like_the_domain_says(paused_for, ago, open_pause):
+    now = q.EPOCH + timedelta(days=20_000, hours=5)
+    start = now - timedelta(hours=1)
+    deadline = start + timedelta(hours=4)
+    p_start = now - timedelta(seconds=ago + paused_for)
+    pause = sla_rules.Pause(p_start, None if open_pause else p_start + timedelta(seconds=paused_for),
+                            "联系不上客户")
+    targets = sla_rules.SlaTargets()
+    expected = sla_rules.clock_status(start, deadline, [pause], None, now, targets)
+    secs = lambda t: (t - q.EPOCH).total_seconds()  # noqa: E731
+    view = q.clock_view("resolution", secs(start), secs(deadline), [pause], now, secs(now), targets)
+    assert view.state == expected.state
+    assert view.deadline == expected.effective_deadline
+    assert view.pause_reason == ("联系不上客户" if open_pause else None)

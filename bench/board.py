@@ -1,0 +1,344 @@
+"""Dispatch board speed: render time at 2,000 open requests, and change -> browser latency.
+
+    .venv/bin/python bench/board.py [--renders 60] [--changes 40] [--open 2000]
+
+Builds a fresh SQLite database in a temporary folder with demo-like data scaled up
+(2,000 open requests at every stage with their SLA clocks and jobs, 3,000 closed ones,
+400 staff, a published month roster with people on duty now), then:
+
+1. renders the full board page (and the htmx fragment) N times through the app and
+   prints p50 / p95 / max in milliseconds and the size of the HTML;
+2. serves the app on a real uvicorn, keeps a dispatcher's /events stream open, makes
+   changes (as another dispatcher, over HTTP) and prints how long until the stream
+   announced each change, and until the re-fetched board fragment arrived, as a
+   browser does it.
+
+Figures, not assertions (testing.md: benchmarks are not tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import queue
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from litestar.testing import TestClient  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from server.db import make_engine, utcnow  # noqa: E402
+from server.domain.sla import SlaTargets, deadline  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+from server.models import (  # noqa: E402
+    AuditEntry,
+    Customer,
+    Job,
+    Roster,
+    Shift,
+    SlaClock,
+    SlaPause,
+    Staff,
+    StaffRole,
+    SupportRequest,
+    Venue,
+)
+from server.security import hash_password  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+PASSWORD = "bench-password-1"
+DEVICES = ["camera", "encoder", "mixer", "audio"]
+SYMPTOMS = ["推流失败，直播中断", "摄像机无法开机", "SDI 信号中断", "无线话筒有杂音", "导播台切换无响应"]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def line(label: str, values: list[float]) -> str:
+    return (f"  {label:<44} p50 {pct(values, 50):7.1f} ms   p95 {pct(values, 95):7.1f} ms   "
+            f"max {max(values):7.1f} ms   (n={len(values)})")
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def build(url: str, now: datetime, n_open: int, n_closed: int, n_staff: int) -> dict:
+    rng = random.Random(20261126)
+    targets = SlaTargets()
+    engine = make_engine(url)
+    pw = hash_password(PASSWORD)
+    with engine.begin() as c:
+        # 400 staff: 300 engineers (remote, urban, suburban), dispatchers, agents, managers
+        staff, roles = [], []
+        groups = ([("remote", None)] * 120 + [("onsite", "urban")] * 90
+                  + [("onsite", "suburban")] * 90)
+        for i in range(n_staff):
+            group, region = groups[i] if i < len(groups) else (None, None)
+            role = group or ["dispatcher", "agent", "agent", "manager"][i % 4]
+            username = f"u{i:03d}"
+            if i == len(groups):  # the dispatcher who watches and the one who changes things
+                username, role = "dispatcher", "dispatcher"
+            staff.append(dict(id=i + 1, username=username, password_hash=pw, display_name=f"员工{i:03d}",
+                              phone=f"138{i:08d}", email="", locale="zh_CN", active=True,
+                              group=group, region=region, created_at=now))
+            roles.append(dict(staff_id=i + 1, role=role))
+        c.execute(insert(Staff), staff)
+        c.execute(insert(StaffRole), roles)
+        engineers = {key: [s["id"] for s in staff if (s["group"], s["region"]) == key]
+                     for key in set(groups)}
+
+        # a published month roster: every night, 10 remote + 8 per onsite region; and a
+        # shift covering now (whatever the hour) so the duty panel is full
+        c.execute(insert(Roster), [dict(id=1, month=now.strftime("%Y-%m"), status="published",
+                                        published_at=now - timedelta(days=12))])
+        shifts = []
+        first = date(now.year, now.month, 1)
+        for d in range(31):
+            day = first + timedelta(days=d)
+            if day.month != now.month:
+                break
+            start = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)  # 18:00 Shanghai
+            for key, n in ((("remote", None), 10), (("onsite", "urban"), 8),
+                           (("onsite", "suburban"), 8)):
+                for sid in rng.sample(engineers[key], n):
+                    shifts.append(dict(roster_id=1, staff_id=sid, day=day, kind="night",
+                                       starts_at=start, ends_at=start + timedelta(hours=14),
+                                       group=key[0], region=key[1]))
+        on_now = {key: rng.sample(pool, 10 if key[0] == "remote" else 8)
+                  for key, pool in engineers.items()}
+        for key, ids in on_now.items():
+            for sid in ids:
+                shifts.append(dict(roster_id=1, staff_id=sid, day=now.date(), kind="day",
+                                   starts_at=now - timedelta(hours=2),
+                                   ends_at=now + timedelta(hours=8), group=key[0], region=key[1]))
+        c.execute(insert(Shift), shifts)
+
+        customers = [dict(id=i + 1, name=f"直播客户{i:03d}有限公司", phone=f"021-6{i:07d}")
+                     for i in range(300)]
+        c.execute(insert(Customer), customers)
+        venues = [dict(id=i + 1, customer_id=i + 1, name=f"场馆{i:03d}", address=f"上海市某区某路{i}号",
+                       lat=31.2 + i / 1000, lon=121.4 + i / 1000, datum="WGS-84",
+                       region="urban" if i % 3 else "suburban") for i in range(300)]
+        c.execute(insert(Venue), venues)
+
+        requests, clocks, jobs, pauses, audit = [], [], [], [], []
+        job_id = 0
+        total = n_open + n_closed
+        for i in range(total):
+            rid = i + 1
+            is_open = i < n_open
+            received = now - timedelta(minutes=rng.uniform(1, 200)) if is_open else \
+                now - timedelta(days=rng.uniform(2, 30))
+            priority = rng.choices(["P1", "P2", "P3"], weights=[15, 35, 50])[0]
+            stream = "live" if priority == "P1" else ("upcoming" if priority == "P2" else "none")
+            starts = received + timedelta(minutes=rng.uniform(60, 900)) if stream == "upcoming" else None
+            venue = venues[i % 300]
+            status = (rng.choices(["new", "handed_off", "assigned", "in_progress"],
+                                  weights=[10, 30, 25, 35])[0] if is_open else "closed")
+            classification = "onsite" if rng.random() < 0.45 else "remote"
+            handed = received + timedelta(minutes=rng.uniform(1, 9))
+            requests.append(dict(
+                id=rid, number=f"FO-BENCH-{rid:06d}", channel="hotline", received_at=received,
+                customer_id=venue["customer_id"], customer_name=customers[i % 300]["name"],
+                contact_name="王先生", phone="13800138000", address=venue["address"],
+                venue_id=venue["id"], region=venue["region"], device_type=rng.choice(DEVICES),
+                symptom=rng.choice(SYMPTOMS), stream_state=stream, stream_starts_at=starts,
+                classification=classification, priority=priority, status=status,
+                handed_off_at=None if status == "new" else handed, is_drill=False, version=1))
+
+            def add_clock(kind, start, stop=None, rid=rid, priority=priority, venue=venue,
+                          starts=starts):
+                region = venue["region"] if kind == "arrival" else None
+                due = deadline(kind, start, priority, region, targets, stream_starts_at=starts)
+                clocks.append(dict(id=len(clocks) + 1, request_id=rid, kind=kind,
+                                   started_at=start, deadline_at=due, stopped_at=stop,
+                                   paused_seconds=0))
+                return len(clocks)
+
+            add_clock("handoff", received, None if status == "new" else handed)
+            audit.append(dict(at=received, actor_id=None, action="request.received",
+                              request_id=rid, entity="request", entity_id=str(rid), details={}))
+            if status == "new":
+                continue
+            accepted = handed + timedelta(minutes=rng.uniform(1, 6))
+            add_clock("first_response", handed, accepted if status in ("in_progress", "closed") else None)
+            res = add_clock("resolution", handed, handed + timedelta(minutes=50) if status == "closed" else None)
+            if is_open and rng.random() < 0.03:
+                pauses.append(dict(clock_id=res, started_at=now - timedelta(minutes=5), ended_at=None,
+                                   reason="联系不上客户", by_id=1))
+            if status in ("assigned", "in_progress", "closed"):
+                kinds = [classification] + (["remote"] if classification == "onsite" and priority == "P1" else [])
+                for kind in kinds:
+                    job_id += 1
+                    pool = on_now[(kind, venue["region"] if kind == "onsite" else None)]
+                    jobs.append(dict(id=job_id, request_id=rid, kind=kind, assignee_id=rng.choice(pool),
+                                     status={"assigned": "offered", "in_progress": "accepted",
+                                             "closed": "done"}[status],
+                                     assigned_at=handed, assigned_by=1,
+                                     accepted_at=accepted if status != "assigned" else None,
+                                     ack_step=0, outcome="", notes="", version=1))
+                if classification == "onsite":
+                    add_clock("arrival", handed, handed + timedelta(minutes=40) if status == "closed" else None)
+        c.execute(insert(SupportRequest), requests)
+        c.execute(insert(SlaClock), clocks)
+        c.execute(insert(Job), jobs)
+        if pauses:
+            c.execute(insert(SlaPause), pauses)
+        c.execute(insert(AuditEntry), audit)
+    engine.dispose()
+    return {"staff": n_staff, "shifts": len(shifts), "open requests": n_open,
+            "closed requests": n_closed, "clocks": len(clocks), "jobs": len(jobs)}
+
+
+# -- measurements ---------------------------------------------------------------------------
+
+
+def sign_in(client, base: str = "") -> None:
+    client.get(base + "/login")
+    r = client.post(base + "/login", data={"username": "dispatcher", "password": PASSWORD,
+                                           "_csrf_token": client.cookies.get("csrftoken"),
+                                           "next": "/"})
+    assert r.status_code in (200, 303), r.status_code
+
+
+def render_board(app, renders: int) -> None:
+    with TestClient(app=app) as client:
+        client.headers["accept"] = "text/html"
+        sign_in(client)
+        for _ in range(5):  # warm-up: templates compiled, caches filled
+            client.get("/board")
+        page, frag, zipped_page = [], [], []
+        size = zipped = frag_size = 0
+        for i in range(renders):
+            t = time.perf_counter()
+            r = client.get("/board", headers={"accept-encoding": "identity"})
+            page.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200
+            size = len(r.content)
+            t = time.perf_counter()
+            r2 = client.get("/board", headers={"hx-request": "true", "accept-encoding": "identity"})
+            frag.append((time.perf_counter() - t) * 1000)
+            frag_size = len(r2.content)
+            t = time.perf_counter()
+            r3 = client.get("/board", headers={"accept-encoding": "gzip"})
+            zipped_page.append((time.perf_counter() - t) * 1000)
+            assert r3.status_code == 200
+            if i == 0:
+                zipped = len(gzip.compress(r.content, 6))
+                rows = r.text.count('<tr id="r')
+        print(f"\nBoard render through the app ({rows} rows shown):")
+        print(line("full page GET /board", page))
+        print(line("full page GET /board, gzip (as browsers ask)", zipped_page))
+        print(line("htmx fragment GET /board (HX-Request)", frag))
+        print(f"  HTML: page {size / 1024:.0f} KiB ({zipped / 1024:.0f} KiB gzipped), "
+              f"fragment {frag_size / 1024:.0f} KiB")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_latency(app, changes: int) -> None:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{port}"
+    watcher = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html"})
+    actor = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html"})
+    sign_in(watcher)
+    sign_in(actor)
+    arrivals: queue.Queue[float] = queue.Queue()
+    connected = threading.Event()
+    stop = threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():  # the stream ends every 25 s; reconnect like a browser
+            with watcher.stream("GET", "/events") as r:
+                for raw in r.iter_lines():
+                    connected.set()
+                    if raw.startswith("event: change"):
+                        arrivals.put(time.perf_counter())
+                    if stop.is_set():
+                        return
+
+    threading.Thread(target=listen, daemon=True).start()
+    connected.wait(10)
+    time.sleep(0.3)
+    csrf = {"x-csrftoken": actor.cookies["csrftoken"], "hx-request": "true"}
+    event_ms, fragment_ms, post_ms = [], [], []
+    for i in range(changes):
+        rid = 1 + (i * 7) % 1500
+        path = f"/board/requests/{rid}/clocks/resolution/" + ("pause" if i % 2 == 0 else "resume")
+        # another dispatcher pauses / resumes a clock; the watcher's stream must say so
+        rid_ok = actor.post(f"/board/requests/{rid}/clocks/resolution/pause",
+                            data={"reason": "客户要求等待"}, headers=csrf)
+        if rid_ok.status_code != 200:
+            continue
+        while not arrivals.empty():
+            arrivals.get_nowait()
+        t0 = time.perf_counter()
+        r = actor.post(f"/board/requests/{rid}/clocks/resolution/resume", headers=csrf)
+        t_post = time.perf_counter()
+        try:
+            arrived = arrivals.get(timeout=5)
+        except queue.Empty:
+            print("  (no event within 5 s)")
+            continue
+        event_ms.append((arrived - t0) * 1000)
+        post_ms.append((t_post - t0) * 1000)
+        watcher.get("/board", headers={"hx-request": "true"})  # what the page does next
+        fragment_ms.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 200, path
+        time.sleep(0.05)
+    stop.set()
+    print("\nLive update over server-sent events (real uvicorn, 2,000 open requests):")
+    print(line("another dispatcher's POST answered", post_ms))
+    print(line("POST sent -> change event at the watcher", event_ms))
+    print(line("POST sent -> watcher has the new board fragment", fragment_ms))
+    server.should_exit = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renders", type=int, default=60)
+    parser.add_argument("--changes", type=int, default=40)
+    parser.add_argument("--open", type=int, default=2000)
+    parser.add_argument("--closed", type=int, default=3000)
+    parser.add_argument("--staff", type=int, default=400)
+    args = parser.parse_args()
+
+    from server.app import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="fieldops-bench-"))
+    settings = Settings(data_dir=folder, demo_data=False, background_loop=False,
+                        push_enabled=False).with_secrets()
+    upgrade(settings.db_url)
+    t = time.perf_counter()
+    summary = build(settings.db_url, utcnow(), args.open, args.closed, args.staff)
+    print(f"Data ({time.perf_counter() - t:.1f} s, {folder}): "
+          + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    app = create_app(settings)
+    render_board(app, args.renders)
+    live_latency(create_app(settings), args.changes)
+
+
+if __name__ == "__main__":
+    main()
