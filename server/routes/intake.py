@@ -31,6 +31,7 @@ FORM_FIELDS = (
     "channel", "received_at", "order_no", "unit_id", "customer_name", "contact_name", "phone",
     "address", "region", "device_type", "device_model", "scenario", "symptom_kind", "symptom",
     "fault_started_at", "stream_state", "stream_starts_at", "classification", "priority",
+    "opened_at",
 )  # fmt: skip
 SYMPTOM_LABELS = {
     "no_power": N_("Will not power on"),
@@ -60,10 +61,23 @@ def _values(data: Any) -> dict[str, str]:
     return {k: str(data.get(k) or "").strip() for k in FORM_FIELDS}
 
 
+def _received(values: dict[str, str], tz: str) -> str:
+    """'Received at' as typed; left as the form showed it, the moment it opened, to the second.
+
+    The field shows minutes only, so an untouched field would otherwise lose up to a
+    minute of the 10-minute handoff clock.
+    """
+    opened = parse_instant(values["opened_at"], tz) if values["opened_at"] else None
+    if opened is not None and values["received_at"] == _local_input(opened, tz):
+        return opened.isoformat()
+    return values["received_at"]
+
+
 def _handoff_clock(values: dict[str, str], now: datetime, settings) -> dict[str, Any]:
     """The running 10-minute handoff clock (S4), cut short by an upcoming stream (D8a)."""
     tz = settings.time_zone
-    received = parse_instant(values["received_at"], tz) if values["received_at"] else None
+    typed = _received(values, tz)
+    received = parse_instant(typed, tz) if typed else None
     received = min(received or now, now)
     starts = None
     if values["stream_state"] == "upcoming" and values["stream_starts_at"]:
@@ -144,7 +158,8 @@ class IntakeController(Controller):
         settings = request.app.state.settings
         now = utcnow()
         values = _values({"channel": "hotline", "stream_state": "none", "region": "urban",
-                          "received_at": _local_input(now, settings.time_zone)})  # fmt: skip
+                          "received_at": _local_input(now, settings.time_zone),
+                          "opened_at": now.isoformat()})  # fmt: skip
         user = request.scope["user"]
         return page(request, "pages/intake.html", **_context(request, db, values, focus="order_no"),
                     mine=_mine(db, user.id, now), filed=_filed(db, filed) if filed else None)
@@ -154,7 +169,8 @@ class IntakeController(Controller):
         settings, user, now = request.app.state.settings, request.scope["user"], utcnow()
         values = _values(data)
         try:
-            req = intake.record_request(db, user.id, values, now, settings)
+            typed = values | {"received_at": _received(values, settings.time_zone)}
+            req = intake.record_request(db, user.id, typed, now, settings)
             if data.get("action") != "save":
                 intake.hand_off(db, user.id, req.id, req.classification, req.priority, now,
                                 settings)

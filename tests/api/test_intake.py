@@ -424,3 +424,22 @@ def test_two_live_requests_never_hold_the_same_unit(db, people, settings, order)
         unit = db.exec(select(Unit).where(Unit.held_for_request_id == req.id)).first()
         held.append(unit.asset_tag if unit else None)
     assert held == ["ENC-0103", "ENC-0102", "ENC-0101"]
+
+
+def test_an_untouched_received_at_keeps_the_second_the_form_opened(client, people, db):
+    """The field shows minutes; the clock must not lose the seconds the agent never saw."""
+    login(client, "agent")
+    page = client.get("/requests/new").text
+    opened = page.split('name="opened_at" value="')[1].split('"')[0]
+    shown = page.split('id="f-received_at" name="received_at" type="datetime-local" value="')[1][:16]
+    form_post(client, "/requests/new", good_form(received_at=shown, opened_at=opened))
+    clock = db.exec(select(SlaClock).where(SlaClock.kind == "handoff")).one()
+    assert clock.started_at == datetime.fromisoformat(opened)
+    assert clock.started_at.second == datetime.fromisoformat(opened).second
+    # a time the agent typed is taken as typed, to the minute
+    form_post(client, "/requests/new",
+              good_form(received_at=local(utcnow() - timedelta(minutes=4)), opened_at=opened))
+    db.rollback()
+    typed = db.exec(select(SlaClock).where(SlaClock.kind == "handoff")
+                    .order_by(SlaClock.id.desc())).first()
+    assert typed.started_at.second == 0
