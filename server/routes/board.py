@@ -66,21 +66,23 @@ def assign_context(db: Session, request: SupportRequest, kind: str | None, job_i
     job = db.get(Job, job_id) if job_id else None
     if job is not None and (job.request_id != request.id or job.status not in ACTIVE_JOB_STATUSES):
         job = None
+    active = db.exec(
+        select(Job).where(Job.request_id == request.id, Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).all()
+    active_kinds = {j.kind for j in active}
     if job is not None:
         kind = job.kind
-    if kind not in job_actions.JOB_KINDS:
-        kind = request.classification if request.classification in job_actions.JOB_KINDS else "remote"
+    if kind not in job_actions.JOB_KINDS:  # the request's own kind first, then what is missing
+        first = request.classification if request.classification in job_actions.JOB_KINDS else "remote"
+        kind = next((k for k in (first, "remote", "onsite") if k not in active_kinds), first)
     people = job_actions.eligible_engineers(db, request, kind, now)
     load = q.active_jobs_by_person(db, [p.staff_id for p in people])
     candidates = sorted(
         ((p, load.get(p.staff_id, [])) for p in people if job is None or p.staff_id != job.assignee_id),
         key=lambda pl: (len(pl[1]), pl[0].display_name),
     )
-    active = db.exec(
-        select(Job).where(Job.request_id == request.id, Job.status.in_(ACTIVE_JOB_STATUSES))
-    ).all()
     return {"req": request, "kind": kind, "job": job, "candidates": candidates,
-            "active_kinds": {j.kind for j in active}}
+            "active_kinds": active_kinds}
 
 
 class BoardController(Controller):
@@ -132,7 +134,7 @@ class BoardController(Controller):
                                form=("partials/assign_form.html",
                                      ctx | {"error": render(exc.message), "done": None}))
         done = _("Assigned to {name}.").format(name=_name(db, job.assignee_id))
-        ctx = assign_context(db, req, job.kind, None, now)
+        ctx = assign_context(db, req, None, None, now)
         return self._after(request, db, request_id, data, message=done,
                            form=("partials/assign_form.html", ctx | {"error": None, "done": done}))
 
@@ -213,8 +215,7 @@ class BoardController(Controller):
             "assign": assign_context(db, req, None, None, now) | {"error": None, "done": None},
             "reassign": {j.id: assign_context(db, req, None, j.id, now) for j, _n in data.jobs
                          if j.status in ACTIVE_JOB_STATUSES},
-            "escalate_offered": req.classification == "remote" or any(
-                j.kind == "remote" and j.status in ACTIVE_JOB_STATUSES for j, _n in data.jobs),
+            "escalate_offered": req.classification == "remote",
         }
         if force_fragment:
             return fragment(request, "partials/request_detail.html", status_code=status_code, **ctx)
