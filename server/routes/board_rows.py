@@ -37,11 +37,11 @@ def rows_html(rows: Iterable[BoardRow], w: dict[str, str], tz: ZoneInfo) -> Mark
     add = out.append
     for r in rows:
         rid = r.id
-        clocks = "".join(
-            f'<span class="clk {c.state}">{w[c.kind]} <b>{w["paused"]}</b></span>'
+        clocks = "".join(  # data-s / data-v: deadline and warning, epoch seconds (app.js)
+            f'<i class="clk {c.state}">{w[c.kind]} <b>{w["paused"]}</b></i>'
             if c.state == "paused" else
-            f'<span class="clk {c.state}" data-d="{int(c.deadline_s * 1000)}" '
-            f'data-w="{int(c.warn_s * 1000)}">{w[c.kind]} <b>{c.remaining_text}</b></span>'
+            f'<i class="clk {c.state}" data-s="{int(c.deadline_s)}" data-v="{int(c.warn_s)}">'
+            f'{w[c.kind]} <b>{c.remaining_text}</b></i>'
             for c in r.clocks
         )
         stream = w.get(r.stream_state, r.stream_state)
@@ -59,8 +59,8 @@ def rows_html(rows: Iterable[BoardRow], w: dict[str, str], tz: ZoneInfo) -> Mark
             if r.status != "new" and not r.jobs else ""
         )
         add(
-            f'<tr id="r{rid}" class="{r.worst}"><td><span class="prio {r.priority.lower()}">'
-            f'{r.priority}</span>{drill}</td><td><a href="/board/requests/{rid}">{escape(r.number)}'
+            f'<tr id="r{rid}" class="{r.worst}"><td><b class="prio {r.priority.lower()}">'
+            f'{r.priority}</b>{drill}</td><td><a href="/board/requests/{rid}">{escape(r.number)}'
             f'</a><br>{escape(r.customer_name)}</td><td class="{r.stream_state}">{stream}</td>'
             f'<td>{escape(r.venue)}<br><small>{w.get(r.region, escape(r.region))}</small></td>'
             f'<td>{step}</td><td>{clocks}</td><td>{button}</td></tr>\n'

@@ -62,12 +62,12 @@ def test_board_lists_open_requests_soonest_deadline_first_with_their_clocks(clie
     assert order == [soon.number, p1.number, p3.number]  # cancelled is not on the board
     row = html[html.index(f'id="r{p1.id}"'):]
     row = row[:row.index("</tr>")]
-    assert "首次响应" in row and "解决" in row and "data-d=" in row and "正在直播" in row
+    assert "首次响应" in row and "解决" in row and "data-s=" in row and "正在直播" in row
     first = db.exec(select(SlaClock).where(SlaClock.request_id == p1.id,
                                            SlaClock.kind == "first_response")).one()
-    assert f'data-d="{int(first.deadline_at.timestamp() * 1000)}"' in row
+    assert f'data-s="{int(first.deadline_at.timestamp())}"' in row
     warn = first.started_at + (first.deadline_at - first.started_at) * 0.8
-    assert f'data-w="{int(warn.timestamp() * 1000)}"' in row
+    assert f'data-v="{int(warn.timestamp())}"' in row
 
 
 def test_clock_states_warning_breached_and_paused(db, people, crew, settings):

@@ -31,8 +31,8 @@
 // Elements marked [data-live] re-fetch themselves (htmx, event "fo:changed") when the
 // server-sent events stream at /events says something changed; [data-live-request="N"]
 // only when request N did. While the stream is down, their hx-trigger polls every 10 s
-// (it checks FieldOpsLive.open). Clocks [data-d] (deadline, ms) and [data-w] (80 % mark)
-// count down every second and turn amber, then red.
+// (it checks FieldOpsLive.open). Clocks [data-d] (deadline, ms) and [data-w] (80 % mark),
+// or [data-s] / [data-v] in seconds, count down every second and turn amber, then red.
 (function () {
   "use strict";
   var live = (window.FieldOpsLive = { open: false, source: null });
@@ -82,9 +82,14 @@
   }
   function tick() {
     var now = Date.now();
-    var clocks = document.querySelectorAll(".clk[data-d]");
+    var clocks = document.querySelectorAll(".clk[data-d], .clk[data-s]");
     for (var i = 0; i < clocks.length; i++) {
-      var el = clocks[i], due = +el.getAttribute("data-d"), warn = +el.getAttribute("data-w");
+      var el = clocks[i], due, warn;
+      if (el.hasAttribute("data-s")) {  // the board's rows: seconds, to keep them short
+        due = el.getAttribute("data-s") * 1000; warn = el.getAttribute("data-v") * 1000;
+      } else {
+        due = +el.getAttribute("data-d"); warn = +el.getAttribute("data-w");
+      }
       var b = el.lastElementChild;
       if (b) b.textContent = countdown(due - now);
       var state = now >= due ? "breached" : now >= warn ? "warning" : "running";
@@ -97,7 +102,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     connect();
-    if (document.querySelector(".clk[data-d]") || document.querySelector("[data-live]")) {
+    if (document.querySelector(".clk[data-d], .clk[data-s]") || document.querySelector("[data-live]")) {
       tick();
       setInterval(tick, 1000);
     }
