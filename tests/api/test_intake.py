@@ -443,3 +443,78 @@ def test_an_untouched_received_at_keeps_the_second_the_form_opened(client, peopl
     typed = db.exec(select(SlaClock).where(SlaClock.kind == "handoff")
                     .order_by(SlaClock.id.desc())).first()
     assert typed.started_at.second == 0
+
+
+# -- PostgreSQL: two agents at the same moment ---------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_agents_at_once_on_postgresql_get_their_own_number_and_unit(fresh_pg, settings,
+                                                                        monkeypatch):
+    """Both read the day's last number and the free spares before either writes."""
+    import threading
+
+    from sqlmodel import Session
+
+    from server.actions import requests as actions
+    from server.db import make_engine, session_scope
+    from server.migrate import upgrade
+    from server.models import Role, Staff
+    from tests.conftest import add_staff
+
+    upgrade(fresh_pg)
+    engine = make_engine(fresh_pg)
+    with Session(engine) as db:
+        for role in Role:
+            add_staff(db, role.value, role.value)
+        depot = Depot(name="徐汇应急备件库", address="宜山路700号", region="urban", lat=31.175,
+                      lon=121.425)
+        db.add(depot)
+        db.flush()
+        db.add_all([Unit(asset_tag=f"ENC-01{i}", device_type="encoder", model="LiveU Solo",
+                         status="reserve", depot_id=depot.id) for i in range(2)])
+        db.commit()
+        agent = db.exec(select(Staff.id).where(Staff.username == "agent")).one()
+    both_read = threading.Barrier(2)
+    first = threading.local()
+    number = actions.next_number
+    asked: list[str] = []
+
+    def number_after_both_read(db, received_at, tz):
+        asked.append(tz)
+        if not getattr(first, "done", False):
+            first.done = True
+            value = number(db, received_at, tz)
+            both_read.wait(timeout=10)
+            return value
+        return number(db, received_at, tz)
+
+    monkeypatch.setattr(actions, "next_number", number_after_both_read)
+    engines = [make_engine(fresh_pg) for _ in range(2)]
+    now = utcnow()
+    errors: list[BaseException] = []
+
+    def file(i: int) -> None:
+        try:
+            with session_scope(engines[i]) as db:
+                req = record_request(db, agent, good_form(symptom_kind="no_power"), now, settings)
+                hand_off(db, agent, req.id, "onsite", "P1", now, settings)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=file, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert not errors, errors
+    assert len(asked) == 3, "the second agent's first number was taken: it asked again"
+    with Session(engine) as db:
+        numbers = sorted(db.exec(select(SupportRequest.number)).all())
+        day = now.astimezone(SH).strftime("%Y%m%d")
+        assert numbers == [f"FO-{day}-0001", f"FO-{day}-0002"]
+        held = db.exec(select(Unit.held_for_request_id).where(Unit.held_for_request_id.is_not(None)))
+        assert len(set(held.all())) == 2, "each live request holds its own spare"
+    engine.dispose()
