@@ -9,3 +9,9 @@ ROUTES = [*auth.ROUTES, *home.ROUTES, *admin.ROUTES, *profile.ROUTES, *system.RO
 from server.routes import calendar  # noqa: E402
 
 ROUTES += [*calendar.ROUTES]
+
+# The onsite engineer's phone and the offline sync protocol (issue 4).
+from server.routes import field  # noqa: E402
+from server.sync import routes as sync_routes  # noqa: E402
+
+ROUTES += [*field.ROUTES, *sync_routes.ROUTES]

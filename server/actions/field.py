@@ -1,0 +1,469 @@
+"""What the onsite engineer records at the venue: one function per field action.
+
+Each takes ``(db, staff_id, args, device_time, now, settings)`` and returns an
+``Outcome``: applied, flagged (kept and shown to the dispatcher) or rejected (with the
+reason for the engineer). The same function runs for a tap that reached the server at
+once and for the phone's outbox replayed hours later (architecture promise 4); the
+sync layer (``server.sync``) owns the transaction and the exactly-once bookkeeping.
+
+Every fact becomes a ``FieldFact`` whose id is the client-made UUID (D14: never
+dropped). When the job changed meanwhile (reassigned, cancelled) the fact is kept and
+flagged and nothing else changes (architecture promise 3: the server is the
+authority). Clocks stop at the fact's plausible device time (D8c).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from server.actions import audit, changes
+from server.actions import sla as clocks
+from server.actions.jobs import accept_job
+from server.domain import field as rules
+from server.domain.sla import plausible_fact_time
+from server.domain.text import N_, Message
+from server.models import (
+    ACTIVE_JOB_STATUSES,
+    FieldFact,
+    Job,
+    JobStatus,
+    OrderLine,
+    Photo,
+    RentalOrder,
+    RequestStatus,
+    SupportRequest,
+    Unit,
+    UnitStatus,
+    UnitSwap,
+    Venue,
+)
+
+MAX_PHOTO_BYTES = 2_000_000  # the phone shrinks photos to ~200 KB; this is a safety net
+PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
+OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)]
+
+
+# -- the arguments of each action (also the OpenAPI schema of /sync/push) -----------------
+
+
+class JobArgs(BaseModel):
+    """Every field action names its job and the client-made id of the fact it records."""
+
+    model_config = ConfigDict(extra="ignore")
+    job_id: int = Field(gt=0, lt=2**31)
+    fact_id: UUID | None = Field(default=None, description="client-made; default: the mutation id")
+
+
+class AcceptArgs(JobArgs):
+    pass
+
+
+class OnMyWayArgs(JobArgs):
+    pass
+
+
+class CheckInArgs(JobArgs):
+    lat: float = Field(ge=-90, le=90, description="WGS-84, from the phone")
+    lon: float = Field(ge=-180, le=180, description="WGS-84, from the phone")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class FixNoteArgs(JobArgs):
+    fault_kind: Literal[rules.FAULT_KINDS]  # type: ignore[valid-type]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class PhotoArgs(JobArgs):
+    image: str = Field(max_length=3_000_000, description="JPEG/PNG/WebP, base64 or data: URL")
+    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class SwapArgs(JobArgs):
+    unit_out: Tag = Field(description="asset tag of the unit taken out")
+    unit_in: Tag = Field(description="asset tag of the reserve unit put in")
+    reason: Text = ""
+
+
+class DoneArgs(JobArgs):
+    customer_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                    max_length=64)]
+    stream_back: bool = Field(description="the customer confirms the stream is back")
+    note: Text = ""
+
+
+# -- the actions ---------------------------------------------------------------------------
+
+
+def accept(db: Session, staff_id: int, args: AcceptArgs, device_time: datetime | None,
+           now: datetime, settings: Any) -> rules.Outcome:
+    ctx = _begin(db, staff_id, args, "accept", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    if not _changed_job(out):
+        accept_job(db, staff_id, job.id, fact.effective_at, now, settings)
+        out.say(N_("Job accepted."))
+    return _keep(db, job, request, fact, out)
+
+
+def on_my_way(db: Session, staff_id: int, args: OnMyWayArgs, device_time: datetime | None,
+              now: datetime, settings: Any) -> rules.Outcome:
+    ctx = _begin(db, staff_id, args, "en_route", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    if not _changed_job(out) and job.status in ACTIVE_JOB_STATUSES:
+        _accept_first(db, staff_id, job, fact, now, settings)
+        if job.status == JobStatus.accepted:
+            job.status = JobStatus.en_route
+            _bump(db, job)
+            audit.record(db, "job.en_route", staff_id, request_id=request.id, entity="job",
+                         entity_id=job.id, at=fact.effective_at, fact_id=fact.id)
+        out.say(N_("On your way: the dispatcher can see it."))
+    return _keep(db, job, request, fact, out)
+
+
+def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetime | None,
+             now: datetime, settings: Any) -> rules.Outcome:
+    """D15: position, accuracy and distance to the venue in one datum; D8c: the arrival
+    clock stops at the check-in's device time (the earliest, if two phones checked in)."""
+    ctx = _begin(db, staff_id, args, "check_in", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+    radius = float(venue.radius_m if venue and venue.radius_m else settings.venue_radius_m)
+    seen = rules.assess_check_in(args.lat, args.lon, args.accuracy_m,
+                                 (venue.lat, venue.lon, venue.datum) if venue else None, radius)
+    fact.lat, fact.lon, fact.accuracy_m, fact.distance_m = (args.lat, args.lon, args.accuracy_m,
+                                                             seen.distance_m)
+    fact.data = {"venue": venue.name if venue else request.address, "radius_m": radius}
+    if seen.outside:
+        out.flag("outside")
+    if not _changed_job(out):  # a late check-in on a finished job still dates the arrival
+        at = fact.effective_at
+        if job.status in ACTIVE_JOB_STATUSES:
+            _accept_first(db, staff_id, job, fact, now, settings)
+        if job.status in (JobStatus.accepted, JobStatus.en_route):
+            job.status = JobStatus.on_site
+        job.arrived_at = min(job.arrived_at, at) if job.arrived_at else at
+        _bump(db, job)
+        _stop_at_earliest(db, request.id, "arrival", at)
+        audit.record(db, "job.checked_in", staff_id, request_id=request.id, entity="job",
+                     entity_id=job.id, at=at, fact_id=fact.id, distance_m=seen.distance_m,
+                     flagged=seen.outside)
+    if seen.distance_m is None:
+        out.say(N_("Checked in."))
+    elif seen.outside:
+        out.say(N_("Checked in {distance} m from the venue, outside its {radius} m radius."),
+                distance=round(seen.distance_m), radius=round(radius))
+    else:
+        out.say(N_("Checked in {distance} m from the venue."), distance=round(seen.distance_m))
+    return _keep(db, job, request, fact, out)
+
+
+def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetime | None,
+             now: datetime, settings: Any) -> rules.Outcome:
+    ctx = _begin(db, staff_id, args, "fix_note", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    fact.data = {"fault_kind": args.fault_kind, "text": args.text}
+    if not _changed_job(out):
+        job.notes = (job.notes + "\n" + args.text).strip()[-4000:]
+        _bump(db, job)
+    out.say(N_("Fix note saved."))
+    return _keep(db, job, request, fact, out)
+
+
+def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
+          now: datetime, settings: Any) -> rules.Outcome:
+    content = _decode_image(args.image)
+    content_type = next((t for magic, t in PHOTO_TYPES.items() if content.startswith(magic)), None)
+    if content_type is None:
+        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
+    if len(content) > MAX_PHOTO_BYTES:
+        return rules.Outcome().reject(N_("This photo is too large: take it again."))
+    ctx = _begin(db, staff_id, args, "photo", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
+                 "caption": args.caption}
+    db.add(fact)
+    db.flush()  # the photo points at the fact
+    db.add(Photo(id=fact.id, fact_id=fact.id, content_type=content_type, content=content))
+    out.say(N_("Photo saved."))
+    return _keep(db, job, request, fact, out)
+
+
+def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | None,
+         now: datetime, settings: Any) -> rules.Outcome:
+    """D13: the unit out goes to repair, the reserve unit in goes on the order. A swap the
+    rules refuse is rejected with the reason, and the report is kept, flagged (D14)."""
+    ctx = _begin(db, staff_id, args, "swap", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    fact.data = {"unit_out": args.unit_out, "unit_in": args.unit_in, "reason": args.reason}
+    if _changed_job(out):
+        out.say(N_("Swap kept as a report: the dispatcher will sort out the units."))
+        return _keep(db, job, request, fact, out)
+    at = fact.effective_at
+    unit_out = _unit(db, args.unit_out)
+    unit_in = _unit(db, args.unit_in)
+    line = _open_line(db, request.order_id, unit_out.id) if unit_out and request.order_id else None
+    refusal = rules.swap_refusal(
+        _view(db, unit_out), _view(db, unit_in), args.unit_out, args.unit_in,
+        out_on_this_order=line is not None or (unit_out is not None and not request.order_id),
+        request_id=request.id,
+    )
+    if refusal is None:
+        refusal = _move_units(db, unit_out, unit_in)
+    if refusal is not None:
+        return _refuse_swap(db, job, request, fact, out, refusal)
+    if line is not None:
+        line.removed_at = at
+        db.add(line)
+        db.add(OrderLine(order_id=request.order_id, unit_id=unit_in.id, added_at=at))
+    if request.unit_id == unit_out.id:
+        request.unit_id = unit_in.id
+    if job.status == JobStatus.done:  # reported after the sign-off: the outcome says swapped
+        job.outcome = "swapped"
+        _bump(db, job)
+    db.add(fact)
+    db.flush()
+    db.add(UnitSwap(fact_id=fact.id, order_id=request.order_id, unit_out_id=unit_out.id,
+                    unit_in_id=unit_in.id, reason=args.reason, swapped_at=at))
+    audit.record(db, "unit.swapped", staff_id, request_id=request.id, entity="unit",
+                 entity_id=unit_in.id, at=at, fact_id=fact.id, unit_out=unit_out.asset_tag,
+                 unit_in=unit_in.asset_tag, order_no=_order_no(db, request.order_id))
+    changes.changed(db, "unit", unit_out.id, request_id=request.id)
+    changes.changed(db, "unit", unit_in.id, request_id=request.id)
+    out.say(N_("Swap recorded: {unit_out} out to repair, {unit_in} in on the order."),
+            unit_out=unit_out.asset_tag, unit_in=unit_in.asset_tag)
+    return _keep(db, job, request, fact, out)
+
+
+def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | None,
+         now: datetime, settings: Any) -> rules.Outcome:
+    """The customer confirms the stream is back: the job is done, the request resolved,
+    'resolution' stops at the device time and 'follow_up' starts (D5, D8c)."""
+    if not args.stream_back:
+        return rules.Outcome(job_id=args.job_id).reject(
+            N_("Ask the customer to confirm the stream is back before finishing."))
+    ctx = _begin(db, staff_id, args, "done", device_time, now, settings)
+    if isinstance(ctx, rules.Outcome):
+        return ctx
+    job, request, fact, out = ctx
+    outcome = "swapped" if _swapped(db, job.id) else "fixed"
+    fact.data = {"customer_name": args.customer_name, "stream_back": True, "note": args.note,
+                 "outcome": outcome}
+    if _changed_job(out):
+        return _keep(db, job, request, fact, out)
+    if job.status == JobStatus.done:
+        out.say(N_("This job was already finished; your sign-off is kept too."))
+        return _keep(db, job, request, fact, out)
+    at = fact.effective_at
+    _accept_first(db, staff_id, job, fact, now, settings)
+    job.status, job.finished_at, job.outcome = JobStatus.done, at, outcome
+    if args.note:
+        job.notes = (job.notes + "\n" + args.note).strip()[-4000:]
+    _bump(db, job)
+    audit.record(db, "job.done", staff_id, request_id=request.id, entity="job", entity_id=job.id,
+                 at=at, fact_id=fact.id, outcome=outcome, customer_name=args.customer_name)
+    if request.status in OPEN_REQUEST:
+        for other in _other_active_jobs(db, job):
+            other.status, other.finished_at = JobStatus.cancelled, at
+            _bump(db, other)
+            audit.record(db, "job.cancelled", staff_id, request_id=request.id, entity="job",
+                         entity_id=other.id, at=at, assignee_id=other.assignee_id,
+                         reason="fixed onsite")
+            changes.changed(db, "job", other.id, staff_ids=[other.assignee_id],
+                            request_id=request.id)
+        for kind in ("first_response", "arrival"):
+            clocks.stop_clock(db, request.id, kind, at)
+        _stop_at_earliest(db, request.id, "resolution", at)
+        request.status, request.resolved_at = RequestStatus.resolved, at
+        clocks.start_clock(db, request, "follow_up", at, settings.sla)
+        audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
+                     entity_id=request.id, at=at, outcome=outcome)
+    out.say(N_("Job done: the request is resolved and customer service will follow up."))
+    return _keep(db, job, request, fact, out)
+
+
+# -- shared steps --------------------------------------------------------------------------
+
+Context = tuple[Job, SupportRequest, FieldFact, rules.Outcome]
+
+
+def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: datetime | None,
+           now: datetime, settings: Any) -> Context | rules.Outcome:
+    """Load the job, make the fact at its plausible time (D8c), flag a changed job (D14)."""
+    job = db.get(Job, args.job_id)
+    if job is None:
+        return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
+    request = db.get(SupportRequest, job.request_id)
+    dispatched = job.assigned_at or request.handed_off_at or request.received_at
+    at, doubtful = plausible_fact_time(device_time, dispatched, now, settings.sla)
+    fact = FieldFact(id=str(args.fact_id or uuid4()), job_id=job.id, request_id=request.id,
+                     author_id=staff_id, kind=kind, device_time=_aware(device_time) or now,
+                     effective_at=at, received_at=now, data={})
+    out = rules.Outcome(fact_id=fact.id, job_id=job.id)
+    change = rules.job_change(job.status, request.status, job.assignee_id, staff_id)
+    if change:
+        out.flag(change)
+    if doubtful:
+        out.flag("clock")
+    return job, request, fact, out
+
+
+def _changed_job(out: rules.Outcome) -> bool:
+    return any(f in ("cancelled", "reassigned", "not_assignee", "escalated") for f in out.flags)
+
+
+def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+          out: rules.Outcome) -> rules.Outcome:
+    """Store the fact with its flags and tell the board and the engineer's phones."""
+    fact.flagged = bool(out.flags)
+    fact.flag_reason = "\n".join(rules.FLAG_REASONS[f] for f in out.flags)
+    fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
+    db.add(fact)
+    request.version += 1
+    db.add(request)
+    for reason in out.flags:
+        if reason != "outside":  # the check-in's own message says how far
+            out.say(rules.FLAG_REASONS[reason])
+    if out.flags and out.status == "flagged":
+        out.say(N_("Kept, and shown to the dispatcher."))
+    changes.changed(db, "fact", fact.id, staff_ids=[fact.author_id, job.assignee_id],
+                    request_id=request.id)
+    changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=request.id)
+    changes.changed(db, "request", request.id, request_id=request.id)
+    return out
+
+
+def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,
+                  settings: Any) -> None:
+    """Setting off, checking in or finishing is also the answer to an offer (D8b)."""
+    if job.status == JobStatus.offered:
+        accept_job(db, staff_id, job.id, fact.effective_at, now, settings)
+
+
+def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
+    """D8c: the clock stops when the thing first happened, even if that report came last."""
+    clock = clocks.stop_clock(db, request_id, kind, at)
+    if clock is not None and clock.stopped_at is not None and at < clock.stopped_at:
+        clock.stopped_at = max(at, clock.started_at)
+        db.add(clock)
+
+
+def _bump(db: Session, job: Job) -> None:
+    job.version += 1
+    db.add(job)
+
+
+def _other_active_jobs(db: Session, job: Job) -> list[Job]:
+    return list(db.exec(select(Job).where(Job.request_id == job.request_id, Job.id != job.id,
+                                          Job.status.in_(ACTIVE_JOB_STATUSES))).all())
+
+
+def _swapped(db: Session, job_id: int) -> bool:
+    return db.exec(select(UnitSwap.id).join(FieldFact, FieldFact.id == UnitSwap.fact_id)
+                   .where(FieldFact.job_id == job_id)).first() is not None
+
+
+def _unit(db: Session, tag: str) -> Unit | None:
+    return db.exec(select(Unit).where(Unit.asset_tag == tag)).first() if tag else None
+
+
+def _open_line(db: Session, order_id: int, unit_id: int) -> OrderLine | None:
+    return db.exec(select(OrderLine).where(OrderLine.order_id == order_id,
+                                           OrderLine.unit_id == unit_id,
+                                           OrderLine.removed_at.is_(None))).first()
+
+
+def _view(db: Session, unit: Unit | None) -> rules.UnitView | None:
+    if unit is None:
+        return None
+    used = db.exec(select(OrderLine.id).where(OrderLine.unit_id == unit.id,
+                                              OrderLine.removed_at.is_(None))).first()
+    return rules.UnitView(unit.asset_tag, unit.status, used is not None, unit.held_for_request_id)
+
+
+def _move_units(db: Session, unit_out: Unit, unit_in: Unit) -> Message | None:
+    """Both units move, or neither: another swap that got there first wins."""
+    savepoint = db.begin_nested()
+    if not _move(db, unit_in, UnitStatus.reserve, UnitStatus.rented):
+        savepoint.rollback()
+        return Message(N_("Unit {tag} was just taken by another swap."),
+                       {"tag": unit_in.asset_tag})
+    if not _move(db, unit_out, unit_out.status, UnitStatus.in_repair):
+        savepoint.rollback()
+        return Message(N_("Unit {tag} was just changed by someone else: try again."),
+                       {"tag": unit_out.asset_tag})
+    savepoint.commit()
+    return None
+
+
+def _move(db: Session, unit: Unit, from_status: str, to_status: str) -> bool:
+    """Optimistic lock on Unit.version: a swap that read an old version changes nothing."""
+    values: dict[str, Any] = {"status": to_status, "version": unit.version + 1}
+    if to_status == UnitStatus.rented:
+        values.update(depot_id=None, held_for_request_id=None)
+    result = db.execute(
+        update(Unit).where(Unit.id == unit.id, Unit.version == unit.version,
+                           Unit.status == from_status).values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
+def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+                 out: rules.Outcome, refusal: Message) -> rules.Outcome:
+    from server.i18n import gettext
+
+    params = dict(refusal.params)
+    if "status" in params:
+        params["status"] = gettext(params["status"])
+    refusal = Message(refusal.msgid, params)
+    out.flag("swap_refused")
+    out.status = "rejected"
+    out.messages.append(refusal)
+    fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]}
+    _keep(db, job, request, fact, out)
+    fact.flag_reason += "\n" + refusal.render(gettext)
+    return out
+
+
+def _order_no(db: Session, order_id: int | None) -> str:
+    order = db.get(RentalOrder, order_id) if order_id else None
+    return order.order_no if order else ""
+
+
+def _decode_image(value: str) -> bytes:
+    data = value.split(",", 1)[1] if value.startswith("data:") else value
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None or value.utcoffset() is None:
+        return None
+    return value
+
+
+__all__ = ["accept", "check_in", "done", "fix_note", "on_my_way", "photo", "swap"]

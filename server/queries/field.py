@@ -1,0 +1,151 @@
+"""What the onsite engineer's phone shows: my open jobs, one job, what I recorded there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from server.actions.sla import pauses_of
+from server.domain import field as rules
+from server.domain import sla
+from server.models import (
+    ACTIVE_JOB_STATUSES,
+    ClientMutation,
+    Contact,
+    FieldFact,
+    Job,
+    OrderLine,
+    RentalOrder,
+    SlaClock,
+    SupportRequest,
+    Unit,
+    UnitStatus,
+    Venue,
+)
+
+PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
+# The clock that matters most at each step of an onsite job.
+KEY_CLOCK = {"offered": "first_response", "accepted": "arrival", "en_route": "arrival",
+             "on_site": "resolution"}
+
+
+@dataclass(frozen=True)
+class Clock:
+    kind: str
+    state: str
+    deadline: datetime  # effective, pauses included (D6)
+    warn_at: datetime
+    remaining_seconds: float
+
+    @property
+    def deadline_ms(self) -> int:
+        return int(self.deadline.timestamp() * 1000)
+
+    @property
+    def warn_ms(self) -> int:
+        return int(self.warn_at.timestamp() * 1000)
+
+    @property
+    def remaining_text(self) -> str:
+        whole = int(abs(self.remaining_seconds))
+        hours, rest = divmod(whole, 3600)
+        minutes, secs = divmod(rest, 60)
+        text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+        return ("-" if self.remaining_seconds < 0 else "") + text
+
+
+@dataclass
+class JobCard:
+    job: Job
+    request: SupportRequest
+    venue: Venue | None
+    contact_phone: str
+    clock: Clock | None
+    nav: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class JobPage(JobCard):
+    order: RentalOrder | None = None
+    units_on_order: list[Unit] = field(default_factory=list)
+    reserve: list[Unit] = field(default_factory=list)
+    facts: list[FieldFact] = field(default_factory=list)
+    refused: list[ClientMutation] = field(default_factory=list)
+
+
+def my_open_jobs(db: Session, staff_id: int, now: datetime, targets: sla.SlaTargets) -> list[JobCard]:
+    """Most urgent first: P1 before the rest (D4), then the nearest deadline."""
+    rows = db.exec(
+        select(Job, SupportRequest)
+        .join(SupportRequest, SupportRequest.id == Job.request_id)
+        .where(Job.assignee_id == staff_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).all()
+    cards = [_card(db, job, request, now, targets) for job, request in rows]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    cards.sort(key=lambda c: (PRIORITY_ORDER.get(c.request.priority, 9),
+                              c.clock.deadline if c.clock else far, c.job.id))
+    return cards
+
+
+def my_open_job_ids(db: Session, staff_id: int) -> list[int]:
+    return list(db.exec(select(Job.id).where(Job.assignee_id == staff_id,
+                                             Job.status.in_(ACTIVE_JOB_STATUSES))).all())
+
+
+def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -> JobPage | None:
+    job = db.get(Job, job_id)
+    if job is None:
+        return None
+    request = db.get(SupportRequest, job.request_id)
+    card = _card(db, job, request, now, targets)
+    page = JobPage(**card.__dict__)
+    if request.order_id:
+        page.order = db.get(RentalOrder, request.order_id)
+        page.units_on_order = list(db.exec(
+            select(Unit).join(OrderLine, OrderLine.unit_id == Unit.id)
+            .where(OrderLine.order_id == request.order_id, OrderLine.removed_at.is_(None))
+            .order_by(Unit.asset_tag)).all())
+    page.reserve = list(db.exec(
+        select(Unit).where(Unit.status == UnitStatus.reserve,
+                           Unit.device_type == request.device_type)
+        .order_by(Unit.asset_tag).limit(30)).all())
+    page.facts = list(db.exec(select(FieldFact).where(FieldFact.job_id == job.id)
+                              .order_by(FieldFact.effective_at, FieldFact.received_at)).all())
+    page.refused = list(db.exec(
+        select(ClientMutation).where(ClientMutation.job_id == job.id,
+                                     ClientMutation.result == "rejected")
+        .order_by(ClientMutation.received_at.desc()).limit(10)).all())
+    return page
+
+
+def _card(db: Session, job: Job, request: SupportRequest, now: datetime,
+          targets: sla.SlaTargets) -> JobCard:
+    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+    phone = request.phone
+    if not phone and request.order_id:
+        order = db.get(RentalOrder, request.order_id)
+        contact = db.get(Contact, order.contact_id) if order and order.contact_id else None
+        phone = contact.phone if contact else ""
+    nav = rules.navigation_links(venue.lat, venue.lon, venue.datum, venue.name) if venue else []
+    return JobCard(job, request, venue, phone, _key_clock(db, job, request, now, targets), nav)
+
+
+def _key_clock(db: Session, job: Job, request: SupportRequest, now: datetime,
+               targets: sla.SlaTargets) -> Clock | None:
+    running = {c.kind: c for c in db.exec(
+        select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.stopped_at.is_(None))
+    ).all()}
+    clock = running.get(KEY_CLOCK.get(job.status, "")) or running.get("resolution")
+    if clock is None and running:
+        clock = min(running.values(), key=lambda c: c.deadline_at)
+    if clock is None:
+        return None
+    status = sla.clock_status(clock.started_at, clock.deadline_at, pauses_of(db, clock), None,
+                              now, targets)
+    # D7: the 80 % mark, moved by the time paused like the deadline (D6)
+    warn_at = clock.started_at + timedelta(
+        seconds=status.budget_seconds * targets.warn_fraction + status.paused_seconds)
+    return Clock(clock.kind, status.state, status.effective_deadline, warn_at,
+                 status.remaining_seconds)

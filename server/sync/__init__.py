@@ -1,0 +1,8 @@
+"""Offline sync: the mutation registry, exactly-once application, /sync/push and /sync/pull.
+
+A mutation is one offline-capable action with a client-made id. ``apply`` runs it in
+its own transaction together with its ``ClientMutation`` row, so a replay returns the
+stored result and changes nothing (architecture promise 2), whether it came from an
+htmx form post or from the phone's outbox (promise 4). The idea is Replicache's
+push/pull with ``lastMutationID``, kept per (client, mutation) like an idempotency key.
+"""

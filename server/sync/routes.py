@@ -1,0 +1,172 @@
+"""``POST /sync/push`` and ``GET /sync/pull``: the phone's outbox meets the server.
+
+Each pushed mutation is applied in its own transaction, in the order sent; the answer
+has one result per mutation. The body's schema lists every registered mutation with its
+arguments; a mutation whose arguments do not fit is still answered (rejected, with the
+reason) so one bad entry never blocks the outbox behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from litestar import Controller, Request
+from litestar.params import JSONBody, Parameter
+from litestar.response import Template
+from pydantic import BaseModel, Field, create_model
+from sqlmodel import select
+
+from server.db import open_session
+from server.models import ChangeRecord
+from server.routes._http import DB, fragment, get, post
+from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
+from server.sync.apply import MutationIn, Result, apply, last_mutation_id, parse_device_time
+from server.sync.registry import PAGE_LISTERS, REGISTRY
+
+log = logging.getLogger(__name__)
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+MutationId = Annotated[str, Field(pattern=UUID_PATTERN, description="client-made UUID")]
+MAX_MUTATIONS = 100
+MAX_CHANGES = 500
+
+
+class OtherMutation(BaseModel):
+    """Any mutation whose name or arguments do not fit: answered 'rejected' with the reason."""
+
+    id: MutationId
+    name: str = Field(min_length=1, max_length=32)
+    args: dict[str, Any] = Field(default_factory=dict)
+    device_time: str | None = Field(default=None, max_length=64)
+
+
+def _typed(name: str) -> type[BaseModel]:
+    camel = "".join(part.title() for part in name.split("_"))
+    return create_model(
+        f"{camel}Mutation",
+        id=(MutationId, ...),
+        name=(Literal[name], ...),  # type: ignore[valid-type]
+        args=(REGISTRY[name].args, ...),
+        device_time=(datetime | None, Field(default=None, description="the phone's clock")),
+    )
+
+
+AnyMutation = Annotated[
+    Union[tuple(_typed(n) for n in sorted(REGISTRY)) + (OtherMutation,)],  # type: ignore[misc]  # noqa: UP007
+    Field(union_mode="left_to_right"),
+]
+
+
+class PushBody(BaseModel):
+    client_id: str = Field(min_length=1, max_length=64, description="one per phone, made there")
+    mutations: list[AnyMutation] = Field(max_length=MAX_MUTATIONS,
+                                         description="in the order they were taken")
+
+
+class MutationResult(BaseModel):
+    id: str
+    status: Literal["applied", "flagged", "rejected", "retry"]
+    message: str = Field(description="for the engineer, in their language")
+    fact_id: str | None = None
+    job_id: int | None = None
+    flags: list[str] = []
+    replayed: bool = Field(description="already applied before: this is the stored result")
+
+
+class PushReply(BaseModel):
+    results: list[MutationResult]
+    last_mutation_id: str | None
+
+
+class Change(BaseModel):
+    version: int
+    entity: str
+    entity_id: str
+
+
+class PullReply(BaseModel):
+    cursor: int = Field(description="send it back as ?cursor= next time")
+    more: bool
+    changes: list[Change]
+    last_mutation_id: str | None = Field(description="newest mutation applied for this client")
+    staff_id: int
+    pages: list[str] = Field(description="pages this person's phone keeps for offline use")
+
+
+class SyncController(Controller):
+    path = "/sync"
+    tags = ["sync"]
+
+    @post("/push", summary="Apply the phone's queued mutations, each exactly once",
+          request_max_body_size=16 * 1024 * 1024)
+    def push(self, request: Request, data: JSONBody[PushBody]) -> PushReply:
+        user, settings = request.scope["user"], request.app.state.settings
+        engine = request.app.state.engine
+        results: list[MutationResult] = []
+        failed = False
+        for m in data.mutations:
+            if failed:  # keep the order: nothing after a failure is applied this time
+                results.append(_out(Result(m.id, "retry")))
+                continue
+            try:
+                results.append(_out(apply(engine, user, data.client_id, _incoming(m), settings)))
+            except Exception:  # noqa: BLE001 - the phone keeps it and sends it again
+                log.exception("mutation %s (%s) failed", m.id, m.name)
+                failed = True
+                results.append(_out(Result(m.id, "retry")))
+        with open_session(engine) as db:
+            last = last_mutation_id(db, data.client_id, user.id)
+        return PushReply(results=results, last_mutation_id=last)
+
+    @get("/pull", summary="What changed for me since a version, and my last applied mutation")
+    def pull(
+        self,
+        request: Request,
+        db: DB,
+        cursor: Annotated[int, Parameter(ge=0, le=2**62, description="0 the first time")] = 0,
+        client_id: Annotated[str, Parameter(min_length=1, max_length=64)] = "-",
+    ) -> PullReply:
+        user = request.scope["user"]
+        rows = db.exec(
+            select(ChangeRecord)
+            .where(ChangeRecord.version > cursor, ChangeRecord.staff_id == user.id)
+            .order_by(ChangeRecord.version)
+            .limit(MAX_CHANGES + 1)
+        ).all()
+        more = len(rows) > MAX_CHANGES
+        rows = rows[:MAX_CHANGES]
+        if more:
+            top = rows[-1].version
+        else:
+            top = db.exec(select(ChangeRecord.version).order_by(ChangeRecord.version.desc())
+                          .limit(1)).first() or 0
+            top = max(top, cursor)
+        pages = [url for lister in PAGE_LISTERS for url in lister(db, user)]
+        return PullReply(
+            cursor=top, more=more,
+            changes=[Change(version=r.version, entity=r.entity, entity_id=r.entity_id)
+                     for r in rows],
+            last_mutation_id=last_mutation_id(db, client_id, user.id),
+            staff_id=user.id, pages=pages,
+        )
+
+    @get("/saved", include_in_schema=False)
+    def saved(self, request: Request) -> Template:
+        """What the service worker answers for an action it kept while offline."""
+        return fragment(request, "partials/saved_on_phone.html")
+
+
+def _incoming(m: Any) -> MutationIn:
+    args = m.args if isinstance(m.args, dict) else m.args.model_dump(mode="json",
+                                                                     exclude_none=True)
+    return MutationIn(m.id, m.name, args, parse_device_time(m.device_time))
+
+
+def _out(r: Result) -> MutationResult:
+    return MutationResult(id=r.id, status=r.status, message=r.message, fact_id=r.fact_id,
+                          job_id=r.job_id, flags=r.flags, replayed=r.replayed)
+
+
+ROUTES = [SyncController]
