@@ -12,14 +12,21 @@
   function showNetState() {
     var bar = document.getElementById("netstate");
     if (!bar) return;
-    if (navigator.onLine) {
+    // The service worker marks a page it served from its cache with when it was fetched.
+    var copy = document.querySelector('meta[name="fieldops-cached-at"]');
+    if (navigator.onLine && !copy) {
       bar.hidden = true;
     } else {
+      var en = document.documentElement.lang === "en";
       bar.hidden = false;
       bar.className = "netstate";
-      bar.textContent = document.documentElement.lang === "en"
-        ? "Offline — what you record is kept on this phone"
+      bar.textContent = en ? "Offline — what you record is kept on this phone"
         : "离线 — 记录会先保存在本机";
+      var at = copy && new Date(copy.content);
+      if (at && !isNaN(at)) {
+        var time = at.toLocaleTimeString(en ? "en" : "zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+        bar.textContent += en ? " · last updated " + time : " · 最后更新 " + time;
+      }
     }
   }
   window.addEventListener("online", showNetState);
@@ -108,4 +115,174 @@
     }
   });
   window.addEventListener("pagehide", function () { if (live.source) live.source.close(); });
+})();
+
+// -- The engineer's phone: mutation forms, the outbox's state, "sync now" (issue 4) ------
+// A form[data-mutation] gets a fresh mutation id, the device time and this phone's client
+// id when submitted, plus what it needs first (a GPS fix, a shrunk photo); then htmx sends
+// it ("fo:ready"). The service worker (sw.js) keeps it if the network is down and tells
+// every page how many actions wait; this code only shows that in the sync bar.
+(function () {
+  "use strict";
+  var sw = navigator.serviceWorker;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function clientId() {
+    var id = localStorage.getItem("fieldops.client");
+    if (!id) { id = uuid(); localStorage.setItem("fieldops.client", id); }
+    return id;
+  }
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+  function tell(type) {
+    if (sw && sw.controller) sw.controller.postMessage({ type: type, clientId: clientId(), csrf: csrf() });
+  }
+  function hhmm(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  }
+  function fill(list, lines) {
+    if (!list) return;
+    list.textContent = "";
+    lines.forEach(function (line) {
+      var li = document.createElement("li");
+      li.textContent = line.text;
+      if (line.cls) li.className = line.cls;
+      list.appendChild(li);
+    });
+    list.hidden = !lines.length;
+  }
+
+  // What the form needs before it can go: a position for check-in, the shrunk photo.
+  function prepare(form) {
+    if (form.hasAttribute("data-photo") && !form.elements.image.value) return Promise.reject();
+    if (!form.hasAttribute("data-geo")) return Promise.resolve();
+    var wait = form.querySelector("[data-geo-wait]"), error = form.querySelector("[data-geo-error]");
+    error.hidden = true; wait.hidden = false;
+    return new Promise(function (resolve, reject) {
+      if (!navigator.geolocation) { wait.hidden = true; error.hidden = false; return reject(); }
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.elements.lat.value = pos.coords.latitude;
+        form.elements.lon.value = pos.coords.longitude;
+        form.elements.accuracy_m.value = Math.round(pos.coords.accuracy);
+        wait.hidden = true; resolve();
+      }, function () { wait.hidden = true; error.hidden = false; reject(); },
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-mutation]") || !window.htmx) return; // no script: plain post
+    event.preventDefault();
+    var at = new Date().toISOString(); // when it happened, not when the GPS answered
+    prepare(form).then(function () {
+      form.elements.mutation_id.value = uuid();
+      form.elements.device_time.value = at;
+      form.elements.client_id.value = clientId();
+      window.htmx.trigger(form, "fo:ready");
+    }, function () {});
+  });
+
+  // The phone shrinks a photo before keeping or sending it (~1280 px, JPEG).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches("input[data-shrink]") || !input.files || !input.files[0]) return;
+    createImageBitmap(input.files[0]).then(function (bmp) {
+      var scale = Math.min(1, 1280 / Math.max(bmp.width, bmp.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bmp.width * scale); canvas.height = Math.round(bmp.height * scale);
+      canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+      var url = canvas.toDataURL("image/jpeg", 0.72);
+      input.form.elements.image.value = url;
+      var img = input.form.querySelector("[data-preview]");
+      if (img) { img.src = url; img.hidden = false; }
+    });
+  });
+
+  // Asset tags: scanned with the camera where the browser has BarcodeDetector.
+  function scan(button) {
+    var target = document.getElementById(button.getAttribute("data-scan"));
+    var picker = document.createElement("input");
+    picker.type = "file"; picker.accept = "image/*"; picker.setAttribute("capture", "environment");
+    picker.onchange = function () {
+      if (!picker.files[0]) return;
+      createImageBitmap(picker.files[0]).then(function (bmp) {
+        return new window.BarcodeDetector().detect(bmp);
+      }).then(function (codes) {
+        if (codes.length) { target.value = codes[0].rawValue.trim().toUpperCase(); target.focus(); }
+      });
+    };
+    picker.click();
+  }
+
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-sync-now], [data-scan], [data-sync-clear]");
+    if (!el) return;
+    if (el.hasAttribute("data-scan")) scan(el);
+    else if (el.hasAttribute("data-sync-clear")) tell("clear");
+    else tell("sync");
+  });
+
+  // An action kept offline: clear the form as if it had been sent.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt, xhr = event.detail.xhr;
+    if (!form.matches || !form.matches("form[data-mutation]")) return;
+    if (xhr && xhr.getResponseHeader("X-Fieldops-Queued")) {
+      form.reset();
+      var img = form.querySelector("[data-preview]");
+      if (img) img.hidden = true;
+      var box = form.closest("details");
+      if (box) box.open = false;
+    }
+  });
+
+  function show(s) {
+    var bar = document.querySelector("[data-syncbar]");
+    if (!bar) return;
+    bar.hidden = false;
+    bar.classList.toggle("waiting", s.count > 0);
+    bar.querySelector("[data-sync-count]").textContent = s.count;
+    bar.querySelector("[data-sync-last]").textContent = s.last_sync ? hhmm(s.last_sync) : bar.getAttribute("data-t-never");
+    document.querySelectorAll("[data-sync-count-text]").forEach(function (el) { el.textContent = "(" + s.count + ")"; });
+    fill(bar.querySelector("[data-sync-waiting]"), s.waiting.map(function (w) {
+      return { text: w.label + " · " + hhmm(w.device_time) };
+    }));
+    var notes = s.notices.map(function (n) { return { text: "⚑ " + n.label + ": " + n.message, cls: n.status }; });
+    if (s.problem === "auth") notes.unshift({ text: bar.getAttribute("data-t-signin"), cls: "rejected" });
+    fill(bar.querySelector("[data-sync-refused]"), notes);
+    var clear = bar.querySelector("[data-sync-clear]");
+    if (clear) clear.hidden = !s.notices.length;
+    // Something reached the server: show the job as the server now holds it, unless the
+    // engineer is typing in it.
+    var job = document.getElementById("job");
+    if (s.synced && job && window.htmx && !job.contains(document.activeElement)) {
+      window.htmx.ajax("GET", location.pathname, { target: "#job", swap: "outerHTML" });
+    }
+    var list = document.getElementById("my-jobs");
+    if (s.synced && list && window.htmx) window.htmx.trigger(list, "fo:changed");
+  }
+
+  if (sw) {
+    sw.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "status") show(event.data);
+    });
+    // Sync on page load, when the network returns, and every minute while actions wait
+    // (Background Sync does it too where the browser has it).
+    var engineer = !!document.querySelector("[data-syncbar]");
+    sw.ready.then(function () { if (engineer) tell("sync"); });
+    window.addEventListener("online", function () { if (engineer) tell("sync"); });
+    setInterval(function () {
+      var bar = document.querySelector("[data-syncbar]");
+      if (navigator.onLine && bar && bar.classList.contains("waiting")) tell("sync");
+    }, 60000);
+    sw.addEventListener("controllerchange", function () { if (engineer) tell("sync"); });
+  }
 })();
