@@ -46,7 +46,10 @@ def _render(request: Request, db: DB, month: str | None, status_code: int = 200,
     year, mon = _month(month, today)
     view = month_view(load_calendar(db, settings.time_zone), year, mon, today.date(),
                       current_locale())  # fmt: skip
-    return page(request, "pages/calendar.html", fragment="partials/calendar_body.html",
+    # htmx restoring a pushed month (back button) needs the whole page, not the fragment
+    restoring = request.headers.get("hx-history-restore-request") == "true"
+    return page(request, "pages/calendar.html",
+                fragment=None if restoring else "partials/calendar_body.html",
                 status_code=status_code, view=view, overrides=overrides(db), errors=errors or {},
                 form=form or {"day": "", "until": "", "kind": "holiday", "name": ""})  # fmt: skip
 

@@ -142,3 +142,10 @@ def test_month_navigation_swaps_the_body(client, people):
     assert r.text.lstrip().startswith("<div") and "2026-12" in r.text
     assert 'href="/calendar?month=2027-01"' in r.text
     assert client.get("/calendar", params={"month": "garbage"}).status_code == 200
+
+
+def test_back_button_restoring_a_month_gets_the_whole_page(client, people):
+    login(client, "manager")
+    r = client.get("/calendar", params={"month": "2026-12"},
+                   headers={"hx-request": "true", "hx-history-restore-request": "true"})
+    assert "<html" in r.text and 'id="calendar-body"' in r.text
