@@ -20,6 +20,10 @@ WORDS = (
     N_("rented"), N_("reserve"), N_("in_transit"), N_("in_repair"),
     # roster status, shifts
     N_("draft"), N_("published"), N_("night"), N_("day"),
+    # day kinds, swap status, degrees (S8), training kinds (S13, S14)
+    N_("workday"), N_("weekend"), N_("holiday"), N_("pending"), N_("approved"), N_("refused"),
+    N_("high_school"), N_("associate"), N_("bachelor"), N_("master"), N_("doctorate"),
+    N_("onboarding"), N_("exam"), N_("monthly"), N_("drill"), N_("backup"),
     # channels, stream state
     N_("hotline"), N_("wechat"), N_("wecom"), N_("live"), N_("upcoming"), N_("none"),
     # SLA clocks and their states (D5, D7)

@@ -15,3 +15,8 @@ from server.routes import field  # noqa: E402
 from server.sync import routes as sync_routes  # noqa: E402
 
 ROUTES += [*field.ROUTES, *sync_routes.ROUTES]
+
+# The roster, the team and my shifts (issue 6).
+from server.routes import roster, shifts, team  # noqa: E402
+
+ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]

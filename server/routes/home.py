@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from server.db import utcnow
 from server.queries import home as q
+from server.queries import roster as roster_q
 from server.queries.calendar import load_calendar
 from server.routes._http import DB, get, page
 from server.routes.nav import screens_for
@@ -29,10 +30,15 @@ def home(request: Request, db: DB) -> Template:
         panels["shift_now"] = calendar.slot_at(now)
     if user.has("remote", "onsite"):
         panels["my_jobs"] = q.my_jobs(db, user.id)
+        panels["backup_calls"] = roster_q.backup_calls(db, user.id, now)
     if user.has("equipment"):
         panels["reserve"] = q.reserve_by_depot(db)
     if user.has("manager"):
         panels["rosters"] = q.roster_status(db, q.month_keys(local_now))
+        panels["roster_reminder"] = roster_q.draft_reminder(
+            db, local_now.date(), request.app.state.settings.roster
+        )
+        panels["pending_swaps"] = roster_q.pending_swaps(db)
     if user.has("admin"):
         panels["people_by_role"] = q.people_by_role(db)
     return page(request, "pages/home.html", panels=panels, screens=screens_for(user), now=now)

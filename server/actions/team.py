@@ -1,0 +1,191 @@
+"""The support manager's changes to staff profiles and training records (S8, S13, S14).
+
+Each function validates every field first and raises ``FieldErrors`` before writing
+anything, so a form with one bad field saves nothing. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlmodel import Session
+
+from server.actions import ActionError, FieldErrors
+from server.actions.audit import record
+from server.actions.changes import changed
+from server.domain.qualification import DEGREES
+from server.domain.text import N_, Message
+from server.models import Staff, TrainingRecord
+from server.queries.team import TRAINING_KINDS
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EXPERIENCE_MONTHS = 600
+MAX_SESSION_HOURS = 200
+
+
+def _date(raw: str, errors: dict, key: str, *, required: bool) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        if required:
+            errors[key] = Message(N_("Enter a date."))
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[key] = Message(N_("Enter a date as YYYY-MM-DD."))
+        return None
+
+
+def update_profile(
+    db: Session,
+    actor_id: int,
+    staff_id: int,
+    *,
+    birth_date: str,
+    degree: str,
+    experience_months: str,
+    group: str,
+    region: str,
+    phone: str,
+    email: str,
+    today: date,
+    regions: tuple[str, ...],
+) -> Staff:
+    """S8 qualifications, roster group/region and contact of one person."""
+    staff = db.get(Staff, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    errors: dict[str, Message] = {}
+    born = _date(birth_date, errors, "birth_date", required=False)
+    if born is not None and not date(1900, 1, 1) <= born <= today:
+        errors["birth_date"] = Message(N_("The date of birth must be in the past."))
+    degree = (degree or "").strip() or None
+    if degree is not None and degree not in DEGREES:
+        errors["degree"] = Message(N_("Choose a degree from the list."))
+    months: int | None = None
+    raw = (experience_months or "").strip()
+    if raw:
+        try:
+            months = int(raw)
+            if not 0 <= months <= MAX_EXPERIENCE_MONTHS:
+                raise ValueError
+        except ValueError:
+            errors["experience_months"] = Message(
+                N_("Enter whole months between 0 and {max}."), {"max": MAX_EXPERIENCE_MONTHS}
+            )
+    group = (group or "").strip() or None
+    region = (region or "").strip() or None
+    if group not in (None, "remote", "onsite"):
+        errors["group"] = Message(N_("Choose remote or onsite."))
+    if group == "onsite" and region not in regions:
+        errors["region"] = Message(N_("An onsite engineer needs a service region."))
+    phone = (phone or "").strip()
+    if phone and not PHONE_RE.match(phone):
+        errors["phone"] = Message(N_("Enter a phone number of digits, e.g. 13800138000."))
+    email = (email or "").strip()
+    if email and not EMAIL_RE.match(email):
+        errors["email"] = Message(N_("Enter an email address like name@example.com."))
+    if errors:
+        raise FieldErrors(errors)
+
+    before = {
+        "birth_date": staff.birth_date.isoformat() if staff.birth_date else None,
+        "degree": staff.degree,
+        "support_experience_months": staff.support_experience_months,
+        "group": staff.group,
+        "region": staff.region,
+        "phone": staff.phone,
+        "email": staff.email,
+    }
+    staff.birth_date = born
+    staff.degree = degree
+    staff.support_experience_months = months
+    staff.group = group
+    staff.region = region if group == "onsite" else None
+    staff.phone = phone
+    staff.email = email
+    db.add(staff)
+    after = {
+        "birth_date": born.isoformat() if born else None,
+        "degree": degree,
+        "support_experience_months": months,
+        "group": staff.group,
+        "region": staff.region,
+        "phone": phone,
+        "email": email,
+    }
+    diff = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+    if diff:
+        record(db, "staff.profile_updated", actor_id, entity="staff", entity_id=staff_id,
+               changes=diff)  # fmt: skip
+        changed(db, "staff", staff_id, staff_ids=[staff_id])
+    return staff
+
+
+def add_training(
+    db: Session,
+    actor_id: int,
+    staff_id: int,
+    *,
+    kind: str,
+    held_on: str,
+    hours: str,
+    passed: str,
+    notes: str,
+    today: date,
+) -> TrainingRecord:
+    """One onboarding session, exam result, monthly session or quarterly drill (S13, S14)."""
+    if db.get(Staff, staff_id) is None:
+        raise ActionError(N_("No such person."))
+    errors: dict[str, Message] = {}
+    if kind not in TRAINING_KINDS:
+        errors["kind"] = Message(N_("Choose what kind of training this was."))
+    held = _date(held_on, errors, "held_on", required=True)
+    if held is not None and held > today:
+        errors["held_on"] = Message(N_("Training is recorded once it has been held."))
+    value = 0.0
+    raw = (hours or "").strip()
+    if raw:
+        try:
+            value = float(raw)
+            if not 0 <= value <= MAX_SESSION_HOURS or value != value:
+                raise ValueError
+        except ValueError:
+            errors["hours"] = Message(
+                N_("Enter hours between 0 and {max}, e.g. 3.5."), {"max": MAX_SESSION_HOURS}
+            )
+    elif kind == "onboarding":
+        errors["hours"] = Message(N_("Enter the hours of this onboarding session."))
+    result: bool | None = None
+    if kind == "exam":
+        if passed not in ("1", "0"):
+            errors["passed"] = Message(N_("Say whether the exam was passed."))
+        result = passed == "1"
+    if notes and len(notes) > 500:
+        errors["notes"] = Message(N_("At most {n} characters."), {"n": 500})
+    if errors:
+        raise FieldErrors(errors)
+    row = TrainingRecord(
+        staff_id=staff_id, kind=kind, held_on=held, hours=value, passed=result,
+        notes=(notes or "").strip(),
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    record(db, "training.added", actor_id, entity="training", entity_id=row.id,
+           staff_id=staff_id, kind=kind, held_on=held.isoformat(), hours=value,
+           passed=result)  # fmt: skip
+    changed(db, "staff", staff_id, staff_ids=[staff_id])
+    return row
+
+
+def remove_training(db: Session, actor_id: int, staff_id: int, record_id: int) -> None:
+    row = db.get(TrainingRecord, record_id)
+    if row is None or row.staff_id != staff_id:
+        raise ActionError(N_("This training record no longer exists."))
+    record(db, "training.removed", actor_id, entity="training", entity_id=record_id,
+           staff_id=staff_id, kind=row.kind, held_on=row.held_on.isoformat(), hours=row.hours,
+           passed=row.passed)  # fmt: skip
+    db.delete(row)
+    changed(db, "staff", staff_id, staff_ids=[staff_id])

@@ -1,0 +1,164 @@
+"""The support manager's team screens: who may be rostered and why not (S8, S13, S14)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Response, Template
+
+from server.actions import ActionError, FieldErrors
+from server.actions import team as actions
+from server.domain.qualification import DEGREES
+from server.domain.text import N_
+from server.i18n import render
+from server.models import Role
+from server.queries import team as q
+from server.queries.roster import describe
+from server.routes._http import DB, fragment, get, is_htmx, page, post
+from server.routes.nav import Screen, register
+from server.routes.roster import local_today, rules_of
+from server.security import requires
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+DEGREE_LABELS = {
+    "none": N_("No degree"),
+    "high_school": N_("high_school"),
+    "associate": N_("associate"),
+    "bachelor": N_("bachelor"),
+    "master": N_("master"),
+    "doctorate": N_("doctorate"),
+}
+TRAINING_LABELS = {
+    "onboarding": N_("Onboarding training"),
+    "exam": N_("Practical exam"),
+    "monthly": N_("Monthly session"),
+    "drill": N_("Quarterly drill"),
+}
+
+register(Screen("/team", N_("Team and training"), N_("Qualifications, training, eligibility"),
+                ("manager",)))  # fmt: skip
+
+
+def _context(request: Request, db: DB, staff_id: int, **extra: Any) -> dict[str, Any]:
+    member = q.member(db, staff_id, local_today(request), rules_of(request))
+    if member is None:
+        raise NotFoundException()
+    return {
+        "member": member,
+        "records": q.training_records(db, staff_id),
+        "degrees": DEGREES,
+        "degree_labels": DEGREE_LABELS,
+        "training_labels": TRAINING_LABELS,
+        "training_kinds": q.TRAINING_KINDS,
+        "regions": rules_of(request).regions,
+        "rules": rules_of(request),
+        "say": describe,
+        "today": local_today(request),
+        "errors": {},
+        "form": {},
+        "tform": {},
+        "terrors": {},
+    } | extra
+
+
+class TeamController(Controller):
+    path = "/team"
+    guards = [requires(Role.manager)]
+    include_in_schema = False
+
+    @get("/")
+    def index(self, request: Request, db: DB) -> Template:
+        today = local_today(request)
+        members = q.team(db, today, rules_of(request))
+        return page(request, "pages/team.html", members=members, say=describe,
+                    degree_labels=DEGREE_LABELS, rules=rules_of(request), today=today,
+                    eligible=sum(1 for m in members if m.eligible))  # fmt: skip
+
+    @get("/{staff_id:int}")
+    def person(self, request: Request, db: DB, staff_id: FromPath[int]) -> Template:
+        return page(request, "pages/team_person.html", **_context(request, db, staff_id))
+
+    @post("/{staff_id:int}")
+    def save_profile(
+        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+    ) -> Response:
+        user = request.scope["user"]
+        try:
+            actions.update_profile(
+                db, user.id, staff_id,
+                birth_date=str(data.get("birth_date", "")),
+                degree=str(data.get("degree", "")),
+                experience_months=str(data.get("experience_months", "")),
+                group=str(data.get("group", "")),
+                region=str(data.get("region", "")),
+                phone=str(data.get("phone", "")),
+                email=str(data.get("email", "")),
+                today=local_today(request),
+                regions=rules_of(request).regions,
+            )  # fmt: skip
+        except FieldErrors as exc:
+            db.rollback()
+            errors = {k: render(v) for k, v in exc.errors.items()}
+            ctx = _context(request, db, staff_id, errors=errors, form=data)
+            return page(request, "pages/team_person.html", fragment="partials/staff_profile.html",
+                        status_code=422, **ctx)  # fmt: skip
+        except ActionError as exc:
+            raise NotFoundException(render(exc.message)) from None
+        if not is_htmx(request):
+            return Redirect(f"/team/{staff_id}", status_code=303)
+        db.flush()
+        return fragment(request, "partials/staff_profile.html", saved=True,
+                        **_context(request, db, staff_id))  # fmt: skip
+
+    @post("/{staff_id:int}/training")
+    def add_training(
+        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+    ) -> Response:
+        user = request.scope["user"]
+        try:
+            actions.add_training(
+                db, user.id, staff_id,
+                kind=str(data.get("kind", "")),
+                held_on=str(data.get("held_on", "")),
+                hours=str(data.get("hours", "")),
+                passed=str(data.get("passed", "")),
+                notes=str(data.get("notes", "")),
+                today=local_today(request),
+            )  # fmt: skip
+        except FieldErrors as exc:
+            db.rollback()
+            errors = {k: render(v) for k, v in exc.errors.items()}
+            ctx = _context(request, db, staff_id, terrors=errors, tform=data)
+            return page(request, "pages/team_person.html", fragment="partials/training.html",
+                        status_code=422, **ctx)  # fmt: skip
+        except ActionError as exc:
+            raise NotFoundException(render(exc.message)) from None
+        if not is_htmx(request):
+            return Redirect(f"/team/{staff_id}#training", status_code=303)
+        db.flush()
+        return fragment(request, "partials/training.html", added=True,
+                        **_context(request, db, staff_id))  # fmt: skip
+
+    @post("/{staff_id:int}/training/{record_id:int}/delete")
+    def remove_training(
+        self, request: Request, db: DB, staff_id: FromPath[int], record_id: FromPath[int]
+    ) -> Response:
+        user = request.scope["user"]
+        error = None
+        try:
+            actions.remove_training(db, user.id, staff_id, record_id)
+        except ActionError as exc:
+            error = render(exc.message)
+        if not is_htmx(request):
+            return Redirect(f"/team/{staff_id}#training", status_code=303)
+        db.flush()
+        return fragment(request, "partials/training.html", status_code=422 if error else 200,
+                        remove_error=error, **_context(request, db, staff_id))  # fmt: skip
+
+
+ROUTES = [TeamController]
