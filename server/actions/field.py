@@ -30,6 +30,7 @@ from server.actions.jobs import accept_job
 from server.domain import field as rules
 from server.domain.sla import plausible_fact_time
 from server.domain.text import N_, Message
+from server.i18n import DEFAULT, gettext, translations
 from server.models import (
     ACTIVE_JOB_STATUSES,
     FieldFact,
@@ -162,7 +163,7 @@ def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetim
         _stop_at_earliest(db, request.id, "arrival", at)
         audit.record(db, "job.checked_in", staff_id, request_id=request.id, entity="job",
                      entity_id=job.id, at=at, fact_id=fact.id, distance_m=seen.distance_m,
-                     flagged=seen.outside)
+                     outside=seen.outside, flagged="clock" in out.flags)
     if seen.distance_m is None:
         out.say(N_("Checked in."))
     elif seen.outside:
@@ -337,7 +338,8 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
           out: rules.Outcome) -> rules.Outcome:
     """Store the fact with its flags and tell the board and the engineer's phones."""
     fact.flagged = bool(out.flags)
-    fact.flag_reason = "\n".join(rules.FLAG_REASONS[f] for f in out.flags)
+    # For the dispatcher's screens, in the site's language (the codes stay in data.flags).
+    fact.flag_reason = "\n".join(_for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
     fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
     db.add(fact)
     request.version += 1
@@ -432,19 +434,24 @@ def _move(db: Session, unit: Unit, from_status: str, to_status: str) -> bool:
 
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
                  out: rules.Outcome, refusal: Message) -> rules.Outcome:
-    from server.i18n import gettext
-
     params = dict(refusal.params)
-    if "status" in params:
-        params["status"] = gettext(params["status"])
+    status = params.pop("status", None)
+    if status:
+        params["status"] = gettext(status)
     refusal = Message(refusal.msgid, params)
     out.flag("swap_refused")
     out.status = "rejected"
     out.messages.append(refusal)
     fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]}
     _keep(db, job, request, fact, out)
-    fact.flag_reason += "\n" + refusal.render(gettext)
+    if status:
+        refusal = Message(refusal.msgid, params | {"status": _for_dispatcher(Message(status))})
+    fact.flag_reason += "\n" + _for_dispatcher(refusal)
     return out
+
+
+def _for_dispatcher(message: Message) -> str:
+    return message.render(translations(DEFAULT).gettext)
 
 
 def _order_no(db: Session, order_id: int | None) -> str:
