@@ -101,21 +101,29 @@ class BoardController(Controller):
 
     @get("/requests/{request_id:int}")
     def request_page(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
-        return self._detail(request, db, request_id)
+        """A request with its clocks, jobs and timeline (htmx: the detail fragment)."""
+        return self._after(request, db, request_id, {})
+
+    @get("/requests/{request_id:int}/panel")
+    def panel(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+        """The board's side panel for one request: reassign, a new job, escalate."""
+        return self._after(request, db, request_id, {"origin": "board"})
 
     @get("/requests/{request_id:int}/assign")
     def assign_form(self, request: Request, db: DB, request_id: FromPath[int],
                     kind: str | None = None, job_id: int | None = None,
                     origin: str = "page") -> Template:
+        """The new-job form again, for another kind of job (remote / onsite)."""
         req = self._request(db, request_id)
         return fragment(request, "partials/assign_form.html",
-                        **assign_context(db, req, kind, job_id, utcnow()), error=None, done=None,
+                        **assign_context(db, req, kind, job_id, utcnow()), error=None,
                         origin="board" if origin == "board" else "page")
 
     @post("/requests/{request_id:int}/assign")
     def assign(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+        """Assign a new job, or (with ``job_id``) reassign an active one (D11)."""
         user = request.scope["user"]
-        req = self._request(db, request_id)
+        self._request(db, request_id)
         now = utcnow()
         job_id = _int(data.get("job_id"))
         engineer_id = _int(data.get("engineer_id")) or 0
@@ -129,14 +137,10 @@ class BoardController(Controller):
                     job = job_actions.assign_job(db, user.id, request_id, engineer_id, kind, now,
                                                  _settings(request))
         except ActionError as exc:
-            ctx = assign_context(db, req, kind, job_id, now)
-            return self._after(request, db, request_id, data, status_code=422,
-                               form=("partials/assign_form.html",
-                                     ctx | {"error": render(exc.message), "done": None}))
-        done = _("Assigned to {name}.").format(name=_name(db, job.assignee_id))
-        ctx = assign_context(db, req, None, None, now)
-        return self._after(request, db, request_id, data, message=done,
-                           form=("partials/assign_form.html", ctx | {"error": None, "done": done}))
+            return self._after(request, db, request_id, data, error=render(exc.message),
+                               status_code=422, failed=job_id or kind or "new")
+        return self._after(request, db, request_id, data,
+                           message=_("Assigned to {name}.").format(name=_name(db, job.assignee_id)))
 
     @post("/requests/{request_id:int}/escalate")
     def escalate(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
@@ -191,36 +195,38 @@ class BoardController(Controller):
 
     def _after(self, request: Request, db: Session, request_id: int, data: dict, *,
                message: str | None = None, error: str | None = None, status_code: int = 200,
-               form: tuple[str, dict] | None = None) -> Template:
-        """The board's side panel gets its form back; the request page gets itself back."""
-        if data.get("origin") == "board" and form is not None:
-            name, ctx = form
-            return fragment(request, name, status_code=status_code, origin="board", **ctx)
-        if form is not None and status_code != 200:
-            error = form[1]["error"]
-        return self._detail(request, db, request_id, message=message, error=error,
-                            status_code=status_code, force_fragment=True)
-
-    def _detail(self, request: Request, db: Session, request_id: int, *, message: str | None = None,
-                error: str | None = None, status_code: int = 200,
-                force_fragment: bool = False) -> Template:
+               failed: int | str | None = None) -> Template:
+        """What a form on the board's side panel or on the request page gets back: that
+        panel or page, re-rendered, with the message (and a refusal next to the form that
+        was sent, ``failed``: a job id, a job kind or "new")."""
         now = utcnow()
-        data = q.request_page(db, request_id, now, _settings(request).sla)
-        if data is None:
+        data_ = q.request_page(db, request_id, now, _settings(request).sla)
+        if data_ is None:
             raise NotFoundException()
-        req = data.request
+        req = data_.request
+        new_kind = failed if failed in job_actions.JOB_KINDS else None
+        assign = assign_context(db, req, new_kind, None, now)
+        assign["error"] = error if failed is not None and not isinstance(failed, int) else None
+        reassign = {}
+        for j, _n in data_.jobs:
+            if j.status in ACTIVE_JOB_STATUSES:
+                reassign[j.id] = assign_context(db, req, None, j.id, now)
+                reassign[j.id]["error"] = error if failed == j.id else None
+        origin = "board" if data.get("origin") == "board" else "page"
+        beside_a_form = failed is not None and (not isinstance(failed, int) or failed in reassign)
         ctx = {
-            "p": data, "req": req, "now": now, "message": message, "error": error,
+            "p": data_, "req": req, "now": now, "message": message,
+            "error": None if beside_a_form else error, "origin": origin,
             "pause_reasons": PAUSE_REASONS, "labels": q.TIMELINE_LABELS,
-            "assign": assign_context(db, req, None, None, now) | {"error": None, "done": None},
-            "reassign": {j.id: assign_context(db, req, None, j.id, now) for j, _n in data.jobs
-                         if j.status in ACTIVE_JOB_STATUSES},
+            "assign": assign, "reassign": reassign,
             "escalate_offered": req.classification == "remote",
         }
-        if force_fragment:
-            return fragment(request, "partials/request_detail.html", status_code=status_code, **ctx)
-        return page(request, "pages/request.html", fragment="partials/request_detail.html",
-                    status_code=status_code, **ctx)
+        if origin == "board":
+            return fragment(request, "partials/board_panel.html", status_code=status_code, **ctx)
+        if request.method == "GET":
+            return page(request, "pages/request.html", fragment="partials/request_detail.html",
+                        status_code=status_code, **ctx)
+        return fragment(request, "partials/request_detail.html", status_code=status_code, **ctx)
 
 
 def _name(db: Session, staff_id: int | None) -> str:

@@ -27,7 +27,7 @@ def words() -> dict[str, str]:
     """Every word a row can show, translated once per render."""
     table = {code: _(code) for code in (*rules.CLOCK_KINDS, *STREAMS, *REGIONS)}
     table.update({step: _(step) for step in STEPS})
-    table.update(paused=_("paused"), assign=_("Assign"), drill=_("drill"),
+    table.update(paused=_("paused"), assign=_("Assign"), reassign=_("Reassign"), drill=_("drill"),
                  flagged=_("Field facts flagged for the dispatcher"))
     return {k: str(escape(v)) for k, v in table.items()}
 
@@ -53,10 +53,10 @@ def rows_html(rows: Iterable[BoardRow], w: dict[str, str], tz: ZoneInfo) -> Mark
         if r.flags:
             step += f' <span class="flag" title="{w["flagged"]}">⚑{r.flags}</span>'
         drill = f' <span class="chip drill">{w["drill"]}</span>' if r.is_drill else ""
-        button = (  # hx-target comes from the <tbody>
-            f'<button class="btn small" hx-get="/board/requests/{rid}/assign?origin=board">'
-            f'{w["assign"]}</button>'
-            if r.status != "new" and not r.jobs else ""
+        button = (  # opens the side panel; hx-target comes from the <tbody>
+            f'<button class="btn small" hx-get="/board/requests/{rid}/panel">'
+            f'{w["reassign"] if r.jobs else w["assign"]}</button>'
+            if r.status != "new" else ""
         )
         add(
             f'<tr id="r{rid}" class="{r.worst}"><td><b class="prio {r.priority.lower()}">'

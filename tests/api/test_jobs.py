@@ -395,3 +395,29 @@ def test_roles_reach_only_their_screens(client, people):
         login(client, username)
         assert client.get("/board").status_code == board, username
         assert client.get("/remote").status_code == remote, username
+
+
+def test_board_side_panel_reassigns_and_escalates(client, db, people, team, settings):
+    req = handed_off(db, people["agent"], utcnow(), settings)
+    first = J.assign_job(db, people["dispatcher"].id, req.id, team["r1"].id, "remote", utcnow(), settings)
+    db.commit()
+    login(client, "dispatcher")
+    board = client.get("/board").text
+    row = board[board.index(f'id="r{req.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert f'hx-get="/board/requests/{req.id}/panel"' in row and "改派" in row
+    panel = client.get(f"/board/requests/{req.id}/panel", headers={"hx-request": "true"})
+    assert panel.status_code == 200 and "<html" not in panel.text
+    assert "张伟" in text_of(panel.text) and "改派…" in text_of(panel.text)
+    r = form_post(client, f"/board/requests/{req.id}/assign",
+                  {"job_id": first.id, "engineer_id": team["r2"].id, "origin": "board"}, htmx=True)
+    assert r.status_code == 200 and "已分派给李娜" in text_of(r.text)
+    db.expire_all()
+    assert db.get(Job, first.id).status == "reassigned"
+    r = form_post(client, f"/board/requests/{req.id}/assign",
+                  {"job_id": first.id, "engineer_id": team["r1"].id, "origin": "board"}, htmx=True)
+    assert r.status_code == 422 and "此工单已不在进行中" in text_of(r.text)
+    r = form_post(client, f"/board/requests/{req.id}/escalate", {"origin": "board"}, htmx=True)
+    assert r.status_code == 200 and "已升级为现场处理" in text_of(r.text)
+    db.rollback()  # end this session's read snapshot (SQLite WAL) and read again
+    assert db.get(SupportRequest, req.id).classification == "onsite"
