@@ -221,12 +221,13 @@ def render_board(app, renders: int) -> None:
         sign_in(client)
         for _ in range(5):  # warm-up: templates compiled, caches filled
             client.get("/board")
-        page, frag, zipped_page = [], [], []
+        page, frag, zipped_page, cpu = [], [], [], []
         size = zipped = frag_size = 0
         for i in range(renders):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = client.get("/board", headers={"accept-encoding": "identity"})
             page.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             assert r.status_code == 200
             size = len(r.content)
             t = time.perf_counter()
@@ -242,6 +243,7 @@ def render_board(app, renders: int) -> None:
                 rows = r.text.count('<tr id="r')
         print(f"\nBoard render through the app ({rows} rows shown):")
         print(line("full page GET /board", page))
+        print(line("  the same, CPU time of this process", cpu))
         print(line("full page GET /board, gzip (as browsers ask)", zipped_page))
         print(line("htmx fragment GET /board (HX-Request)", frag))
         print(f"  HTML: page {size / 1024:.0f} KiB ({zipped / 1024:.0f} KiB gzipped), "
@@ -316,6 +318,16 @@ def live_latency(app, changes: int) -> None:
     server.should_exit = True
 
 
+def load_note() -> str:
+    try:
+        one, five, _ = (float(x) for x in Path("/proc/loadavg").read_text().split()[:3])
+    except (OSError, ValueError):
+        return ""
+    import os
+
+    return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} CPUs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=60)
@@ -336,8 +348,10 @@ def main() -> None:
     print(f"Data ({time.perf_counter() - t:.1f} s, {folder}): "
           + ", ".join(f"{k} {v}" for k, v in summary.items()))
     app = create_app(settings)
+    print("Before:", load_note())
     render_board(app, args.renders)
     live_latency(create_app(settings), args.changes)
+    print("After:", load_note(), "(wall-clock figures grow with other work on the machine)")
 
 
 if __name__ == "__main__":

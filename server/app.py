@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from server import __version__, i18n, live
+from server import __version__, heap, i18n, live
 from server.db import make_engine
 from server.jobs import loop as background
 from server.routes import ROUTES
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
-        on_startup=[live.start, background.start],
+        on_startup=[live.start, background.start, heap.settle],
         on_shutdown=[background.stop, live.stop],
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),

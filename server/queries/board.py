@@ -42,6 +42,7 @@ from server.queries.duty import OnDuty, on_duty
 
 CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
+URGENCY = {"": 0, "running": 1, "paused": 2, "warning": 3, "breached": 4}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -167,14 +168,7 @@ class BoardRow:
     jobs: list[JobView] = field(default_factory=list)
     flags: int = 0
     due: float | None = None  # the earliest effective deadline of the running clocks
-
-    @property
-    def worst(self) -> str:
-        states = {c.state for c in self.clocks}
-        for state in ("breached", "warning", "paused", "running"):
-            if state in states:
-                return state
-        return ""
+    worst: str = ""  # the most urgent state of its clocks: breached > warning > paused > running
 
     @property
     def step(self) -> str:
@@ -273,6 +267,8 @@ def rows_for(
             row.clocks.append(view)
             if row.due is None or view.deadline_s < row.due:
                 row.due = view.deadline_s
+            if URGENCY[view.state] > URGENCY[row.worst]:
+                row.worst = view.state
     for row in rows.values():
         if len(row.clocks) > 1:
             row.clocks.sort(key=lambda v: CLOCK_ORDER[v.kind])
