@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 from server import __version__, heap, i18n, live
 from server.db import make_engine
 from server.jobs import loop as background
+from server.jobs import push as push_jobs
 from server.routes import ROUTES
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
@@ -79,8 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
-        on_startup=[live.start, background.start, heap.settle],
-        on_shutdown=[background.stop, live.stop],
+        on_startup=[live.start, background.start, push_jobs.start, heap.settle],
+        on_shutdown=[push_jobs.stop, background.stop, live.stop],
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,

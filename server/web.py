@@ -22,6 +22,8 @@ HTMX_FILE = "vendor/htmx-2.0.11.min.js"
 SHELL_FILES = (
     "css/app.css",
     "js/app.js",
+    "js/push.js",
+    "js/sw-push.js",
     HTMX_FILE,
     "icons/icon-192.png",
     "icons/icon.svg",

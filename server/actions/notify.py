@@ -15,6 +15,7 @@ from server.db import utcnow
 from server.models import Notification
 
 CHANNELS = ("webpush", "wecom")
+QUEUED = "fieldops_notices_queued"  # on the session: its commit wakes the sender (server.jobs.push)
 
 
 def enqueue(
@@ -49,4 +50,6 @@ def enqueue(
         except IntegrityError:  # another process queued it first
             continue
         queued.append(note)
+    if queued:
+        db.info[QUEUED] = True
     return queued

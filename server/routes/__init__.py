@@ -5,16 +5,21 @@ from server.routes import admin, auth, board, home, intake, profile, remote, sys
 ROUTES = [*auth.ROUTES, *home.ROUTES, *admin.ROUTES, *profile.ROUTES, *system.ROUTES,
           *intake.ROUTES, *board.ROUTES, *remote.ROUTES]
 
-# The support manager's special-period calendar and its overrides (issue 3, D2).
-from server.routes import calendar  # noqa: E402
-
-ROUTES += [*calendar.ROUTES]
-
 # The onsite engineer's phone and the offline sync protocol (issue 4).
 from server.routes import field  # noqa: E402
 from server.sync import routes as sync_routes  # noqa: E402
 
 ROUTES += [*field.ROUTES, *sync_routes.ROUTES]
+
+# Job alerts: subscriptions, receipts, delivery status (issue 5).
+from server.routes import push  # noqa: E402
+
+ROUTES += [*push.ROUTES]
+
+# The support manager's special-period calendar and its overrides (issue 3, D2).
+from server.routes import calendar  # noqa: E402
+
+ROUTES += [*calendar.ROUTES]
 
 # The roster, the team and my shifts (issue 6).
 from server.routes import roster, shifts, team  # noqa: E402
