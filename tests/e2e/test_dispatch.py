@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import LAPTOP, TABLET, screenshot, sign_in
+from tests.e2e.test_shell import UNLABELLED_JS
 
 pytestmark = pytest.mark.e2e
 
@@ -116,6 +117,7 @@ def test_agent_files_dispatcher_sees_it_live_and_assigns(live_server, new_contex
     board.locator("#board tr", has_text=number).get_by_text("张伟").wait_for(timeout=5_000)
     assert board.evaluate("window.__notReloaded === true")
     board.wait_for_timeout(1200)  # let the countdowns tick once for the screenshot
+    assert board.evaluate(UNLABELLED_JS) == []
     screenshot(board, "dispatch-board-laptop")
 
     # The request's timeline shows both steps: who, when.
@@ -127,6 +129,7 @@ def test_agent_files_dispatcher_sees_it_live_and_assigns(live_server, new_contex
         assert step in text, step
     assert text.index("已转交技术服务部") < text.index("已分派工单")
     assert "林晓雯" in text and "王建国" in text and "张伟" in text  # agent, dispatcher, engineer
+    assert board.evaluate(UNLABELLED_JS) == []
     board.evaluate("window.scrollTo(0, 0)")
     screenshot(board, "dispatch-request-laptop")
 
@@ -151,5 +154,6 @@ def test_agent_files_dispatcher_sees_it_live_and_assigns(live_server, new_contex
     tablet.get_by_text("备注已保存。").wait_for()
     width = tablet.evaluate("document.documentElement.scrollWidth")
     assert width <= TABLET["width"], width
+    assert tablet.evaluate(UNLABELLED_JS) == []
     tablet.evaluate("window.scrollTo(0, 0)")
     screenshot(tablet, "remote-job-tablet")
