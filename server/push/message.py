@@ -25,7 +25,8 @@ def receipt_token(secret: str, note_id: int) -> str:
 
 
 def receipt_ok(secret: str, note_id: int, token: str) -> bool:
-    return hmac.compare_digest(receipt_token(secret, note_id), token or "")
+    # bytes: compare_digest refuses non-ASCII text, and a receipt comes from outside
+    return hmac.compare_digest(receipt_token(secret, note_id).encode(), (token or "").encode())
 
 
 def job_url(kind: str | None, job_id: int) -> str:
