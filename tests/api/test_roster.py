@@ -678,3 +678,68 @@ def test_bad_month_and_unknown_roster_are_404(client, people):
     assert client.get("/roster/2026-13").status_code == 404
     assert client.get("/roster/2031-01/hours").status_code == 404
 
+
+
+# -- PostgreSQL: two backups accept at the same moment ----------------------------------
+
+
+@pytest.mark.postgres
+def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
+    """S12 under real concurrency: both read "uncovered", both try; the conditional
+    update lets exactly one take the shift and the other is refused politely."""
+    import threading
+
+    from sqlmodel import Session
+
+    from server.db import make_engine
+    from server.migrate import upgrade
+    from tests.conftest import add_staff
+
+    upgrade(fresh_pg)
+    engine = make_engine(fresh_pg)
+    with Session(engine, expire_on_commit=False) as db:
+        manager = add_staff(db, "manager", "manager")
+        team = make_team(db)
+        roster = write_roster(db, DEC, team)
+        backups = backups_of(db, roster)
+        shift = next(
+            s
+            for s in db.exec(select(Shift).where(Shift.roster_id == roster.id).order_by(Shift.starts_at))
+            if s.staff_id not in backups and s.day >= date(2026, 12, 10)
+            and sum(not actions._busy(db, b, s) for b in backups) >= 2
+        )
+        free = [b for b in backups if not actions._busy(db, b, shift)][:2]
+        absence = actions.report_absence(db, manager.id, shift.id, "突发急病",
+                                         shift.starts_at - timedelta(hours=1))  # fmt: skip
+        db.commit()
+        absence_id = absence.id
+
+    barrier = threading.Barrier(2)
+    outcome: dict[int, str] = {}
+
+    def accept(staff_id: int) -> None:
+        with Session(engine) as db:
+            db.get(Absence, absence_id)  # both have read it uncovered
+            barrier.wait()
+            try:
+                actions.accept_absence(db, staff_id, absence_id, shift.starts_at - timedelta(minutes=50))
+                db.commit()
+                outcome[staff_id] = "took"
+            except ActionError as exc:
+                db.rollback()
+                outcome[staff_id] = exc.message.msgid
+
+    threads = [threading.Thread(target=accept, args=(sid,)) for sid in free]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcome.values()) == sorted(
+        ["took", "Thank you, but {name} has already taken this shift."]
+    )
+    winner = next(sid for sid, o in outcome.items() if o == "took")
+    with Session(engine) as db:
+        assert db.get(Absence, absence_id).covered_by == winner
+        duty = on_duty(db, shift.starts_at + timedelta(hours=1))
+        assert winner in {d.staff_id for d in duty}
+    engine.dispose()

@@ -81,7 +81,7 @@ def test_training_added_makes_a_person_eligible_at_once(client, db, trained):
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="training"')
     # the eligibility panel follows out of band
-    assert '<section id="eligibility" class="panel eligibility ok"' in r.text
+    assert '<section id="eligibility" class="panel eligibility elig-ok"' in r.text
     assert 'hx-swap-oob="true"' in r.text
     assert "合格：可以排班" in text_of(r.text)
     fresh(db)

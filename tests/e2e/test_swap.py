@@ -126,6 +126,7 @@ def test_team_training_makes_a_newcomer_eligible(server, new_context):
     row.get_by_role("link", name="曹宇").click()
     panel = page.locator("#eligibility")
     assert "暂不可排班" in panel.inner_text()
+    screenshot(page, "team-person-before-laptop")
     form = page.locator("#training form").last
     form.get_by_label("类别").select_option(label="岗前培训")
     form.get_by_label("学时").fill("6")
