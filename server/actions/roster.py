@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from server.actions import ActionError, FieldErrors
@@ -177,21 +178,25 @@ def toggle_shift(
     if existing is not None:
         db.delete(existing)
         action, on = "roster.shift_removed", False
+        db.flush()
     else:
-        db.add(
-            Shift(
-                roster_id=roster.id,
-                staff_id=staff_id,
-                day=day,
-                kind=kind,
-                starts_at=slot.starts_at.astimezone(UTC),
-                ends_at=slot.ends_at.astimezone(UTC),
-                group=staff.group,
-                region=staff.region if staff.group == "onsite" else None,
-            )
-        )
+        try:
+            with db.begin_nested():  # another manager may have placed them a moment ago
+                db.add(
+                    Shift(
+                        roster_id=roster.id,
+                        staff_id=staff_id,
+                        day=day,
+                        kind=kind,
+                        starts_at=slot.starts_at.astimezone(UTC),
+                        ends_at=slot.ends_at.astimezone(UTC),
+                        group=staff.group,
+                        region=staff.region if staff.group == "onsite" else None,
+                    )
+                )
+        except IntegrityError:
+            return True
         action, on = "roster.shift_added", True
-    db.flush()
     record(db, action, actor_id, entity="roster", entity_id=roster.id, staff_id=staff_id,
            day=day.isoformat(), kind=kind)  # fmt: skip
     changed(db, "roster", roster.id)

@@ -168,7 +168,7 @@ class RosterController(Controller):
                                   int(data.get("staff_id", "0") or 0))  # fmt: skip
         except (ActionError, ValueError) as exc:
             db.rollback()
-            error = render(exc.message) if isinstance(exc, ActionError) else str(exc)
+            error = render(exc.message) if isinstance(exc, ActionError) else _("Choose a person.")
         db.flush()
         view = _view(request, db, y, m)
         return fragment(request, "partials/roster_backups_update.html",

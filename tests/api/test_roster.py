@@ -465,9 +465,17 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     # nobody holds the shift until a backup accepts
     assert shift.staff_id not in {d.staff_id for d in on_duty(db, during)}
 
+    call = notes(db, "roster.backup_call")[0]
+    kind = {"night": "夜班", "day": "白班"}[shift.kind]
+    assert call.payload["title"] == f"紧急需要备岗：{rq.fmt_day(shift.day)} {kind}"
+    absent = db.get(Staff, shift.staff_id)
+    assert absent.display_name in call.payload["body"]
+
     first, second = [db.get(Staff, sid) for sid in sorted(called)[:2]]
     client.cookies.clear()
     login(client, first.username)
+    home = text_of(client.get("/").text)
+    assert "需要备岗顶班" in home and f"{absent.display_name} 无法到岗" in home
     page = client.get("/my/shifts/")
     assert f"/my/shifts/calls/{absence.id}/accept" in page.text
     r = form_post(client, f"/my/shifts/calls/{absence.id}/accept", htmx=True)
