@@ -22,7 +22,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
-from litestar.response import ServerSentEvent, Template
+from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -43,6 +43,8 @@ from server.security import requires
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 BOARD_ROLES = (Role.dispatcher, Role.manager)
+PAGE_ROWS = 200  # rows a board shows at first; more load as the dispatcher scrolls
+MAX_ROWS = 5000
 PAUSE_REASONS = (N_("Customer unreachable"), N_("Customer asked to wait"))
 
 register(Screen("/board", N_("Dispatch board"), N_("Open requests, clocks, who is on duty"),
@@ -91,13 +93,31 @@ class BoardController(Controller):
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB) -> Template:
+    def index(self, request: Request, db: DB, rows: str | None = None) -> Template:
+        """The board. ``rows``: how many of the most urgent requests to show (the page
+        shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
+        are loaded; ``all`` for every one)."""
         now = utcnow()
         settings = _settings(request)
         data = q.board(db, now, settings.sla)
-        rows = board_rows.rows_html(data.rows, board_rows.words(), ZoneInfo(settings.time_zone))
+        shown = len(data.rows) if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
+        words = board_rows.words()
+        html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
+        more = board_rows.more_row(shown, len(data.rows) - shown, words)
         return page(request, "pages/board.html", fragment="partials/board.html", board=data,
-                    rows_html=rows, now=now)
+                    rows_html=html + more, now=now)
+
+    @get("/more")
+    def more(self, request: Request, db: DB, offset: int = 0) -> Response:
+        """The next rows of the board, below the ``offset`` most urgent ones."""
+        settings = _settings(request)
+        data = q.board(db, utcnow(), settings.sla)
+        offset = max(0, offset)
+        end = offset + PAGE_ROWS
+        words = board_rows.words()
+        html = board_rows.rows_html(data.rows[offset:end], words, ZoneInfo(settings.time_zone))
+        more = board_rows.more_row(end, len(data.rows) - end, words)
+        return Response(str(html + more), media_type="text/html; charset=utf-8")
 
     @get("/requests/{request_id:int}")
     def request_page(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:

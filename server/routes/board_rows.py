@@ -28,7 +28,7 @@ def words() -> dict[str, str]:
     table = {code: _(code) for code in (*rules.CLOCK_KINDS, *STREAMS, *REGIONS)}
     table.update({step: _(step) for step in STEPS})
     table.update(paused=_("paused"), assign=_("Assign"), reassign=_("Reassign"), drill=_("drill"),
-                 flagged=_("Field facts flagged for the dispatcher"))
+                 flagged=_("Field facts flagged for the dispatcher"), more=_("Show more"))
     return {k: str(escape(v)) for k, v in table.items()}
 
 
@@ -53,16 +53,28 @@ def rows_html(rows: Iterable[BoardRow], w: dict[str, str], tz: ZoneInfo) -> Mark
         if r.flags:
             step += f' <span class="flag" title="{w["flagged"]}">⚑{r.flags}</span>'
         drill = f' <span class="chip drill">{w["drill"]}</span>' if r.is_drill else ""
-        button = (  # opens the side panel; hx-target comes from the <tbody>
-            f'<button class="btn small" hx-get="/board/requests/{rid}/panel">'
-            f'{w["reassign"] if r.jobs else w["assign"]}</button>'
+        button = (  # app.js opens it in the side panel; without script, the request's page
+            f'<a class="btn small" href="/board/requests/{rid}" data-panel="/board/requests/{rid}/panel">'
+            f'{w["reassign"] if r.jobs else w["assign"]}</a>'
             if r.status != "new" else ""
         )
         add(
-            f'<tr id="r{rid}" class="{r.worst}"><td><b class="prio {r.priority.lower()}">'
+            f'<tr data-r="{rid}" class="{r.worst}"><td><b class="prio {r.priority.lower()}">'
             f'{r.priority}</b>{drill}</td><td><a href="/board/requests/{rid}">{escape(r.number)}'
             f'</a><br>{escape(r.customer_name)}</td><td class="{r.stream_state}">{stream}</td>'
             f'<td>{escape(r.venue)}<br><small>{w.get(r.region, escape(r.region))}</small></td>'
             f'<td>{step}</td><td>{clocks}</td><td>{button}</td></tr>\n'
         )
     return Markup("".join(out))
+
+
+def more_row(offset: int, remaining: int, w: dict[str, str]) -> Markup:
+    """The last row while more requests wait below: it loads the next ones when it scrolls
+    into view (or is pressed), replacing itself."""
+    if remaining <= 0:
+        return Markup("")
+    return Markup(
+        f'<tr class="more"><td colspan="7"><button class="btn small" '
+        f'hx-get="/board/more?offset={offset}" hx-trigger="click, revealed" '
+        f'hx-target="closest tr" hx-swap="outerHTML">{w["more"]} ({remaining})</button></td></tr>'
+    )

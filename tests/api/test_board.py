@@ -60,7 +60,7 @@ def test_board_lists_open_requests_soonest_deadline_first_with_their_clocks(clie
     html = client.get("/board").text
     order = [n for n in numbers_in_order(html) if n in {p3.number, p1.number, soon.number, closed.number}]
     assert order == [soon.number, p1.number, p3.number]  # cancelled is not on the board
-    row = html[html.index(f'id="r{p1.id}"'):]
+    row = html[html.index(f'data-r="{p1.id}"'):]
     row = row[:row.index("</tr>")]
     assert "首次响应" in row and "解决" in row and "data-s=" in row and "正在直播" in row
     first = db.exec(select(SlaClock).where(SlaClock.request_id == p1.id,
@@ -369,7 +369,7 @@ def test_request_status_after_board_assignment(client, db, people, crew, setting
     db.expire_all()
     assert db.get(SupportRequest, req.id).status == "assigned"
     html = client.get("/board").text
-    row = html[html.index(f'id="r{req.id}"'):]
+    row = html[html.index(f'data-r="{req.id}"'):]
     assert "等待工程师接单" in row[:row.index("</tr>")]
 
 
@@ -407,3 +407,26 @@ def test_a_paused_clock_on_the_board_moves_its_deadline_like_the_domain_says(pau
     assert view.state == expected.state
     assert view.deadline == expected.effective_deadline
     assert view.pause_reason == ("联系不上客户" if open_pause else None)
+
+
+def test_the_page_shows_the_most_urgent_rows_and_loads_more_on_scroll(client, db, people, crew, settings, monkeypatch):
+    from server.routes import board as board_routes
+
+    monkeypatch.setattr(board_routes, "PAGE_ROWS", 3)
+    now = utcnow()
+    made = [handed_off(db, people["agent"], now - timedelta(minutes=i), settings) for i in range(7)]
+    login(client, "dispatcher")
+    html = client.get("/board").text
+    shown = re.findall(r'<tr data-r="(\d+)"', html)
+    assert len(shown) == 3  # the oldest handoffs are due first
+    assert shown == [str(r.id) for r in made[-1:-4:-1]]
+    assert 'hx-get="/board/more?offset=3"' in html and "(4)" in html
+    more = client.get("/board/more?offset=3", headers={"hx-request": "true"}).text
+    assert re.findall(r'<tr data-r="(\d+)"', more) == [str(r.id) for r in made[-4:-7:-1]]
+    assert 'hx-get="/board/more?offset=6"' in more and "(1)" in more
+    last = client.get("/board/more?offset=6", headers={"hx-request": "true"}).text
+    assert len(re.findall(r'<tr data-r=', last)) == 1 and "/board/more" not in last
+    # a live refresh asks for as many rows as the page holds; "all" shows every one
+    frag = client.get("/board?rows=6", headers={"hx-request": "true"}).text
+    assert len(re.findall(r'<tr data-r=', frag)) == 6
+    assert len(re.findall(r'<tr data-r=', client.get("/board?rows=all").text)) == 7

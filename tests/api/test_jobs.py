@@ -403,9 +403,9 @@ def test_board_side_panel_reassigns_and_escalates(client, db, people, team, sett
     db.commit()
     login(client, "dispatcher")
     board = client.get("/board").text
-    row = board[board.index(f'id="r{req.id}"'):]
+    row = board[board.index(f'data-r="{req.id}"'):]
     row = row[:row.index("</tr>")]
-    assert f'hx-get="/board/requests/{req.id}/panel"' in row and "改派" in row
+    assert f'data-panel="/board/requests/{req.id}/panel"' in row and "改派" in row
     panel = client.get(f"/board/requests/{req.id}/panel", headers={"hx-request": "true"})
     assert panel.status_code == 200 and "<html" not in panel.text
     assert "张伟" in text_of(panel.text) and "改派…" in text_of(panel.text)

@@ -101,7 +101,7 @@ def test_agent_files_dispatcher_sees_it_live_and_assigns(live_server, new_contex
     assert row.locator(".clk[data-s]").count() >= 2  # first response and resolution count down
 
     # Assign it from the board: only people on duty are offered (D11).
-    row.get_by_role("button", name="分派").click()
+    row.get_by_role("link", name="分派").click()
     panel = board.locator("#action-panel")
     panel.get_by_text(number).wait_for()
     panel.get_by_label("远程").check()  # D8a: remote guidance starts at once

@@ -87,29 +87,53 @@
     var text = h ? h + ":" + pad(m) + ":" + pad(s % 60) : m + ":" + pad(s % 60);
     return (ms < 0 ? "-" : "") + text;
   }
-  function tick() {
-    var now = Date.now();
-    var clocks = document.querySelectorAll(".clk[data-d], .clk[data-s]");
-    for (var i = 0; i < clocks.length; i++) {
-      var el = clocks[i], due, warn;
-      if (el.hasAttribute("data-s")) {  // the board's rows: seconds, to keep them short
-        due = el.getAttribute("data-s") * 1000; warn = el.getAttribute("data-v") * 1000;
-      } else {
-        due = +el.getAttribute("data-d"); warn = +el.getAttribute("data-w");
-      }
-      var b = el.lastElementChild;
-      if (b) b.textContent = countdown(due - now);
-      var state = now >= due ? "breached" : now >= warn ? "warning" : "running";
-      if (!el.classList.contains(state)) {
-        el.classList.remove("running", "warning", "breached");
-        el.classList.add(state);
-      }
+  // The board can hold thousands of rows: only the rows in (or near) view tick, so a
+  // second's update never re-lays out the whole table.
+  var inView = new Set();
+  var watcher = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) inView.add(e.target); else inView.delete(e.target); });
+  }, { rootMargin: "300px 0px" }) : null;
+  function watchRows() {
+    if (!watcher) return;
+    watcher.disconnect();
+    inView.clear();
+    document.querySelectorAll("tr[data-r]").forEach(function (tr) { watcher.observe(tr); });
+  }
+  function update(el, now, ms) {
+    var due = ms ? +el.getAttribute("data-d") : el.getAttribute("data-s") * 1000;
+    var warn = ms ? +el.getAttribute("data-w") : el.getAttribute("data-v") * 1000;
+    var b = el.lastElementChild;
+    if (b) b.textContent = countdown(due - now);
+    var state = now >= due ? "breached" : now >= warn ? "warning" : "running";
+    if (!el.classList.contains(state)) {
+      el.classList.remove("running", "warning", "breached");
+      el.classList.add(state);
     }
   }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".clk[data-d]").forEach(function (el) { update(el, now, true); });
+    var rows = watcher ? inView : document.querySelectorAll("tr[data-r]");
+    rows.forEach(function (tr) {
+      var clocks = tr.querySelectorAll(".clk[data-s]");
+      for (var i = 0; i < clocks.length; i++) update(clocks[i], now, false);
+    });
+  }
+
+  // A board row's button opens the side panel (one listener, not one per row); without
+  // script it is a link to the request's page.
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-panel]");
+    if (!a || !window.htmx || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+    e.preventDefault();
+    window.htmx.ajax("GET", a.getAttribute("data-panel"), { target: "#action-panel", swap: "innerHTML" });
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     connect();
     if (document.querySelector(".clk[data-d], .clk[data-s]") || document.querySelector("[data-live]")) {
+      watchRows();
+      document.body.addEventListener("htmx:afterSwap", watchRows);
       tick();
       setInterval(tick, 1000);
     }
