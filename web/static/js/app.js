@@ -275,23 +275,49 @@
     bar.classList.toggle("waiting", s.count > 0);
     bar.querySelector("[data-sync-count]").textContent = s.count;
     bar.querySelector("[data-sync-last]").textContent = s.last_sync ? hhmm(s.last_sync) : bar.getAttribute("data-t-never");
-    document.querySelectorAll("[data-sync-count-text]").forEach(function (el) { el.textContent = "(" + s.count + ")"; });
-    fill(bar.querySelector("[data-sync-waiting]"), s.waiting.map(function (w) {
-      return { text: w.label + " · " + hhmm(w.device_time) };
-    }));
+    document.querySelectorAll("[data-sync-count-text]").forEach(function (el) {
+      el.textContent = s.count ? "(" + s.count + ")" : "";
+    });
+    var lines = s.waiting.slice(0, 5).map(function (w) { return { text: w.label + " · " + hhmm(w.device_time) }; });
+    if (s.waiting.length > 5) lines.push({ text: "… +" + (s.waiting.length - 5) });
+    fill(bar.querySelector("[data-sync-waiting]"), lines);
     var notes = s.notices.map(function (n) { return { text: "⚑ " + n.label + ": " + n.message, cls: n.status }; });
     if (s.problem === "auth") notes.unshift({ text: bar.getAttribute("data-t-signin"), cls: "rejected" });
     fill(bar.querySelector("[data-sync-refused]"), notes);
     var clear = bar.querySelector("[data-sync-clear]");
     if (clear) clear.hidden = !s.notices.length;
-    // Something reached the server: show the job as the server now holds it, unless the
-    // engineer is typing in it.
+    retry(s);
+    // A sync went through ("synced" is only sent then). If this page is the phone's saved
+    // copy, or something reached the server, show it as the server now holds it (unless
+    // the engineer is typing in it) and drop the offline banner.
+    if (!("synced" in s)) return;
+    var notice = document.getElementById("sync-notice");
+    if (notice && !s.count) notice.textContent = ""; // "saved on this phone" is old news now
+    var copy = document.querySelector('meta[name="fieldops-cached-at"]');
+    if (copy) {
+      copy.parentNode.removeChild(copy);
+      var net = document.getElementById("netstate");
+      if (net && navigator.onLine) net.hidden = true;
+    }
+    if (!s.synced && !copy) return;
     var job = document.getElementById("job");
-    if (s.synced && job && window.htmx && !job.contains(document.activeElement)) {
+    if (job && window.htmx && !job.contains(document.activeElement)) {
       window.htmx.ajax("GET", location.pathname, { target: "#job", swap: "outerHTML" });
     }
     var list = document.getElementById("my-jobs");
-    if (s.synced && list && window.htmx) window.htmx.trigger(list, "fo:changed");
+    if (list && window.htmx) window.htmx.trigger(list, "fo:changed");
+  }
+
+  // A failed sync is tried again after 2, 4, 8 ... 60 s while actions wait: the network
+  // can come back a moment after the browser says "online".
+  var delay = 2000, timer = null;
+  function retry(s) {
+    if ("synced" in s) delay = 2000;
+    if (!s.failed) return;
+    clearTimeout(timer);
+    if (!s.count || s.problem === "auth") return;
+    timer = setTimeout(function () { if (navigator.onLine) tell("sync"); }, delay);
+    delay = Math.min(delay * 2, 60000);
   }
 
   if (sw) {
@@ -302,7 +328,7 @@
     // (Background Sync does it too where the browser has it).
     var engineer = !!document.querySelector("[data-syncbar]");
     sw.ready.then(function () { if (engineer) tell("sync"); });
-    window.addEventListener("online", function () { if (engineer) tell("sync"); });
+    window.addEventListener("online", function () { delay = 2000; if (engineer) tell("sync"); });
     setInterval(function () {
       var bar = document.querySelector("[data-syncbar]");
       if (navigator.onLine && bar && bar.classList.contains("waiting")) tell("sync");

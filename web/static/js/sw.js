@@ -147,9 +147,23 @@ async function savedAnswer() {
 
 // -- sync: pull (trim what the server already applied), push in order, pull again -----------
 
+// One sync at a time; a request for another while one runs (the network just came back
+// while an offline attempt was still failing) runs it again right after.
 let flushing = null;
+let again = false;
 function flush() {
-  if (!flushing) flushing = doFlush().finally(() => { flushing = null; });
+  if (flushing) {
+    again = true;
+    return flushing;
+  }
+  flushing = (async () => {
+    let ok;
+    do {
+      again = false;
+      ok = await doFlush();
+    } while (again);
+    return ok;
+  })().finally(() => { flushing = null; });
   return flushing;
 }
 
@@ -174,15 +188,15 @@ async function doFlush() {
   } catch (err) {
     ok = false;
     await metaSet("problem", err.message === "auth" ? "auth" : "offline");
-    broadcast();
+    broadcast({ failed: true }); // the pages retry with a growing delay
   }
   return ok;
 }
 
 async function pull(clientId) {
   const cursor = (await metaGet("cursor")) || 0;
-  const response = await fetch(`/sync/pull?cursor=${cursor}&client_id=${encodeURIComponent(clientId)}`,
-    { headers: { accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
+  const response = await withTimeout(fetch(`/sync/pull?cursor=${cursor}&client_id=${encodeURIComponent(clientId)}`,
+    { headers: { accept: "application/json" }, cache: "no-store", credentials: "same-origin" }), PAGE_TIMEOUT_MS * 2);
   if (response.status === 401 || response.status === 403) throw new Error("auth");
   if (!response.ok) throw new Error("pull " + response.status);
   const data = await response.json();
@@ -210,14 +224,14 @@ async function pushBatch(waiting) {
     batch.push(e);
     bytes += size;
   }
-  const response = await fetch("/sync/push", {
+  const response = await withTimeout(fetch("/sync/push", {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", accept: "application/json",
                "X-CSRFToken": (await metaGet("csrf")) || "" },
     body: JSON.stringify({ client_id: clientId, mutations: batch.map((e) => (
       { id: e.id, name: e.name, args: e.args, device_time: e.device_time })) }),
-  });
+  }), POST_TIMEOUT_MS * 3); // a lost reply is harmless: the next push is answered from the log
   if (response.status === 401 || response.status === 403) throw new Error("auth");
   if (!response.ok) throw new Error("push " + response.status);
   const reply = await response.json();
