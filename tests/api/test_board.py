@@ -349,6 +349,12 @@ def test_a_change_in_one_server_process_reaches_a_browser_on_another(fresh_pg, t
             assert done.status_code == 200, done.text
             events = read_events(lines, lambda ev: any(e.get("event") == "change" for e in ev))
         assert any(e.get("event") == "change" and str(req.id) in e["data"] for e in events)
+        board = watcher.get("/board").text  # the board's epoch-second clock math on PostgreSQL
+        row = board[board.index(f'data-r="{req.id}"'):]
+        row = row[:row.index("</tr>")]
+        first = q.EPOCH + timedelta(seconds=int(re.search(r'data-s="(\d+)"', row).group(1)))
+        assert abs((first - (utcnow() + timedelta(minutes=15))).total_seconds()) < 120
+        assert "张伟" in row
     finally:
         for p in procs:
             p.terminate()
