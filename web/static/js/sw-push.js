@@ -41,11 +41,14 @@
     });
   }
 
+  // kind: "shown" or "ack" (POST /push/shown, /push/ack). Send this receipt and any kept
+  // ones, in order; keep what still cannot go.
   function report(kind, data, action) {
-    if (!data || !data.id || !data.receipt) return Promise.resolve();
-    var mine = { kind: kind, id: data.id, receipt: data.receipt, action: action || "" };
+    var mine = data && data.id && data.receipt
+      ? [{ kind: kind, id: data.id, receipt: data.receipt, action: action || "" }] : [];
     return pending().then(function (older) {
-      var all = older.concat([mine]), left = [];
+      var all = older.concat(mine), left = [];
+      if (!all.length) return null;
       return all.reduce(function (chain, r) {
         return chain.then(function () { return sendReceipt(r).catch(function () { left.push(r); }); });
       }, Promise.resolve()).then(function () {
@@ -53,6 +56,14 @@
       });
     }).catch(function () {});
   }
+
+  // When the outbox syncs (a page asks, or Background Sync fires), kept receipts go too.
+  self.addEventListener("message", function (event) {
+    if (event.data && event.data.type === "sync") event.waitUntil(report());
+  });
+  self.addEventListener("sync", function (event) {
+    if (event.tag === "fieldops-outbox") event.waitUntil(report());
+  });
 
   // -- push: show it --------------------------------------------------------------------
   function show(data) {
@@ -112,11 +123,11 @@
           var done = self.registration.showNotification(data.title || "FieldOps", {
             body: (data.labels || {}).accepted || "", tag: data.tag, data: data, silent: true,
           });
-          return Promise.all([done, report("acknowledged", data, "accept")]).then(function () { return id; });
+          return Promise.all([done, report("ack", data, "accept")]).then(function () { return id; });
         })
         .catch(function () { return openPage(data.url); }); // accept on the job page instead
     }
-    return Promise.all([report("acknowledged", data, "open"), openPage(data.url)]);
+    return Promise.all([report("ack", data, "open"), openPage(data.url)]);
   }
 
   self.addEventListener("notificationclick", function (event) {
