@@ -6,7 +6,7 @@ An offered job not accepted within the ack timeout (3 min for P1, 10 for the oth
   2. then to a backup of the month (S12), called in for this job;
   3. then it is raised to the on-duty lead (every dispatcher), who decides.
 A step with nobody to take it is skipped. Every step is on the request's timeline
-(``job.ack_timeout``), on the board (``changes.changed``) and notified.
+(``job.ack_timeout`` / ``job.ack_backup`` / ``job.ack_lead``), on the board (``changes.changed``) and notified.
 
 ``Job.ack_step`` says how far the chain has gone. A step is taken by the conditional
 UPDATE ... WHERE ack_step = <seen>, in the transaction that does the step: with two
@@ -41,6 +41,7 @@ from server.queries.duty import on_duty
 
 NEXT_ENGINEER, BACKUP, LEAD = 1, 2, 3
 STEP_NAMES = {NEXT_ENGINEER: "next_engineer", BACKUP: "backup", LEAD: "lead"}
+STEP_ACTIONS = {NEXT_ENGINEER: "job.ack_timeout", BACKUP: "job.ack_backup", LEAD: "job.ack_lead"}
 
 
 def overdue_jobs(db: Session, now: datetime, targets: sla_rules.SlaTargets) -> list[int]:
@@ -95,7 +96,7 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
         _raise_to_lead(db, job, request, tried, now)
     offered.ack_step = step
     db.add(offered)
-    audit.record(db, "job.ack_timeout", None, request_id=request.id, entity="job",
+    audit.record(db, STEP_ACTIONS[step], None, request_id=request.id, entity="job",
                  entity_id=job.id, at=now, step=STEP_NAMES[step], from_id=previous,
                  assignee_id=target.id if target else None, job_id=offered.id,
                  waited_minutes=waited)

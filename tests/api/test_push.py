@@ -152,6 +152,37 @@ def test_every_device_of_the_person_gets_it(db, engine, crew, settings, receiver
     assert all(r.data["id"] == notes(db)[0].id for r in receiver.received)
 
 
+def test_the_running_server_sends_right_after_the_assignment_commits(db, people, crew, settings, receiver):
+    """With the background loop on, the commit that queued the notice wakes the sender at
+    once (the loop's round is a minute away here), after the request has answered."""
+    import time
+
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from server.jobs import loop
+
+    subscribe_as(db, crew["u1"], receiver, "u1-phone")
+    req = handed_off(db, people["agent"], utcnow(), settings, classification="onsite", priority="P1")
+    app = create_app(replace(settings, background_loop=True, loop_interval_seconds=60))
+    with TestClient(app=app) as client:
+        assert "server.jobs.push.deliver_notices" in map(loop.tick_name, loop.registered())
+        client.headers["accept"] = "text/html"
+        time.sleep(0.3)  # the loop's first round (at start) is over: only the nudge is left
+        receiver.received.clear()
+        login(client, "dispatcher")
+        started = time.monotonic()
+        r = form_post(client, f"/board/requests/{req.id}/assign",
+                      {"engineer_id": crew["u1"].id, "kind": "onsite"}, htmx=True)
+        assert r.status_code == 200
+        deadline = time.monotonic() + 10
+        while not receiver.at("/push/u1-phone") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert receiver.at("/push/u1-phone"), "not sent until the next loop round"
+        assert time.monotonic() - started < 5
+    assert getattr(app.state, "push_nudge", None) is None  # stopped with the app
+
+
 # -- answers of the push service ---------------------------------------------------------------
 
 
