@@ -54,7 +54,9 @@ def serve(settings: Settings) -> None:
         if not summary.get("skipped"):
             print("  Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     print_banner(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # Board streams end every 25 s; do not wait for them on Ctrl+C.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=3)
 
 
 def main(argv: list[str] | None = None) -> int:
