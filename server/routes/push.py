@@ -85,6 +85,8 @@ class PushController(Controller):
 
     @post("/devices/{subscription_id:int}/remove", include_in_schema=False)
     def remove(self, request: Request, db: DB, subscription_id: FromPath[int]) -> Template:
+        if not _db_id(subscription_id):
+            raise NotFoundException()
         push_actions.unsubscribe(db, request.scope["user"].id, subscription_id=subscription_id)
         return self._devices(request, db, message=_("Alerts are off on that device."))
 
@@ -109,19 +111,25 @@ class PushController(Controller):
     @get("/requests/{request_id:int}/notifications", include_in_schema=False,
          guards=[requires(*BOARD_ROLES)])
     def request_notifications(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
-        if db.get(SupportRequest, request_id) is None:
+        if not _db_id(request_id) or db.get(SupportRequest, request_id) is None:
             raise NotFoundException()
         return fragment(request, "partials/notification_status.html",
                         notices=notes_q.for_request(db, request_id), request_id=request_id)
 
     def _receipt(self, request: Request, db: DB, data: ReceiptIn, kind: str) -> None:
-        if not receipt_ok(request.app.state.settings.secret_key, data.id, data.receipt):
+        if not _db_id(data.id) or not receipt_ok(request.app.state.settings.secret_key, data.id, data.receipt):
             raise NotFoundException()  # says nothing about which notifications exist
         push_actions.record_receipt(db, data.id, kind, utcnow())
 
     def _devices(self, request: Request, db: DB, status_code: int = 200, **ctx) -> Template:
         return fragment(request, "partials/push_devices.html", status_code=status_code,
                         devices=devices(db, request.scope["user"].id), **ctx)
+
+
+
+def _db_id(value: int) -> bool:
+    """An id a database column can hold (a bigger one would fail in the driver, not 404)."""
+    return 0 < value < 2**31
 
 
 ROUTES = [PushController]

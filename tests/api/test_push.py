@@ -494,3 +494,12 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
         assert sorted(pushed) == sorted(n.id for n in rows if n.channel == "webpush")
     assert len(receiver.at("/wecom")) == 60
     engine.dispose()
+
+
+def test_ids_no_database_can_hold_are_just_not_found(client, db, crew):
+    login(client, "u1")
+    assert client.post("/push/shown", json={"id": 2**63, "receipt": "x"}).status_code == 404
+    assert form_post(client, f"/push/devices/{2**70}/remove", htmx=True).status_code == 404
+    client.cookies.clear()
+    login(client, "dispatcher")
+    assert client.get(f"/push/requests/{2**70}/notifications").status_code == 404
