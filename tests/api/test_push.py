@@ -275,6 +275,35 @@ def test_one_channel_failing_does_not_stop_the_other(db, engine, crew, settings,
     assert by_channel["webpush"].status == "no_device" and by_channel["wecom"].status == "sent"
 
 
+def test_a_channel_that_crashes_fails_only_its_own_rows(db, engine, crew, settings, receiver):
+    from server.push.channels import Channels, channels_from_settings
+
+    class Broken:
+        channel = "wecom"
+
+        def send(self, item):
+            raise RuntimeError("robot exploded")
+
+    subscribe_as(db, crew["r1"], receiver, "phone")
+    queue(db, crew["r1"], channels=("webpush", "wecom"))
+    channels = Channels(channels_from_settings(settings).by_name | {"wecom": Broken()})
+    result = drain(engine, settings, channels=channels)
+    assert result.sent == 1 and result.retrying == 1
+    by_channel = {n.channel: n for n in notes(db)}
+    assert by_channel["webpush"].status == "sent"
+    assert by_channel["wecom"].last_error == "RuntimeError: robot exploded"
+
+
+def test_p1_notices_go_first(db, engine, crew, settings, receiver):
+    subscribe_as(db, crew["r1"], receiver, "phone")
+    queue(db, crew["r1"], key="routine")
+    queue(db, crew["r1"], key="urgent", urgency="high")
+    drain(engine, settings, limit=1)
+    assert len(receiver.wait_for(1)) == 1
+    assert {n.dedupe_key: n.status for n in notes(db)} == {
+        "webpush:routine": "pending", "webpush:urgent": "sent"}
+
+
 def test_a_wecom_error_code_in_a_200_answer_is_a_failure(db, engine, crew, settings, receiver):
     receiver.answer("/wecom", "errcode")
     queue(db, crew["r1"], channels=("wecom",))
