@@ -13,6 +13,7 @@ Statuses: pending (waiting, maybe to retry) → sending → sent | gave_up | no_
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -151,13 +152,24 @@ def _detach(db: Session, ids: list[int], settings: Any) -> list[Outgoing]:
     return items
 
 
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """Sending threads kept for the life of the process (starting them per drain costs
+    milliseconds a P1 alert should not wait)."""
+    with _pools_lock:
+        if workers not in _pools:
+            _pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push-send")
+        return _pools[workers]
+
+
 def send_all(items: list[Outgoing], channels: Channels, workers: int) -> list[Outcome]:
     """In parallel; each item's failure stays that item's (``Channels.send`` never raises)."""
     if len(items) == 1 or workers <= 1:
         return [channels.send(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)),
-                            thread_name_prefix="push-send") as pool:
-        return list(pool.map(channels.send, items))
+    return list(_pool(workers).map(channels.send, items))
 
 
 def record(
