@@ -183,7 +183,7 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
     fact.data = {"fault_kind": args.fault_kind, "text": args.text}
     if not _changed_job(out):
         job.notes = (job.notes + "\n" + args.text).strip()[-4000:]
-        _bump(db, job)
+        _bump(db, job, announce=False)  # the fact's own change covers it
     out.say(N_("Fix note saved."))
     return _keep(db, job, request, fact, out)
 
@@ -291,8 +291,6 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
             audit.record(db, "job.cancelled", staff_id, request_id=request.id, entity="job",
                          entity_id=other.id, at=at, assignee_id=other.assignee_id,
                          reason="fixed onsite")
-            changes.changed(db, "job", other.id, staff_ids=[other.assignee_id],
-                            request_id=request.id)
         for kind in ("first_response", "arrival"):
             clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
@@ -349,9 +347,10 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
             out.say(rules.FLAG_REASONS[reason])
     if out.flags and out.status == "flagged":
         out.say(N_("Kept, and shown to the dispatcher."))
+    # The fact reaches the phones of its author and the job's engineer (/sync/pull); the
+    # request, every board. A job whose state moved says so itself (_bump).
     changes.changed(db, "fact", fact.id, staff_ids=[fact.author_id, job.assignee_id],
                     request_id=request.id)
-    changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=request.id)
     changes.changed(db, "request", request.id, request_id=request.id)
     return out
 
@@ -371,9 +370,11 @@ def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> 
         db.add(clock)
 
 
-def _bump(db: Session, job: Job) -> None:
+def _bump(db: Session, job: Job, announce: bool = True) -> None:
     job.version += 1
     db.add(job)
+    if announce:
+        changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=job.request_id)
 
 
 def _other_active_jobs(db: Session, job: Job) -> list[Job]:

@@ -22,7 +22,7 @@ from server.db import open_session
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
-from server.sync.apply import MutationIn, Result, apply, last_mutation_id, parse_device_time
+from server.sync.apply import MutationIn, Result, apply_all, last_mutation_id, parse_device_time
 from server.sync.registry import PAGE_LISTERS, REGISTRY
 
 log = logging.getLogger(__name__)
@@ -104,21 +104,15 @@ class SyncController(Controller):
     def push(self, request: Request, data: JSONBody[PushBody]) -> PushReply:
         user, settings = request.scope["user"], request.app.state.settings
         engine = request.app.state.engine
-        results: list[MutationResult] = []
-        failed = False
-        for m in data.mutations:
-            if failed:  # keep the order: nothing after a failure is applied this time
-                results.append(_out(Result(m.id, "retry")))
-                continue
-            try:
-                results.append(_out(apply(engine, user, data.client_id, _incoming(m), settings)))
-            except Exception:  # noqa: BLE001 - the phone keeps it and sends it again
-                log.exception("mutation %s (%s) failed", m.id, m.name)
-                failed = True
-                results.append(_out(Result(m.id, "retry")))
-        with open_session(engine) as db:
-            last = last_mutation_id(db, data.client_id, user.id)
-        return PushReply(results=results, last_mutation_id=last)
+        applied = apply_all(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
+                            settings)
+        fresh = [r.id for r in applied if r.status != "retry" and not r.replayed]
+        if fresh:  # applied in order just now: the last of them is the newest
+            last = fresh[-1]
+        else:
+            with open_session(engine) as db:
+                last = last_mutation_id(db, data.client_id, user.id)
+        return PushReply(results=[_out(r) for r in applied], last_mutation_id=last)
 
     @get("/pull", summary="What changed for me since a version, and my last applied mutation")
     def pull(

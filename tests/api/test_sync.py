@@ -356,3 +356,16 @@ def test_a_check_in_far_from_the_venue_is_accepted_and_flagged(phone, db, world)
     assert db.get(Job, world.job.id).status == "on_site"
     assert clock(db, world.request.id, "arrival").stopped_at is not None
     assert_each_fact_once(db, [m])
+
+
+def test_a_record_id_already_used_by_another_device_is_refused_once(phone, db, world):
+    first = note(world.job.id)
+    results(push(phone, [first], "phone-1"))
+    copy = note(world.job.id)
+    copy["args"]["fact_id"] = first["id"]  # a buggy phone reuses a record's id
+    r = results(push(phone, [copy], "tablet-1"))[0]
+    assert r["status"] == "rejected" and "另一台设备" in r["message"]
+    again = results(push(phone, [copy], "tablet-1"))[0]
+    assert again["replayed"] and again["status"] == "rejected"
+    assert count(db, FieldFact) == 1
+    assert count(db, ClientMutation) == 2
