@@ -36,6 +36,7 @@ from tests.api.field_world import (
     check_in,
     clock,
     done,
+    mutation,
     note,
     push,
     results,
@@ -369,3 +370,38 @@ def test_a_record_id_already_used_by_another_device_is_refused_once(phone, db, w
     assert again["replayed"] and again["status"] == "rejected"
     assert count(db, FieldFact) == 1
     assert count(db, ClientMutation) == 2
+
+
+# -- accepting, and setting off before accepting (D8b) -------------------------------------------
+
+
+def test_accept_and_on_my_way_stop_first_response_at_the_device_time(client, db, settings):
+    world = build_world(db, settings, job_status="offered")
+    login(client, "zhang.qiang")
+    tapped = utcnow() - timedelta(minutes=2)
+    r = results(push(client, [mutation("accept", world.job.id, tapped)]))[0]
+    assert r["status"] == "applied"
+    assert clock(db, world.request.id, "first_response").stopped_at == tapped
+    assert db.get(Job, world.job.id).status == "accepted"
+    again = mutation("accept", world.job.id)  # a second tap, another id: changes nothing
+    assert results(push(client, [again]))[0]["status"] == "applied"
+    assert clock(db, world.request.id, "first_response").stopped_at == tapped
+    way = mutation("on_my_way", world.job.id)
+    assert results(push(client, [way]))[0]["status"] == "applied"
+    db.commit()
+    db.expire_all()
+    assert db.get(Job, world.job.id).status == "en_route"
+    assert_each_fact_once(db, [again, way])
+
+
+def test_setting_off_is_also_the_answer_to_an_offer(client, db, settings):
+    world = build_world(db, settings, job_status="offered")
+    login(client, "zhang.qiang")
+    left = utcnow() - timedelta(minutes=3)
+    r = results(push(client, [mutation("on_my_way", world.job.id, left)]))[0]
+    assert r["status"] == "applied"
+    db.commit()
+    db.expire_all()
+    job = db.get(Job, world.job.id)
+    assert job.status == "en_route" and job.accepted_at == left
+    assert db.get(SupportRequest, world.request.id).status == "in_progress"

@@ -247,6 +247,13 @@
     picker.click();
   }
 
+  function showScanners() {
+    if (!("BarcodeDetector" in window)) return; // typing the tag always works
+    document.querySelectorAll("[data-scan]").forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener("DOMContentLoaded", showScanners);
+  document.addEventListener("htmx:afterSettle", showScanners);
+
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-sync-now], [data-scan], [data-sync-clear]");
     if (!el) return;
