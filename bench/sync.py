@@ -12,7 +12,9 @@ A real server (``python -m server.cli serve``, uvicorn, SQLite in WAL mode) on a
 2. one phone at a time (no other load): p50 / p95 of a M-mutation push;
 3. in Chromium (Playwright, /usr/bin/chromium): the compressed bytes of the engineer's
    first load of a job page (HTML, CSS, JS, fonts), and whether a repeat load asks the
-   network for any part of the shell.
+   network for any part of the shell;
+4. with --lighthouse PATH (``npm install lighthouse@12`` in a temp folder): Lighthouse's
+   mobile scores for the job page.
 
 Bounded: loopback only, one process, at most N connections, 60 s timeouts.
 Figures, not assertions (testing.md: benchmarks are not tests).
@@ -277,17 +279,45 @@ def run_browser(base: str) -> None:
         # Repeat load: the shell comes from the service worker's cache.
         seen: list[tuple[str, bool]] = []
         page.on("response", lambda r: seen.append((r.url, r.from_service_worker)))
-        network_shell: list[str] = []
-        ctx.on("request", lambda r: network_shell.append(r.url)
-               if "/static/" in r.url and r.service_worker is not None else None)
+        by_worker: list[str] = []  # what the service worker itself asked the network for
+        ctx.on("request", lambda r: by_worker.append(r.url.replace(base, ""))
+               if r.service_worker is not None else None)
         page.reload(wait_until="load")
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
         static = [(u, sw) for u, sw in seen if "/static/" in u]
         from_sw = sum(sw for _, sw in static)
+        shell = [u for u in by_worker if u.startswith("/static/")]
         print(f"  repeat load: {len(static)} shell files, {from_sw} answered by the service "
-              f"worker's cache, {len(network_shell)} fetched from the network by it")
+              f"worker's cache, {len(shell)} of them fetched from the network; the worker "
+              f"went out only for: {', '.join(sorted(set(by_worker))) or 'nothing'}")
         ctx.close()
         browser.close()
+
+
+def run_lighthouse(base: str, lighthouse: str) -> None:
+    """Optional: `npm install lighthouse@12` in a temp folder, then --lighthouse PATH."""
+    import json
+    import re
+
+    print("\n4. Lighthouse (mobile) on the engineer's job page")
+    with httpx.Client(base_url=base, headers={"accept": "text/html"}) as c:
+        c.get("/login")
+        c.post("/login", data={"username": "onsite", "password": "fieldops-demo",
+                               "_csrf_token": c.cookies["csrftoken"], "next": "/"})
+        job = re.search(r'href="(/field/jobs/\d+)"', c.get("/field").text).group(1)
+        cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        subprocess.run(
+            [lighthouse, base + job, "--quiet", "--output=json", f"--output-path={out}",
+             "--only-categories=performance,accessibility,best-practices",
+             "--chrome-flags=" + " ".join(CHROMIUM_ARGS),
+             "--extra-headers", json.dumps({"Cookie": cookie})],
+            env={**os.environ, "CHROME_PATH": CHROMIUM}, check=True, timeout=300,
+            capture_output=True)
+        report = json.loads(out.read_text())
+    print("  " + ", ".join(f"{c['title']} {round(c['score'] * 100)}"
+                           for c in report["categories"].values()))
 
 
 def main() -> None:
@@ -296,6 +326,8 @@ def main() -> None:
     parser.add_argument("--per-push", type=int, default=20)
     parser.add_argument("--alone", type=int, default=30)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--lighthouse", default=os.environ.get("LIGHTHOUSE", ""),
+                        help="path to a lighthouse@12 binary (optional)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fieldops-bench-sync-") as tmp:
         data = Path(tmp)
@@ -310,6 +342,8 @@ def main() -> None:
             asyncio.run(run_sync(server.url, phones, args.phones, args.per_push))
             if not args.no_browser:
                 run_browser(server.url)
+            if args.lighthouse:
+                run_lighthouse(server.url, args.lighthouse)
         except Exception:
             print((data / "server.log").read_text()[-3000:])
             raise
