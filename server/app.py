@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
+from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -32,9 +34,18 @@ from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 PUBLIC_PATHS = ["/static", "/healthz", "/sw.js", "/manifest.webmanifest", "/schema", "/offline"]
 
 
+def _request_threads(size: int = 32) -> None:
+    """Handlers block on the database, some waiting for SQLite's write lock: give them
+    more threads than asyncio's default (cores + 4), so waiting writers cannot starve
+    the readers. One pool per process."""
+    if get_asyncio_executor() is None:
+        set_asyncio_executor(ThreadPoolExecutor(max_workers=size, thread_name_prefix="request"))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secrets()
     engine = make_engine(settings.db_url)
+    _request_threads()
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -22,8 +22,14 @@ get = partial(litestar.get, sync_to_thread=True)
 post = partial(litestar.post, sync_to_thread=True, status_code=200)
 
 
-def provide_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
+async def provide_db(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back.
+
+    An async generator on purpose: Litestar finishes a sync generator dependency in a
+    worker thread, and a writing transaction (which holds SQLite's write lock) could then
+    wait for a thread while every thread waits for that lock: a deadlock until the busy
+    timeout. Finishing on the event loop, the commit never waits for a thread.
+    """
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     with open_session(request.app.state.engine, write=write) as db:
         try:
