@@ -21,7 +21,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.concurrency import sync_to_thread
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import func
@@ -93,7 +93,7 @@ class BoardController(Controller):
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB, rows: str | None = None) -> Template:
+    def index(self, request: Request, db: DB, rows: FromQuery[str | None] = None) -> Template:
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
         are loaded; ``all`` for every one)."""
@@ -108,7 +108,7 @@ class BoardController(Controller):
                     rows_html=html + more, now=now)
 
     @get("/more")
-    def more(self, request: Request, db: DB, offset: int = 0) -> Response:
+    def more(self, request: Request, db: DB, offset: FromQuery[int] = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
         data = q.board(db, utcnow(), settings.sla)
@@ -131,8 +131,8 @@ class BoardController(Controller):
 
     @get("/requests/{request_id:int}/assign")
     def assign_form(self, request: Request, db: DB, request_id: FromPath[int],
-                    kind: str | None = None, job_id: int | None = None,
-                    origin: str = "page") -> Template:
+                    kind: FromQuery[str | None] = None, job_id: FromQuery[int | None] = None,
+                    origin: FromQuery[str] = "page") -> Template:
         """The new-job form again, for another kind of job (remote / onsite)."""
         req = self._request(db, request_id)
         return fragment(request, "partials/assign_form.html",
