@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy import ForeignKey, Integer
+from sqlmodel import Column, Field, SQLModel
 
 from server.models.base import instant
 
@@ -42,8 +43,12 @@ class Unit(SQLModel, table=True):
     status: str = Field(default=UnitStatus.reserve, index=True, max_length=16)
     depot_id: int | None = Field(default=None, foreign_key="depot.id", index=True)
     # D8a: a reserve unit held back for a live-now request whose fault looks like hardware.
+    # use_alter: requests point at units too; this breaks the cycle when tables are sorted.
     held_for_request_id: int | None = Field(
-        default=None, foreign_key="support_request.id", index=True
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("support_request.id", use_alter=True), index=True, nullable=True
+        ),
     )
     # Optimistic lock: a swap that read an old version fails instead of double-booking.
     version: int = 1
