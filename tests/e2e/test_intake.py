@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import LAPTOP, screenshot, sign_in
 
@@ -78,9 +79,10 @@ def test_agent_files_a_live_stream_request_with_the_keyboard_only(live_server, n
 
     # The proposal follows the answers: P1, onsite, remote and onsite at once, a spare held.
     proposal = page.locator("#proposal")
-    proposal.get_by_text("正在直播：远程指导与现场派工同时启动").wait_for()
+    # (expect waits: the proposal refreshes after each answer, one request at a time)
+    expect(proposal).to_contain_text("正在直播：远程指导与现场派工同时启动")
+    expect(proposal).to_contain_text("预留一台备用设备")
     assert "P1" in proposal.inner_text() and "需现场处理" in proposal.inner_text()
-    assert "预留一台备用设备" in proposal.inner_text()
     clock = page.locator("#proposal [data-countdown]").inner_text()
     assert clock.startswith(("9:", "10:")), clock  # the 10-minute handoff clock is running
 
