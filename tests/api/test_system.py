@@ -65,3 +65,20 @@ def test_pages_vary_on_hx_request(client, people):
 def test_offline_page_is_public(client):
     r = client.get("/offline")
     assert r.status_code == 200 and "没有网络连接" in r.text
+
+
+def test_home_links_each_open_job_to_its_screen(client, db, people):
+    from datetime import UTC, datetime
+
+    from server.models import Job, SupportRequest
+
+    req = SupportRequest(number="FO-20261126-9001", channel="hotline", customer_name="客户",
+                         contact_name="联系人", phone="13800138000", device_type="encoder",
+                         symptom="推流失败", received_at=datetime.now(UTC), status="assigned")
+    db.add(req)
+    db.flush()
+    onsite = Job(request_id=req.id, kind="onsite", assignee_id=people["onsite"].id)
+    db.add(onsite)
+    db.commit()
+    login(client, "onsite")
+    assert f'href="/field/jobs/{onsite.id}"' in client.get("/").text
