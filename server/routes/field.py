@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from server.db import open_session, utcnow
 from server.domain.field import FAULT_KINDS, FAULT_LABELS, FLAG_REASONS
-from server.domain.text import N_
+from server.domain.text import N_, Message
 from server.models import FieldFact, Job, Photo, Role
 from server.queries import field as q
 from server.routes._http import DB, fragment, get, page, post
@@ -69,11 +69,21 @@ class FieldController(Controller):
         )
         client_id = str(data.get("client_id") or f"form-{user.id}")[:64]
         result = apply(request.app.state.engine, user, client_id, mutation, settings)
-        if request.headers.get("hx-request") != "true":
+        # "retry": nothing was stored (an unexpected failure). Answer 503, so the service
+        # worker keeps the action in the outbox and sends it again (D14: never dropped),
+        # and a page without it says so instead of looking saved.
+        status = 503 if result.status == "retry" else 200
+        if status == 200 and request.headers.get("hx-request") != "true":
             return Redirect(f"/field/jobs/{job_id}", status_code=303)
+        if status == 503:
+            result.messages = [Message(N_("The server could not save this just now. Send it again."))]
         with open_session(request.app.state.engine) as db:
             p = _job_page(db, request, job_id)
-            return fragment(request, "partials/field_job.html", p=p, result=result, **_words())
+            if request.headers.get("hx-request") != "true":
+                return page(request, "pages/field_job.html", status_code=status, p=p,
+                            result=result, **_words())
+            return fragment(request, "partials/field_job.html", p=p, result=result,
+                            status_code=status, **_words())
 
     @get("/photos/{photo_id:str}",
          guards=[requires(Role.onsite, Role.equipment, *OVERSEERS)])

@@ -143,6 +143,30 @@ def test_a_refused_form_post_says_why_in_chinese(phone, world):
     assert "outcome rejected" in r.text and "直播已恢复" in r.text
 
 
+def test_an_unexpected_failure_answers_503_so_the_phone_keeps_the_action(phone, db, world,
+                                                                         monkeypatch):
+    """D14: nothing stored means the answer must not look like success; the service
+    worker keeps any 5xx post in its outbox and sends it again."""
+    from server.sync import registry
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    spec = REGISTRY["fix_note"]
+    monkeypatch.setitem(registry.REGISTRY, "fix_note",
+                        registry.Mutation("fix_note", spec.args, broken, spec.roles, spec.label))
+    data = form_fields(world, "fix_note", fault_kind="signal_lost", text="重新接线")
+    r = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)
+    assert r.status_code == 503 and "outcome retry" in r.text and "再发送" in r.text
+    plain = form_post(phone, f"/field/jobs/{world.job.id}", {k: v for k, v in data.items()
+                                                             if k != "mutation_id"})
+    assert plain.status_code == 503
+    assert facts(db, kind="fix_note") == 0
+    monkeypatch.undo()
+    again = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)  # the replay
+    assert again.status_code == 200 and facts(db, kind="fix_note") == 1
+
+
 # -- photos ------------------------------------------------------------------------------------
 
 

@@ -202,9 +202,11 @@ async function pull(clientId) {
   const data = await response.json();
   await metaSet("user", data.staff_id);
   // Replicache's lastMutationID: what the server applied (its reply may have been lost)
-  // needs no resending. Only this client's entries, up to that one in the order taken.
+  // needs no resending. Only this client's entries of this person (a shared phone keeps
+  // another person's unsent actions), up to that one in the order taken.
   if (data.last_mutation_id) {
-    const mine = (await outboxAll()).filter((e) => e.client_id === clientId);
+    const mine = (await outboxAll()).filter((e) => e.client_id === clientId &&
+                                                   (!e.user || e.user === data.staff_id));
     const at = mine.findIndex((e) => e.id === data.last_mutation_id);
     if (at >= 0) await outboxDelete(mine.slice(0, at + 1).map((e) => e.seq));
   }
