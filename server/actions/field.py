@@ -310,10 +310,13 @@ Context = tuple[Job, SupportRequest, FieldFact, rules.Outcome]
 def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: datetime | None,
            now: datetime, settings: Any) -> Context | rules.Outcome:
     """Load the job, make the fact at its plausible time (D8c), flag a changed job (D14)."""
+    # Request row first, then the job, as the dispatcher's actions do (jobs._open_request):
+    # on PostgreSQL a "done" and a cancel take turns instead of half-applying both.
     job = db.get(Job, args.job_id)
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
-    request = db.get(SupportRequest, job.request_id)
+    request = db.get(SupportRequest, job.request_id, with_for_update=True, populate_existing=True)
+    job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
     at, doubtful = plausible_fact_time(device_time, dispatched, now, settings.sla)
     fact = FieldFact(id=str(args.fact_id or uuid4()), job_id=job.id, request_id=request.id,

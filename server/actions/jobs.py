@@ -432,7 +432,9 @@ def resume_request_clock(
 
 
 def _open_request(db: Session, request_id: int) -> SupportRequest:
-    request = db.get(SupportRequest, request_id)
+    # FOR UPDATE (PostgreSQL; SQLite's writers are serialised already): two dispatchers
+    # assigning, or a cancel racing a field "done", take their turns on the request row.
+    request = db.get(SupportRequest, request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise ActionError(N_("No such request."))
     if request.status not in OPEN_STATUSES:
@@ -442,7 +444,8 @@ def _open_request(db: Session, request_id: int) -> SupportRequest:
 
 
 def _job(db: Session, job_id: int) -> Job:
-    job = db.get(Job, job_id)
+    # FOR UPDATE: an accept and the acknowledgement chain moving the job on cannot both win.
+    job = db.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None:
         raise ActionError(N_("No such job."))
     return job
