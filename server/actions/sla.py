@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from server.actions import ActionError
 from server.actions.audit import record
 from server.domain import sla as rules
 from server.domain.text import N_
-from server.models import SlaClock, SlaPause, SupportRequest
+from server.models import SlaClock, SlaEvent, SlaPause, SupportRequest
 
 
 def start_clock(
@@ -33,6 +33,9 @@ def start_clock(
     else:
         clock.started_at, clock.deadline_at = started_at, deadline
         clock.stopped_at, clock.paused_seconds = None, 0
+        # A new run warns and escalates again (D7): forget the last run's firings and pauses.
+        db.exec(delete(SlaEvent).where(SlaEvent.clock_id == clock.id))
+        db.exec(delete(SlaPause).where(SlaPause.clock_id == clock.id))
     db.add(clock)
     db.flush()
     return clock

@@ -121,12 +121,13 @@ def _announce(
         "due": due.astimezone(ZoneInfo(settings.time_zone)).strftime("%H:%M"),
     })  # fmt: skip
     urgent = request.priority == "P1" or level == "breach"
+    run = int(clock.started_at.timestamp())  # a restarted clock is a new run: notify again
     for person in people.values():
         say = translations(person.locale).gettext
         words = {"number": request.number, "clock": say(clock.kind)}
         enqueue(db, staff_id=person.id, kind=f"sla.{level}",
                 title=say(title.msgid).format(**words, **title.params),
-                body=body.render(say), dedupe_key=f"sla:{clock.id}:{level}:{person.id}",
+                body=body.render(say), dedupe_key=f"sla:{clock.id}:{run}:{level}:{person.id}",
                 request_id=request.id, urgency="high" if urgent else "normal", now=now)  # fmt: skip
 
 

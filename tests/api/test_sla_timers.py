@@ -115,6 +115,26 @@ def test_breach_fires_once_and_also_tells_the_support_manager(db, settings):
     assert all(n.payload["title"] == f"{req.number}：首次响应已超时" for n in breach)
 
 
+def test_a_restarted_clock_warns_and_breaches_again(db, settings):
+    """An onsite job sent out again restarts its arrival clock: the new run is watched."""
+    from server.actions.sla import start_clock
+
+    req, clock = seed(db, kind="arrival", minutes=45, priority="P1")
+    fire(db, T0 + timedelta(minutes=50), settings)
+    assert events(db) == [(clock.id, "breach"), (clock.id, "warning")]
+    again = T0 + timedelta(minutes=60)
+    req = db.get(SupportRequest, req.id)
+    req.region = "urban"
+    start_clock(db, req, "arrival", again, settings.sla)
+    db.commit()
+    assert events(db) == []
+    assert fire(db, again + timedelta(minutes=40), settings) == [(clock.id, "warning")]
+    warned = db.exec(select(Notification.dedupe_key).where(
+        Notification.payload["kind"].as_string() == "sla.warning",
+        Notification.channel == "webpush")).all()
+    assert len(warned) == 4  # lead and lead2, once for each run
+
+
 def test_a_loop_that_was_down_fires_warning_and_breach_together(db, settings):
     req, clock = seed(db)
     assert fire(db, T0 + timedelta(hours=2), settings) == [(clock.id, "breach"), (clock.id, "warning")]
