@@ -25,3 +25,8 @@ ROUTES += [*calendar.ROUTES]
 from server.routes import roster, shifts, team  # noqa: E402
 
 ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
+
+# Follow-up: the customer's feedback closes or reopens a resolved request (S6, D9).
+from server.routes import followup  # noqa: E402
+
+ROUTES += [*followup.ROUTES]
