@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from server.actions import audit, changes
 from server.actions import sla as clocks
 from server.actions.jobs import accept_job
+from server.actions.requests import release_holds
 from server.domain import field as rules
 from server.domain.sla import plausible_fact_time
 from server.domain.text import N_, Message
@@ -227,7 +228,9 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
     line = _open_line(db, request.order_id, unit_out.id) if unit_out and request.order_id else None
     refusal = rules.swap_refusal(
         _view(db, unit_out), _view(db, unit_in), args.unit_out, args.unit_in,
-        out_on_this_order=line is not None or (unit_out is not None and not request.order_id),
+        # No rental order: only the unit named on the request can be the one taken out (D13).
+        out_on_this_order=line is not None or (unit_out is not None and not request.order_id
+                                               and unit_out.id == request.unit_id),
         request_id=request.id,
     )
     if refusal is None:
@@ -295,6 +298,7 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
             clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
+        release_holds(db, request.id)
         clocks.start_clock(db, request, "follow_up", at, settings.sla)
         audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                      entity_id=request.id, at=at, outcome=outcome)

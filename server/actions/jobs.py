@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, audit, changes, notify
 from server.actions import sla as clocks
+from server.actions.requests import release_holds
 from server.domain import sla as sla_rules
 from server.domain.text import N_
 from server.models import (
@@ -334,6 +335,7 @@ def finish_remote_job(
     for kind in ("first_response", "arrival", "resolution"):
         clocks.stop_clock(db, request.id, kind, now)
     request.status, request.resolved_at = RequestStatus.resolved, now
+    release_holds(db, request.id)
     clocks.start_clock(db, request, "follow_up", now, settings.sla)
     audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                  entity_id=request.id, at=now, outcome="solved")
@@ -386,6 +388,7 @@ def cancel_request(
     ).all():
         clocks.stop_clock(db, request.id, clock.kind, now)
     request.status, request.closed_at, request.close_reason = RequestStatus.cancelled, now, reason
+    release_holds(db, request.id)
     audit.record(db, "request.cancelled", actor_id, request_id=request.id, entity="request",
                  entity_id=request.id, at=now, reason=reason)
     _touch(db, request)

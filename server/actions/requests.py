@@ -287,3 +287,14 @@ def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> No
                 body=request.symptom[:120], dedupe_key=f"handoff:{request.id}:{lead.id}",
                 request_id=request.id, urgency="high" if request.priority == "P1" else "normal",
                 now=now)  # fmt: skip
+
+
+def release_holds(db: Session, request_id: int) -> None:
+    """D8a holds end with the request (resolved or cancelled): the unit is back in the
+    emergency reserve for the next live stream. A unit swapped in was released then."""
+    db.exec(
+        update(Unit)
+        .where(Unit.held_for_request_id == request_id)
+        .values(held_for_request_id=None, version=Unit.version + 1)
+        .execution_options(synchronize_session="fetch")
+    )

@@ -426,6 +426,23 @@ def test_two_live_requests_never_hold_the_same_unit(db, people, settings, order)
     assert held == ["ENC-0103", "ENC-0102", "ENC-0101"]
 
 
+def test_a_cancelled_request_gives_its_held_unit_back_to_the_reserve(db, people, settings, order):
+    from server.actions.jobs import cancel_request
+
+    now = utcnow()
+    req = record_request(db, people["agent"].id, good_form(symptom_kind="no_power"), now, settings)
+    hand_off(db, people["agent"].id, req.id, "onsite", "P1", now, settings)
+    held = db.exec(select(Unit).where(Unit.held_for_request_id == req.id)).one()
+    cancel_request(db, people["dispatcher"].id, req.id, "客户取消直播", now, settings)
+    db.commit()
+    db.refresh(held)
+    assert held.held_for_request_id is None and held.status == "reserve"
+    # and the next live request can hold it again
+    nxt = record_request(db, people["agent"].id, good_form(symptom_kind="no_power"), now, settings)
+    hand_off(db, people["agent"].id, nxt.id, "onsite", "P1", now, settings)
+    assert db.exec(select(Unit).where(Unit.held_for_request_id == nxt.id)).one().id == held.id
+
+
 def test_an_untouched_received_at_keeps_the_second_the_form_opened(client, people, db):
     """The field shows minutes; the clock must not lose the seconds the agent never saw."""
     login(client, "agent")

@@ -335,6 +335,28 @@ def test_a_good_swap_moves_the_units_and_the_order(phone, db, world):
     assert db.get(Job, world.job.id).outcome == "swapped"
 
 
+def test_without_a_rental_order_only_the_requests_own_unit_can_come_out(phone, db, world):
+    """D13: one mistyped tag must not send another customer's unit to repair."""
+    req = db.get(SupportRequest, world.request.id)
+    req.order_id, req.unit_id = None, world.unit_out.id
+    db.add(req)
+    db.commit()
+    other = db.exec(select(Unit).where(Unit.id != world.unit_out.id, Unit.status == "rented")).first()
+    if other is None:  # the world has one rented unit: make another customer's
+        other = Unit(asset_tag="CAM-7777", device_type="camera", model="X", status="rented")
+        db.add(other)
+        db.commit()
+    m = swap(world.job.id, other.asset_tag, "ENC-0100")
+    r = results(push(phone, [m]))[0]
+    assert r["status"] == "rejected" and "swap_refused" in r["flags"]
+    db.commit()
+    db.expire_all()
+    assert db.get(Unit, other.id).status == "rented" and count(db, UnitSwap) == 0
+    assert db.get(FieldFact, m["id"]).flagged  # the report is kept for the dispatcher
+    ok = swap(world.job.id, world.unit_out.asset_tag, "ENC-0100")
+    assert results(push(phone, [ok]))[0]["status"] == "applied"
+
+
 def test_a_swap_that_read_an_old_unit_version_changes_nothing(db, world):
     from sqlalchemy import text
 
@@ -408,3 +430,28 @@ def test_setting_off_is_also_the_answer_to_an_offer(client, db, settings):
     job = db.get(Job, world.job.id)
     assert job.status == "en_route" and job.accepted_at == left
     assert db.get(SupportRequest, world.request.id).status == "in_progress"
+
+
+# -- a change committing late, below the cursor (PostgreSQL serials) -------------------------
+
+
+def test_a_change_that_commits_late_below_the_cursor_is_still_pulled(phone, db, world):
+    """Versions 1, 2, 4 are visible, 3 commits after the pull: the next pull must list it."""
+    me, base = world.engineer.id, (db.exec(select(func.max(ChangeRecord.version))).one() or 0) + 100
+    old, now = utcnow() - timedelta(minutes=5), utcnow()
+
+    def add(n, at):
+        db.add(ChangeRecord(version=base + n, staff_id=me, entity="job", entity_id=f"late-{n}", at=at))
+        db.commit()
+
+    add(1, old)
+    add(2, old)
+    add(4, now)
+    first = phone.get(f"/sync/pull?cursor={base}&client_id=phone-1",
+                      headers={"accept": "application/json"}).json()
+    assert {c["entity_id"] for c in first["changes"]} == {"late-1", "late-2", "late-4"}
+    assert first["cursor"] == base + 2  # settled: no later change can still appear below it
+    add(3, now)  # the transaction that took version 3 commits only now
+    second = phone.get(f"/sync/pull?cursor={first['cursor']}&client_id=phone-1",
+                       headers={"accept": "application/json"}).json()
+    assert "late-3" in {c["entity_id"] for c in second["changes"]}
