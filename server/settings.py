@@ -35,6 +35,7 @@ class Settings:
     vapid_subject: str = "mailto:ops@fieldops.example"
     wecom_webhook_url: str = ""
     push_enabled: bool = True
+    push_allow_insecure_endpoints: bool = False  # http:// and private hosts: local tests only
     background_loop: bool = True
     loop_interval_seconds: float = 5.0
     login_max_failures: int = 5  # failures within the window before logins slow down

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -16,6 +17,36 @@ from server.models import Notification, PushSubscription, Staff
 
 MAX_DEVICES = 10  # per person; the oldest goes when an eleventh subscribes
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INTERNAL_SUFFIXES = (".localhost", ".local", ".internal")
+
+
+def endpoint_allowed(endpoint: str, allow_insecure: bool = False) -> bool:
+    """Whether the server may POST to this push endpoint. Only https:// to a public host:
+    a subscription must not make the server call localhost or the internal network (SSRF).
+    ``allow_insecure`` (setting ``push_allow_insecure_endpoints``, for tests and benchmarks
+    with a local receiver) lets any host through, and http:// to this machine. Host names are
+    not resolved: literal IPs are checked, and internal-looking names are refused."""
+    url = urlsplit(endpoint or "")
+    try:
+        host = (url.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if not host or len(endpoint) > 1024:
+        return False
+    if allow_insecure:
+        return url.scheme == "https" or (url.scheme == "http" and host in LOOPBACK)
+    if url.scheme != "https":
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        # a name with a real top-level domain; "localhost", "2130706433", "127.1" are not
+        return (len(labels) > 1 and labels[-1].isalpha() and host != "localhost"
+                and not host.endswith(INTERNAL_SUFFIXES))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def _b64(value: str) -> bytes | None:
@@ -27,17 +58,20 @@ def _b64(value: str) -> bytes | None:
 
 def subscribe(
     db: Session, staff_id: int, endpoint: str, p256dh: str, auth: str, device_label: str,
-    now: datetime,
+    now: datetime, *, allow_insecure: bool = False,
 ) -> PushSubscription:
     """Keep this device's subscription for this person. A phone that another person signed
     in on last belongs to them now: the endpoint is unique, so it moves."""
     endpoint, label = (endpoint or "").strip(), (device_label or "").strip()[:128]
     url = urlsplit(endpoint)
     if len(endpoint) > 1024 or not url.netloc or not (
-        url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK)
+        url.scheme == "https" or (url.scheme == "http" and allow_insecure)
     ):
         raise ActionError(N_("This browser gave an address FieldOps cannot send alerts to."),
                           "endpoint")
+    if not endpoint_allowed(endpoint, allow_insecure):
+        raise ActionError(N_("FieldOps does not send alerts to local or internal network "
+                             "addresses."), "endpoint")
     key, secret = _b64(p256dh or ""), _b64(auth or "")
     if key is None or len(key) != 65 or key[0] != 4 or secret is None or len(secret) != 16:
         raise ActionError(N_("This browser gave alert keys FieldOps cannot use."), "keys")

@@ -25,6 +25,7 @@ from sqlalchemy import case, delete, update
 from sqlmodel import Session, select
 
 from server.actions import audit, changes
+from server.actions.push import endpoint_allowed
 from server.models import Job, Notification, PushSubscription, Staff, SupportRequest
 from server.push import message
 from server.push.channels import Channels, Device, Limits, Outcome, Outgoing, channels_from_settings
@@ -132,8 +133,12 @@ def _detach(db: Session, ids: list[int], settings: Any) -> list[Outgoing]:
     devices: dict[int, list[Device]] = {}
     push_staff = {n.staff_id for n in notes if n.channel == "webpush" and n.staff_id}
     if push_staff:
+        insecure = bool(getattr(settings, "push_allow_insecure_endpoints", False))
         for sub in db.exec(select(PushSubscription).where(PushSubscription.staff_id.in_(push_staff))
                            .order_by(PushSubscription.id)).all():
+            if not endpoint_allowed(sub.endpoint, insecure):
+                db.delete(sub)  # stored before endpoints were checked: never send there (SSRF)
+                continue
             devices.setdefault(sub.staff_id, []).append(Device(sub.id, sub.endpoint, sub.p256dh, sub.auth))
     items = []
     for n in notes:

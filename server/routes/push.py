@@ -73,7 +73,9 @@ class PushController(Controller):
         try:
             with db.begin_nested():
                 push_actions.subscribe(db, user.id, data.endpoint, data.keys.p256dh,
-                                       data.keys.auth, data.device_label, utcnow())
+                                       data.keys.auth, data.device_label, utcnow(),
+                                       allow_insecure=request.app.state.settings
+                                       .push_allow_insecure_endpoints)
         except ActionError as exc:
             return self._devices(request, db, error=render(exc.message), status_code=422)
         return self._devices(request, db)

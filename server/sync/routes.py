@@ -9,7 +9,7 @@ reason) so one bad entry never blocks the outbox behind it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
 from litestar import Controller, Request
@@ -18,7 +18,7 @@ from litestar.response import Template
 from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
-from server.db import open_session
+from server.db import open_session, utcnow
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
@@ -31,6 +31,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 MutationId = Annotated[str, Field(pattern=UUID_PATTERN, description="client-made UUID")]
 MAX_MUTATIONS = 100
 MAX_CHANGES = 500
+SETTLE = timedelta(seconds=60)  # longer than any transaction between a change and its commit
 
 
 class OtherMutation(BaseModel):
@@ -136,7 +137,7 @@ class SyncController(Controller):
         else:
             top = db.exec(select(ChangeRecord.version).order_by(ChangeRecord.version.desc())
                           .limit(1)).first() or 0
-            top = max(top, cursor)
+        top = max(min(top, _settled_version(db)), cursor)
         pages = [url for lister in PAGE_LISTERS for url in lister(db, user)]
         return PullReply(
             cursor=top, more=more,
@@ -150,6 +151,22 @@ class SyncController(Controller):
     def saved(self, request: Request) -> Template:
         """What the service worker answers for an action it kept while offline."""
         return fragment(request, "partials/saved_on_phone.html")
+
+
+def _settled_version(db: Any) -> int:
+    """The highest version below which no change can still appear: the newest one written
+    more than ``SETTLE`` ago.
+
+    Versions are handed out when a row is inserted but become visible when its transaction
+    commits, and on PostgreSQL transactions commit out of order: version 4 can be visible
+    while 3 is still to come. A cursor at max(version) would then skip 3 for good. So the
+    cursor a pull answers never passes what has settled (a transaction commits within
+    ``SETTLE`` of its change); the changes of the last ``SETTLE`` are listed again on the
+    next pull. That is harmless: a pull's answer only names entities the phone should
+    refresh, so listing one twice just refreshes it twice."""
+    horizon = utcnow() - SETTLE
+    return db.exec(select(ChangeRecord.version).where(ChangeRecord.at < horizon)
+                   .order_by(ChangeRecord.version.desc()).limit(1)).first() or 0
 
 
 def _incoming(m: Any) -> MutationIn:

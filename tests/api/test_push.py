@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from server.actions import ActionError, notify
 from server.actions import jobs as J
-from server.actions import notify
+from server.actions import push as push_actions
 from server.db import make_engine, open_session, utcnow
+from server.i18n import translations
 from server.models import AuditEntry, ChangeRecord, Notification, PushSubscription
 from server.push.channels import Limits
 from server.push.message import receipt_token
@@ -35,7 +37,8 @@ def receiver():
 def settings(settings, receiver):
     """Web Push and the WeCom robot switched on, both pointing at the local receiver."""
     receiver.vapid_public_key, receiver.vapid_subject = settings.vapid_public_key, settings.vapid_subject
-    return replace(settings, push_enabled=True, wecom_webhook_url=receiver.url + "/wecom")
+    return replace(settings, push_enabled=True, wecom_webhook_url=receiver.url + "/wecom",
+                   push_allow_insecure_endpoints=True)  # the receiver is on 127.0.0.1
 
 
 @pytest.fixture
@@ -386,6 +389,34 @@ def test_bad_subscriptions_are_refused_in_chinese_and_nothing_is_saved(client, d
     assert db.exec(select(PushSubscription)).all() == []
 
 
+@pytest.mark.parametrize("endpoint", [
+    "http://127.0.0.1:8000/x", "https://127.0.0.1/x", "https://localhost/x", "https://[::1]/x",
+    "https://10.1.2.3/x", "https://192.168.0.10/x", "https://169.254.169.254/latest",
+    "https://[::ffff:127.0.0.1]/x", "https://2130706433/x", "https://127.1/x",
+    "https://db.internal/x", "https://printer.local/x", "https://metadata.google.internal/x",
+])
+def test_subscriptions_to_local_or_internal_endpoints_are_refused(db, crew, receiver, endpoint):
+    """SSRF: without push_allow_insecure_endpoints only public https:// endpoints."""
+    keys = receiver.subscription("x")["keys"]
+    with pytest.raises(ActionError) as refused:
+        push_actions.subscribe(db, crew["u1"].id, endpoint, keys["p256dh"], keys["auth"], "", utcnow())
+    msgid = refused.value.message.msgid
+    assert "地址" in translations("zh_CN").gettext(msgid) != msgid  # translated
+    assert push_actions.endpoint_allowed("https://fcm.googleapis.com/fcm/send/abc")
+    assert push_actions.endpoint_allowed(endpoint, allow_insecure=True) == (
+        endpoint.startswith("https://") or "127.0.0.1" in endpoint)
+
+
+def test_a_stored_internal_endpoint_is_never_sent_to_and_is_deleted(db, engine, crew, settings, receiver):
+    """A row saved before endpoints were checked cannot be used to reach the local network."""
+    subscribe_as(db, crew["r1"], receiver, "old-row")  # http://127.0.0.1:<port>/push/old-row
+    queue(db, crew["r1"])
+    drain(engine, replace(settings, push_allow_insecure_endpoints=False))
+    assert receiver.received == []
+    assert notes(db)[0].status == "no_device"
+    assert db.exec(select(PushSubscription)).all() == []
+
+
 def test_unsubscribe_and_remove_only_ones_own_devices(client, db, crew, receiver):
     theirs = subscribe_as(db, crew["r1"], receiver, "r1-phone")
     login(client, "u1")
@@ -499,6 +530,7 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
 
     upgrade(fresh_pg)
     settings = Settings(data_dir=tmp_path, database_url=fresh_pg, push_enabled=True,
+                        push_allow_insecure_endpoints=True,
                         wecom_webhook_url=receiver.url + "/wecom").with_secrets()
     receiver.vapid_public_key, receiver.vapid_subject = settings.vapid_public_key, settings.vapid_subject
     engine = make_engine(fresh_pg)
@@ -508,7 +540,8 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
         for i in range(60):
             queue(db, person, key=f"pg-{i}", channels=("webpush", "wecom"))
     env = {**os.environ, "FIELDOPS_DATA_DIR": str(tmp_path), "FIELDOPS_DATABASE_URL": fresh_pg,
-           "FIELDOPS_PUSH_ENABLED": "1", "FIELDOPS_WECOM_WEBHOOK_URL": receiver.url + "/wecom"}
+           "FIELDOPS_PUSH_ENABLED": "1", "FIELDOPS_PUSH_ALLOW_INSECURE_ENDPOINTS": "1",
+           "FIELDOPS_WECOM_WEBHOOK_URL": receiver.url + "/wecom"}
     start = str(time.time() + 1.5)
     root = Path(__file__).resolve().parents[2]
     procs = [subprocess.Popen([sys.executable, "-c", DRAINER, start], cwd=root, env=env,
