@@ -582,9 +582,15 @@ def _free_backups(db: Session, shift: Shift) -> list[Staff]:
     out = []
     for sid in ids:
         staff = db.get(Staff, sid)
-        if staff and staff.active and not _busy(db, sid, shift):
+        if staff and staff.active and _fits(staff, shift) and not _busy(db, sid, shift):
             out.append(staff)
     return sorted(out, key=lambda s: s.display_name)
+
+
+def _fits(staff: Staff, shift: Shift) -> bool:
+    """D11: a backup covers only a shift of their own group (and region, for onsite), or
+    dispatch would offer them jobs they cannot do."""
+    return staff.group == shift.group and (shift.group != "onsite" or staff.region == shift.region)
 
 
 def _busy(db: Session, staff_id: int, shift: Shift) -> bool:
@@ -624,6 +630,8 @@ def accept_absence(db: Session, actor_id: int, absence_id: int, now: datetime) -
         raise ActionError(N_("You are not a backup for this month."))
     if absence.staff_id == actor_id:
         raise ActionError(N_("You reported unable to work this shift."))
+    if not _fits(db.get(Staff, actor_id), shift):
+        raise ActionError(N_("This shift needs someone of another group or region."))
     if absence.covered_by is not None:
         raise _already_covered(db, absence)
     if shift.ends_at <= now:

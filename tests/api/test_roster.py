@@ -441,12 +441,20 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     client, db, team, published, clock
 ):
     backups = backups_of(db, published)
+    # D11: a backup covers only a shift of their own group; make two of them remote so
+    # that a remote shift has two candidates.
+    for sid in backups[:2]:
+        person = db.get(Staff, sid)
+        person.group, person.region = "remote", None
+        db.add(person)
+    db.commit()
     # someone on a shift who is not a backup, at a time two backups are free
     shift = next(
         s
         for s in db.exec(select(Shift).where(Shift.roster_id == published.id).order_by(Shift.starts_at))
         if s.staff_id not in backups and s.day >= date(2026, 12, 10)
-        and sum(not actions._busy(db, b, s) for b in backups) >= 2
+        and sum(actions._fits(db.get(Staff, b), s) and not actions._busy(db, b, s)
+                for b in backups) >= 2
     )
     during = shift.starts_at + timedelta(hours=2)
     clock.set(shift.starts_at - timedelta(hours=1))
@@ -751,3 +759,17 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
         duty = on_duty(db, shift.starts_at + timedelta(hours=1))
         assert winner in {d.staff_id for d in duty}
     engine.dispose()
+
+
+def test_a_backup_covers_only_a_shift_of_their_own_group_and_region():
+    """D11: dispatch treats a called-in backup as the shift's group and region."""
+    onsite_urban = Shift(roster_id=1, staff_id=1, day=date(2026, 12, 5), kind="night",
+                         group="onsite", region="urban")
+    remote = Shift(roster_id=1, staff_id=1, day=date(2026, 12, 5), kind="night", group="remote")
+    urban = Staff(username="a", password_hash="x", display_name="A", group="onsite", region="urban")
+    suburban = Staff(username="b", password_hash="x", display_name="B", group="onsite",
+                     region="suburban")
+    desk = Staff(username="c", password_hash="x", display_name="C", group="remote")
+    assert actions._fits(urban, onsite_urban) and actions._fits(desk, remote)
+    assert not actions._fits(suburban, onsite_urban)
+    assert not actions._fits(desk, onsite_urban) and not actions._fits(urban, remote)
