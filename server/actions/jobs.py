@@ -128,9 +128,16 @@ def reassign_job(
     engineer_id: int,
     now: datetime,
     settings: Any,
+    *,
+    request_id: int | None = None,
 ) -> Job:
-    """Give an active job to someone else; the old job stays on record as 'reassigned'."""
+    """Give an active job to someone else; the old job stays on record as 'reassigned'.
+
+    ``request_id``: the request the dispatcher is looking at; a job of another request
+    is refused rather than moved from the wrong screen."""
     old = _job(db, job_id)
+    if request_id is not None and old.request_id != request_id:
+        raise ActionError(N_("No such job."))
     request = _open_request(db, old.request_id)
     if old.status not in ACTIVE_JOB_STATUSES:
         raise ActionError(N_("This job is no longer active: assign a new one instead."))

@@ -152,7 +152,7 @@ class BoardController(Controller):
             with db.begin_nested():
                 if job_id:
                     job = job_actions.reassign_job(db, user.id, job_id, engineer_id, now,
-                                                   _settings(request))
+                                                   _settings(request), request_id=request_id)
                 else:
                     job = job_actions.assign_job(db, user.id, request_id, engineer_id, kind, now,
                                                  _settings(request))

@@ -148,6 +148,8 @@ def test_reassign_keeps_the_old_job_and_tells_both_people(db, people, team, sett
     with pytest.raises(ActionError) as exc:  # the old job is history now
         J.reassign_job(db, d, first.id, team["r1"].id, later, settings)
     assert "不在进行中" in refusal(exc)
+    with pytest.raises(ActionError):  # seen from another request's screen: refused
+        J.reassign_job(db, d, second.id, team["r1"].id, later, settings, request_id=req.id + 1)
     with pytest.raises(ActionError) as exc:
         J.reassign_job(db, d, second.id, team["r2"].id, later, settings)
     assert "已分派给李娜" in refusal(exc)
