@@ -73,6 +73,7 @@ class JobPage(JobCard):
     reserve: list[Unit] = field(default_factory=list)
     facts: list[FieldFact] = field(default_factory=list)
     refused: list[ClientMutation] = field(default_factory=list)
+    swap_offered: bool = False  # D8: a P1 still not fixed 20 min after check-in
 
 
 def my_open_jobs(db: Session, staff_id: int, now: datetime, targets: sla.SlaTargets) -> list[JobCard]:
@@ -117,6 +118,9 @@ def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -
         select(ClientMutation).where(ClientMutation.job_id == job.id,
                                      ClientMutation.result == "rejected")
         .order_by(ClientMutation.received_at.desc()).limit(10)).all())
+    checked_in = min((f.effective_at for f in page.facts if f.kind == "check_in"), default=None)
+    page.swap_offered = job.status == "on_site" and sla.swap_offered(
+        request.priority, checked_in, now, targets)
     return page
 
 

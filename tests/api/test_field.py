@@ -291,3 +291,13 @@ def test_the_service_worker_keeps_an_outbox(client):
 def test_the_saved_on_this_phone_answer_is_a_fragment(phone):
     r = phone.get("/sync/saved")
     assert r.status_code == 200 and "已保存在本机" in r.text and "<html" not in r.text
+
+
+@pytest.mark.parametrize(("minutes_ago", "offered"), [(25, True), (10, False)])
+def test_a_p1_still_down_20_minutes_after_check_in_offers_a_swap(phone, world, minutes_ago,
+                                                                 offered):
+    """D8: the swap section opens with a prompt; before 20 minutes it stays quiet."""
+    m = check_in(world.job.id, at=utcnow() - timedelta(minutes=minutes_ago))
+    assert results(push(phone, [m]))[0]["status"] in ("applied", "flagged")
+    page = phone.get(f"/field/jobs/{world.job.id}").text
+    assert ("请用备用设备换机" in page) is offered
