@@ -718,13 +718,20 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
         team = make_team(db)
         roster = write_roster(db, DEC, team)
         backups = backups_of(db, roster)
+        for sid in backups[:2]:  # D11: two backups of the group whose shift needs one
+            person = db.get(Staff, sid)
+            person.group, person.region = "remote", None
+            db.add(person)
+        db.commit()
         shift = next(
             s
             for s in db.exec(select(Shift).where(Shift.roster_id == roster.id).order_by(Shift.starts_at))
             if s.staff_id not in backups and s.day >= date(2026, 12, 10)
-            and sum(not actions._busy(db, b, s) for b in backups) >= 2
+            and sum(actions._fits(db.get(Staff, b), s) and not actions._busy(db, b, s)
+                    for b in backups) >= 2
         )
-        free = [b for b in backups if not actions._busy(db, b, shift)][:2]
+        free = [b for b in backups
+                if actions._fits(db.get(Staff, b), shift) and not actions._busy(db, b, shift)][:2]
         absence = actions.report_absence(db, manager.id, shift.id, "突发急病",
                                          shift.starts_at - timedelta(hours=1))  # fmt: skip
         db.commit()
