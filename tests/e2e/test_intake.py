@@ -117,6 +117,9 @@ def test_bad_input_is_explained_next_to_the_field_in_the_browser(live_server, ne
     page.locator("#e-customer_name").wait_for()
     assert "请输入客户名称" in page.locator("#e-customer_name").inner_text()
     assert page.locator("#f-customer_name").get_attribute("aria-invalid") == "true"
+    # htmx moves the focus when the swapped form settles, a moment after it appears
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'f-customer_name'",
+                           timeout=5000)
     assert focused(page) == "f-customer_name", "the cursor goes to the first field to fix"
     tab_to(page, "f-phone")
     page.keyboard.type("12345")
