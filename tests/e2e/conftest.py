@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -122,6 +123,22 @@ def new_context(browser):
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A live server of the test's own, for tests that kill it or read its database."""
+    live = LiveServer(tmp_path / "live").start()
+    yield live
+    live.stop()
+
+
+def sql(server: LiveServer, query: str, *params) -> list[tuple]:
+    con = sqlite3.connect(server.data_dir / "fieldops.db", timeout=30)
+    try:
+        return con.execute(query, params).fetchall()
+    finally:
+        con.close()
 
 
 def sign_in(page, base: str, username: str, password: str = "fieldops-demo") -> None:

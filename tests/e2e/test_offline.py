@@ -9,13 +9,12 @@ the phone syncs.
 from __future__ import annotations
 
 import io
-import sqlite3
 import time
 
 import pytest
 
 from server.domain.geo import to_wgs84
-from tests.e2e.conftest import LAPTOP, PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import LAPTOP, PHONE, LiveServer, screenshot, sign_in, sql
 
 pytestmark = pytest.mark.e2e
 
@@ -37,19 +36,6 @@ UNLABELLED_JS = """
 """
 
 
-@pytest.fixture
-def server(tmp_path):
-    live = LiveServer(tmp_path / "live").start()
-    yield live
-    live.stop()
-
-
-def sql(server: LiveServer, query: str, *params) -> list[tuple]:
-    con = sqlite3.connect(server.data_dir / "fieldops.db", timeout=30)
-    try:
-        return con.execute(query, params).fetchall()
-    finally:
-        con.close()
 
 
 def waiting(page, n: int, timeout: float = 20_000) -> None:

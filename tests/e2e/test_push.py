@@ -6,7 +6,6 @@ the phone is offline, applied exactly once when it is back online."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import timedelta
 
@@ -20,7 +19,7 @@ from server.models import Notification, Roster, Shift, Staff
 from server.push.message import payload
 from server.queries.duty import is_on_duty
 from server.settings import Settings
-from tests.e2e.conftest import PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import PHONE, LiveServer, screenshot, sign_in, sql
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +28,6 @@ NOTIFICATIONS_JS = """() => navigator.serviceWorker.ready.then(r => r.getNotific
                 actions: (n.actions || []).map(a => a.action), data: n.data})))"""
 
 
-@pytest.fixture
-def server(tmp_path):
-    live = LiveServer(tmp_path / "live").start()
-    yield live
-    live.stop()
-
-
-def sql(server: LiveServer, query: str, *params) -> list[tuple]:
-    con = sqlite3.connect(server.data_dir / "fieldops.db", timeout=30)
-    try:
-        return con.execute(query, params).fetchall()
-    finally:
-        con.close()
 
 
 def until(check, timeout: float = 20.0, what: str = "") -> None:
