@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from server.domain.calendar import OfficeHours
 from server.domain.roster import RosterRules
 from server.domain.sla import SlaTargets
 
@@ -41,12 +42,17 @@ class Settings:
     login_max_failures: int = 5  # failures within the window before logins slow down
     login_window_seconds: int = 900
     venue_radius_m: int = 300  # D15
+    office_hours: str = "08:00-18:00"  # D17: working days' office hours, local time
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'fieldops.db'}"
+
+    @property
+    def office(self) -> OfficeHours:
+        return OfficeHours.parse(self.office_hours)
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,7 +71,9 @@ class Settings:
         values["sla"] = _nested(SlaTargets(), "FIELDOPS_SLA_", env)
         values["roster"] = _nested(RosterRules(), "FIELDOPS_ROSTER_", env)
         values.update(overrides)
-        return cls(**values)
+        made = cls(**values)
+        made.office  # noqa: B018 - a bad FIELDOPS_OFFICE_HOURS stops the start, with the reason
+        return made
 
     def with_secrets(self) -> Settings:
         """Fill in generated secrets, kept in the data folder across restarts."""

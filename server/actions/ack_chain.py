@@ -73,7 +73,7 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
         return None
     tried = set(db.exec(select(Job.assignee_id).where(Job.request_id == request.id,
                                                       Job.kind == job.kind)).all())
-    step, target = _next_step(db, job, request, tried, now)
+    step, target = _next_step(db, job, request, tried, now, settings)
     seen = job.ack_step
     won = db.exec(
         update(Job)
@@ -105,10 +105,11 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
 
 
 def _next_step(
-    db: Session, job: Job, request: SupportRequest, tried: set[int | None], now: datetime
+    db: Session, job: Job, request: SupportRequest, tried: set[int | None], now: datetime,
+    settings: Any = None,
 ) -> tuple[int, Staff | None]:
     if job.ack_step < NEXT_ENGINEER:
-        for duty in job_actions.eligible_engineers(db, request, job.kind, now):
+        for duty in job_actions.eligible_engineers(db, request, job.kind, now, settings):
             if duty.staff_id not in tried:
                 return NEXT_ENGINEER, db.get(Staff, duty.staff_id)
     if job.ack_step < BACKUP:

@@ -161,7 +161,8 @@ def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetim
             job.status = JobStatus.on_site
         job.arrived_at = min(job.arrived_at, at) if job.arrived_at else at
         _bump(db, job)
-        _stop_at_earliest(db, request.id, "arrival", at)
+        if not seen.outside:  # D15: beyond the radius, only the dispatcher's accept stops it
+            _stop_at_earliest(db, request.id, "arrival", at)
         audit.record(db, "job.checked_in", staff_id, request_id=request.id, entity="job",
                      entity_id=job.id, at=at, fact_id=fact.id, distance_m=seen.distance_m,
                      outside=seen.outside, flagged="clock" in out.flags)
@@ -371,10 +372,7 @@ def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: da
 
 def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
     """D8c: the clock stops when the thing first happened, even if that report came last."""
-    clock = clocks.stop_clock(db, request_id, kind, at)
-    if clock is not None and clock.stopped_at is not None and at < clock.stopped_at:
-        clock.stopped_at = max(at, clock.started_at)
-        db.add(clock)
+    clocks.stop_at_earliest(db, request_id, kind, at)
 
 
 def _bump(db: Session, job: Job, announce: bool = True) -> None:

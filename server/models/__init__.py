@@ -5,7 +5,7 @@ from server.models.customers import Contact, Customer, Venue
 from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
 from server.models.feedback import Feedback
 from server.models.field import FieldFact, Photo, UnitSwap
-from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
+from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus, RequestBackupCall
 from server.models.push import Notification, PushSubscription
 from server.models.requests import OPEN_STATUSES, RequestStatus, SupportRequest
 from server.models.roster import (
@@ -26,7 +26,7 @@ __all__ = [
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "Job",
     "JobStatus", "LoginFailure", "Notification", "OrderLine", "Photo", "PushSubscription",
-    "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
+    "RentalOrder", "RequestBackupCall", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue",
 ]

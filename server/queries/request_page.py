@@ -1,0 +1,177 @@
+"""What a request's page shows: its clocks, jobs, photos, swaps, flagged field facts and
+one timeline entry per event (who, device time and, where different, received time)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from server.domain import sla as rules
+from server.domain.text import N_
+from server.models import (
+    AuditEntry,
+    FieldFact,
+    Job,
+    SlaClock,
+    SlaEvent,
+    SlaPause,
+    Staff,
+    SupportRequest,
+    Venue,
+)
+from server.queries.board import CLOCK_ORDER, EPOCH, ClockView, clock_view
+
+
+@dataclass(frozen=True, slots=True)
+class ClockDetail:
+    kind: str
+    status: rules.ClockStatus
+    pauses: tuple[rules.Pause, ...]
+    view: ClockView | None  # for the countdown, while it runs
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    at: datetime
+    action: str  # an audit action code, or sla.warning / sla.breach / fact.<kind>
+    actor: str
+    details: dict
+    where: str = ""
+    flagged: bool = False
+    flag_reason: str = ""
+
+
+TIMELINE_LABELS = {
+    "request.received": N_("Request received"),
+    "request.handed_off": N_("Handed off to technical service"),
+    "request.updated": N_("Request updated"),
+    "request.escalated": N_("Escalated to onsite"),
+    "request.resolved": N_("Resolved"),
+    "request.cancelled": N_("Cancelled"),
+    "request.closed": N_("Closed"),
+    "request.reopened": N_("Reopened"),
+    "job.assigned": N_("Job assigned"),
+    "job.reassigned": N_("Job reassigned"),
+    "job.accepted": N_("Job accepted"),
+    "job.offered_next": N_("Not accepted in time: offered to the next engineer"),
+    "job.ack_timeout": N_("Not accepted in time: offered to the next engineer"),
+    "job.ack_backup": N_("Not accepted in time: a backup is called in"),
+    "job.ack_lead": N_("Nobody accepted in time: raised to the on-duty lead"),
+    "notification.gave_up": N_("Alert not delivered: gave up after several tries"),
+    "job.en_route": N_("On the way"),
+    "job.done": N_("Finished at the venue"),
+    "request.live_dispatch": N_("Live stream: remote guidance and onsite dispatch start at once"),
+    "unit.held": N_("Reserve unit held"),
+    "unit.hold_failed": N_("No reserve unit could be held"),
+    "job.escalated": N_("Escalated"),
+    "job.finished": N_("Remote job finished"),
+    "job.notes": N_("Notes updated"),
+    "job.cancelled": N_("Job cancelled"),
+    "job.checked_in": N_("Checked in at the venue"),
+    "unit.swapped": N_("Device swapped"),
+    "feedback.recorded": N_("Customer feedback recorded"),
+    "sla.paused": N_("Clock paused"),
+    "sla.resumed": N_("Clock resumed"),
+    "sla.warning": N_("SLA warning: the time is nearly up"),
+    "sla.breach": N_("SLA breached"),
+    "fact.accept": N_("Accepted on the phone"),
+    "fact.en_route": N_("On the way"),
+    "fact.check_in": N_("Checked in at the venue"),
+    "fact.fix_note": N_("Fix note"),
+    "fact.swap": N_("Device swapped"),
+    "fact.photo": N_("Photo"),
+    "fact.done": N_("Finished at the venue"),
+    "fact.sign_off": N_("Customer signed off"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPage:
+    request: SupportRequest
+    venue: Venue | None
+    clocks: list[ClockDetail]
+    jobs: list[tuple[Job, str]]  # every job, oldest first, with the assignee's name
+    timeline: list[TimelineItem]
+    names: dict[int, str]
+
+
+def request_page(db: Session, request_id: int, now: datetime, targets: rules.SlaTargets) -> RequestPage | None:
+    request = db.get(SupportRequest, request_id)
+    if request is None:
+        return None
+    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+    clock_rows = db.exec(select(SlaClock).where(SlaClock.request_id == request_id)).all()
+    clock_ids = [c.id for c in clock_rows]
+    pause_rows = db.exec(select(SlaPause).where(SlaPause.clock_id.in_(clock_ids))).all() if clock_ids else []
+    pauses: dict[int, list[rules.Pause]] = defaultdict(list)
+    for p in pause_rows:
+        pauses[p.clock_id].append(rules.Pause(p.started_at, p.ended_at, p.reason or "-"))
+    details = []
+    for c in sorted(clock_rows, key=lambda c: CLOCK_ORDER.get(c.kind, 9)):
+        status = rules.clock_status(c.started_at, c.deadline_at, pauses[c.id], c.stopped_at, now,
+                                    targets)
+        view = None
+        if c.stopped_at is None:
+            view = clock_view(c.kind, (c.started_at - EPOCH).total_seconds(),
+                              (c.deadline_at - EPOCH).total_seconds(), pauses[c.id], now,
+                              (now - EPOCH).total_seconds(), targets)
+        details.append(ClockDetail(c.kind, status, tuple(pauses[c.id]), view))
+
+    jobs = db.exec(select(Job).where(Job.request_id == request_id).order_by(Job.id)).all()
+    entries = db.exec(
+        select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    facts = db.exec(select(FieldFact).where(FieldFact.request_id == request_id)).all()
+    events = db.exec(
+        select(SlaEvent, SlaClock.kind).join(SlaClock, SlaClock.id == SlaEvent.clock_id)
+        .where(SlaClock.request_id == request_id)
+    ).all() if clock_ids else []
+
+    staff_ids = {e.actor_id for e in entries} | {j.assignee_id for j in jobs} | {f.author_id for f in facts}
+    for e in entries:
+        for key in ("assignee_id", "from_id"):
+            if isinstance(e.details.get(key), int):
+                staff_ids.add(e.details[key])
+    staff_ids.discard(None)
+    names = dict(db.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(staff_ids))).all()) if staff_ids else {}
+
+    timeline: list[TimelineItem] = []
+    audited_facts = {str(e.details.get("fact_id")) for e in entries if e.details.get("fact_id")}
+    audited_sla = {(e.entity_id, e.action) for e in entries if e.action in ("sla.warning", "sla.breach")}
+    for e in entries:
+        timeline.append(TimelineItem(e.at, e.action, names.get(e.actor_id, "") if e.actor_id else "",
+                                     e.details or {}))
+    for event, kind in events:
+        action = "sla.warning" if event.level == "warning" else "sla.breach"
+        if (str(event.clock_id), action) in audited_sla:
+            continue
+        timeline.append(TimelineItem(event.fired_at, action, "", {"clock": kind}))
+    for f in facts:
+        if f.id in audited_facts:
+            continue
+        where = ""
+        if f.lat is not None and f.lon is not None:
+            where = f"{f.lat:.5f}, {f.lon:.5f}"
+        timeline.append(TimelineItem(
+            f.effective_at, f"fact.{f.kind}", names.get(f.author_id, ""),
+            dict(f.data or {}) | {"received_at": f.received_at, "distance_m": f.distance_m,
+                                  "accuracy_m": f.accuracy_m},
+            where, f.flagged and f.flag_resolved_at is None, f.flag_reason,
+        ))
+    # a check-in's audit entry carries the fact id: show where it happened on that entry
+    fact_by_id = {f.id: f for f in facts}
+    for i, item in enumerate(timeline):
+        fact = fact_by_id.get(str(item.details.get("fact_id", "")))
+        if fact is not None and fact.lat is not None:
+            timeline[i] = TimelineItem(
+                item.at, item.action, item.actor,
+                item.details | {"distance_m": fact.distance_m, "accuracy_m": fact.accuracy_m},
+                f"{fact.lat:.5f}, {fact.lon:.5f}", fact.flagged and fact.flag_resolved_at is None,
+                fact.flag_reason,
+            )
+    timeline.sort(key=lambda t: t.at)
+    return RequestPage(request, venue, details, [(j, names.get(j.assignee_id, "—")) for j in jobs],
+                       timeline, names)
