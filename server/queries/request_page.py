@@ -33,15 +33,37 @@ class ClockDetail:
     view: ClockView | None  # for the countdown, while it runs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimelineItem:
+    """One event: when it happened (a field fact's device time, D8c), who, and the field
+    fact it carries, if any (photo, swap, check-in position, flags, when it arrived)."""
+
     at: datetime
     action: str  # an audit action code, or sla.warning / sla.breach / fact.<kind>
     actor: str
     details: dict
-    where: str = ""
-    flagged: bool = False
-    flag_reason: str = ""
+    fact: FieldFact | None = None
+
+    @property
+    def where(self) -> str:
+        f = self.fact
+        return f"{f.lat:.5f}, {f.lon:.5f}" if f is not None and f.lat is not None else ""
+
+    @property
+    def flagged(self) -> bool:
+        return self.fact is not None and self.fact.flagged and self.fact.flag_resolved_at is None
+
+    @property
+    def flag_reason(self) -> str:
+        return self.fact.flag_reason if self.fact is not None and self.fact.flagged else ""
+
+    @property
+    def received_late(self) -> datetime | None:
+        """When the fact reached the server, if that was a minute or more after it happened."""
+        f = self.fact
+        if f is None or f.received_at is None:
+            return None
+        return f.received_at if (f.received_at - self.at).total_seconds() >= 60 else None
 
 
 TIMELINE_LABELS = {
@@ -81,7 +103,12 @@ TIMELINE_LABELS = {
     "fact.en_route": N_("On the way"),
     "fact.check_in": N_("Checked in at the venue"),
     "fact.fix_note": N_("Fix note"),
-    "fact.swap": N_("Device swapped"),
+    "fact.swap": N_("Swap reported"),
+    "fact.swap_refused": N_("Swap refused"),
+    "fact.resolved": N_("Flag resolved"),
+    "request.backup_called": N_("Backups called in"),
+    "job.backup_took": N_("A backup took the job"),
+    "request.raised_to_lead": N_("Raised to the on-duty lead"),
     "fact.photo": N_("Photo"),
     "fact.done": N_("Finished at the venue"),
     "fact.sign_off": N_("Customer signed off"),
@@ -138,40 +165,57 @@ def request_page(db: Session, request_id: int, now: datetime, targets: rules.Sla
     staff_ids.discard(None)
     names = dict(db.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(staff_ids))).all()) if staff_ids else {}
 
-    timeline: list[TimelineItem] = []
-    audited_facts = {str(e.details.get("fact_id")) for e in entries if e.details.get("fact_id")}
-    audited_sla = {(e.entity_id, e.action) for e in entries if e.action in ("sla.warning", "sla.breach")}
-    for e in entries:
-        timeline.append(TimelineItem(e.at, e.action, names.get(e.actor_id, "") if e.actor_id else "",
-                                     e.details or {}))
-    for event, kind in events:
-        action = "sla.warning" if event.level == "warning" else "sla.breach"
-        if (str(event.clock_id), action) in audited_sla:
-            continue
-        timeline.append(TimelineItem(event.fired_at, action, "", {"clock": kind}))
-    for f in facts:
-        if f.id in audited_facts:
-            continue
-        where = ""
-        if f.lat is not None and f.lon is not None:
-            where = f"{f.lat:.5f}, {f.lon:.5f}"
-        timeline.append(TimelineItem(
-            f.effective_at, f"fact.{f.kind}", names.get(f.author_id, ""),
-            dict(f.data or {}) | {"received_at": f.received_at, "distance_m": f.distance_m,
-                                  "accuracy_m": f.accuracy_m},
-            where, f.flagged and f.flag_resolved_at is None, f.flag_reason,
-        ))
-    # a check-in's audit entry carries the fact id: show where it happened on that entry
-    fact_by_id = {f.id: f for f in facts}
-    for i, item in enumerate(timeline):
-        fact = fact_by_id.get(str(item.details.get("fact_id", "")))
-        if fact is not None and fact.lat is not None:
-            timeline[i] = TimelineItem(
-                item.at, item.action, item.actor,
-                item.details | {"distance_m": fact.distance_m, "accuracy_m": fact.accuracy_m},
-                f"{fact.lat:.5f}, {fact.lon:.5f}", fact.flagged and fact.flag_resolved_at is None,
-                fact.flag_reason,
-            )
-    timeline.sort(key=lambda t: t.at)
+    timeline = _timeline(entries, events, facts, names)
     return RequestPage(request, venue, details, [(j, names.get(j.assignee_id, "—")) for j in jobs],
                        timeline, names)
+
+
+# a fact the phone recorded whose action writes its own audit entry without the fact id
+_FACT_AUDIT = {"accept": "job.accepted"}
+# an entry that repeats the one just before it (same instant): folded into that one
+_FOLDED = {("request.resolved", "job.done"), ("request.resolved", "job.finished"),
+           ("job.finished", "request.escalated")}
+
+
+def _timeline(entries, events, facts, names: dict[int, str]) -> list[TimelineItem]:
+    """One entry per event. A field fact and the audit entry its action wrote are one
+    entry (at the fact's device time); "finished" and the "resolved" it causes are one;
+    a remote escalation is one."""
+    fact_by_id = {f.id: f for f in facts}
+    used: set[str] = set()
+    items: list[TimelineItem] = []
+    for e in entries:
+        details = dict(e.details or {})
+        fact = fact_by_id.get(str(details.get("fact_id", "")))
+        if fact is None:
+            fact = next((f for f in facts if f.id not in used and _FACT_AUDIT.get(f.kind) == e.action
+                         and str(f.job_id) == str(e.entity_id)), None)
+        if fact is not None:
+            used.add(fact.id)
+        items.append(TimelineItem(e.at, e.action, names.get(e.actor_id, "") if e.actor_id else "",
+                                  details, fact))
+    audited_sla = {(e.entity_id, e.action) for e in entries if e.action in ("sla.warning", "sla.breach")}
+    for event, kind in events:
+        action = "sla.warning" if event.level == "warning" else "sla.breach"
+        if (str(event.clock_id), action) not in audited_sla:
+            items.append(TimelineItem(event.fired_at, action, "", {"clock": kind}))
+    for f in facts:
+        if f.id not in used:
+            action = "fact.swap_refused" if f.kind == "swap" and (f.data or {}).get("refused") \
+                else f"fact.{f.kind}"
+            items.append(TimelineItem(f.effective_at, action, names.get(f.author_id, ""),
+                                      dict(f.data or {}), f))
+    items.sort(key=lambda t: t.at)
+    out: list[TimelineItem] = []
+    for item in items:
+        before = out[-1] if out else None
+        same = before is not None and abs((item.at - before.at).total_seconds()) < 1
+        if same and (item.action, before.action) in _FOLDED:
+            before.details = before.details | {"folded": item.action}
+            continue
+        if same and (before.action, item.action) == ("job.finished", "request.escalated"):
+            item.details = before.details | item.details
+            out[-1] = item
+            continue
+        out.append(item)
+    return out

@@ -33,6 +33,7 @@ from server.actions import ActionError, field_flags
 from server.actions import assign as assign_actions
 from server.actions import jobs as job_actions
 from server.db import utcnow
+from server.domain.field import FLAG_REASONS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
@@ -126,6 +127,7 @@ class BoardController(Controller):
         html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
         more = board_rows.more_row(shown, len(data.rows) - shown, words)
         return page(request, "pages/board.html", fragment="partials/board.html", board=data,
+                    attention_labels=q.ATTENTION_LABELS,
                     rows_html=html + more, now=now)
 
     @get("/more")
@@ -289,6 +291,7 @@ class BoardController(Controller):
             "p": data_, "req": req, "now": now, "message": message,
             "error": None if beside_a_form else error, "origin": origin,
             "pause_reasons": PAUSE_REASONS, "labels": rp.TIMELINE_LABELS,
+            "flag_reasons": FLAG_REASONS, "can_resolve": True,
             "assign": assign, "reassign": reassign,
             "escalate_offered": req.classification == "remote",
         }

@@ -15,6 +15,7 @@ from server.actions import ActionError
 from server.actions import jobs as job_actions
 from server.db import utcnow
 from server.domain.checklists import FAULT_TITLES
+from server.domain.field import FLAG_REASONS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
@@ -126,7 +127,7 @@ class RemoteController(Controller):
             "d": data, "job": data.job, "req": data.page.request, "now": now,
             "mine": data.job.assignee_id == user.id, "message": message, "error": error,
             "field": field, "form": form, "fault_titles": FAULT_TITLES,
-            "labels": request_q.TIMELINE_LABELS,
+            "labels": request_q.TIMELINE_LABELS, "flag_reasons": FLAG_REASONS,
         }
         if force_fragment:
             return fragment(request, "partials/remote_job.html", status_code=status_code, **ctx)
