@@ -13,9 +13,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from server.actions import ActionError
+from server.actions import ActionError, field_flags
 from server.actions import assign as A
-from server.actions import field_flags
 from server.actions import jobs as J
 from server.actions.field import CheckInArgs, SwapArgs, check_in, swap
 from server.models import (
