@@ -197,13 +197,33 @@ SYMPTOMS: dict[tuple[str, str], list[str]] = {
     ("audio", "remote"): ["无线话筒有杂音，疑似频点干扰", "调音台无声音输出", "直播声音与画面不同步"],
     ("audio", "onsite"): ["无线接收机无法开机", "音频线缆接触不良，声音断续", "调音台推子损坏"],
 }
-FIX_NOTES = {
-    "remote": ["指导客户重新设置推流地址和密钥后恢复", "远程协助将码率调整为 6 Mbps，画面恢复流畅",
-               "指导客户恢复出厂设置并重新配置输出格式", "指导客户更换频点后杂音消失",
-               "协助客户重启设备并更新固件，故障排除"],
-    "onsite": ["更换 SDI 线缆后信号恢复", "重新插拔电源适配器，设备正常开机",
-               "清洁接口并紧固卡口，画面恢复稳定", "更换音频线缆后声音正常",
-               "更换 4G 物联网卡后推流恢复"],
+# What fixed each fault (S8a): the fix note always matches the symptom.
+FIXES: dict[str, str] = {
+    "摄像机无法开机": "更换电源适配器后摄像机正常开机", "摄像机 SDI 输出无信号": "更换 SDI 线缆后信号恢复",
+    "镜头卡口松动，画面抖动": "重新安装并紧固镜头卡口，画面恢复稳定",
+    "电池仓接触不良，频繁断电": "清洁电池触点并改用外接电源，不再断电",
+    "摄像机画面偏色，白平衡异常": "指导客户重新做白平衡，画面颜色恢复正常",
+    "摄像机录制格式设置错误": "远程指导客户改回 1080p50 录制格式",
+    "摄像机菜单被误改，无法输出 1080p50": "指导客户恢复出厂设置并重新配置输出格式",
+    "推流失败，直播中断": "指导客户重新设置推流地址和密钥后恢复",
+    "推流码率不稳定，画面卡顿": "远程协助将码率调整为 6 Mbps，画面恢复流畅",
+    "编码器无法连接推流地址": "指导客户更正推流地址并切换到有线网络，推流恢复",
+    "直播平台提示推流鉴权失败": "协助客户在平台重新生成推流密钥，鉴权通过",
+    "编码器无法开机": "更换编码器电源适配器后正常开机",
+    "编码器 4G 聚合模块无信号": "更换 4G 物联网卡后推流恢复",
+    "编码器 HDMI 输入口损坏": "改用 SDI 输入并更换转换器，画面恢复",
+    "导播台画面卡顿": "指导客户关闭多余的多画面监看，导播画面恢复流畅",
+    "导播台切换无响应": "协助客户重启导播台并更新固件，切换恢复",
+    "导播软件无法识别导播台": "指导客户重装驱动并更换 USB 线，软件识别正常",
+    "SDI 信号中断": "更换 SDI 线缆后信号恢复",
+    "导播台电源故障，无法开机": "更换导播台电源模块后正常开机",
+    "导播台多路输入画面黑屏": "重新插拔并固定输入线缆，各路画面恢复",
+    "无线话筒有杂音，疑似频点干扰": "指导客户更换频点后杂音消失",
+    "调音台无声音输出": "指导客户打开主输出推子并改正路由，声音恢复",
+    "直播声音与画面不同步": "协助客户在编码器设置 120 毫秒音频延迟，声画同步",
+    "无线接收机无法开机": "更换无线接收机电源线后正常开机",
+    "音频线缆接触不良，声音断续": "更换音频线缆后声音正常",
+    "调音台推子损坏": "把信号改接到备用通道并贴标，声音恢复",
 }
 SWAP_REASON = "设备硬件故障，现场无法修复，更换备用机"
 COMMENTS = {
@@ -638,6 +658,10 @@ class _Loader:
         rng = self.rng
         y, m = self.today.year, self.today.month
         months = [(y, m), (y + m // 12, m % 12 + 1)]
+        first = self.cal.slot_at(self.now)
+        if first is not None and (first.day.year, first.day.month) != (y, m):
+            # 00:00-08:00 on the 1st belongs to last month's last night: roster it too
+            months.insert(0, (first.day.year, first.day.month))
         by_month = {ym: self.cal.month_slots(*ym) for ym in months}
         slots = sorted(s for ym in months for s in by_month[ym])
         demo = [self._id("remote"), self._id("onsite")]
@@ -657,9 +681,9 @@ class _Loader:
         assigned = self._rotate(slots, forced, day_off)
 
         manager = self._id("manager")
-        published = [
-            self._local(date(y, m, 1) - timedelta(days=10), 10),  # the 22nd-ish of last month
-            min(self._local(date(y, m, 22), 10), self.now - timedelta(hours=1)),
+        published = [  # about the 22nd of the month before each, never in the future
+            min(self._local(date(*ym, 1) - timedelta(days=10), 10), self.now - timedelta(hours=1))
+            for ym in months
         ]
         people = {s.id: Rostered(s.id, s.group, s.region) for s in self.staff.values() if s.group}
         shifts, backups_rows, rosters = [], [], []
@@ -915,8 +939,10 @@ class _Loader:
         """Offsets from receipt of every step this request could reach."""
         m, p1 = self._minutes, plan.priority == "P1"
         off = {"handoff": m(11, 14) if plan.late_handoff else m(1.5, 8)}
-        off["assign"] = off["handoff"] + m(0.5, 3)
-        off["accept"] = off["assign"] + (m(0.3, 2.5) if p1 else m(1, 8))
+        if plan.received_at is None and plan.stage != "resolved":  # open: quick so far
+            off["handoff"] = m(1, 4)
+        off["assign"] = off["handoff"] + (m(0.3, 1.5) if p1 else m(0.5, 3))
+        off["accept"] = off["assign"] + (m(0.3, 1.5) if p1 else m(1, 8))
         off["accept_remote"] = off["assign"] + m(0.3, 2)
         if plan.classification == "onsite":
             off["en_route"] = off["accept"] + m(0.5, 3)
@@ -976,11 +1002,13 @@ class _Loader:
             off = self._timeline(plan, plan.region)
             steps = self._reached(plan, off)
             last = off[steps[-1]] if steps else timedelta(0)
+            # short waits: every open clock still has time left when the demo starts
+            p1 = plan.priority == "P1"
             wait = {
-                "new": (1.5, 9),
-                "handed_off": (1, 12),
-                "assigned": (0.3, 2.5),
-                "in_progress": (3, 20),
+                "new": (0.5, 4),
+                "handed_off": (0.2, 1.2) if p1 else (0.5, 5),
+                "assigned": (0.1, 0.8),
+                "in_progress": (1, 6),
                 "resolved": (60, 18 * 60),
             }[plan.stage]
             received = self.now - last - self._minutes(*wait)
@@ -1195,7 +1223,7 @@ class _Loader:
                         if req.swap
                         else ("fixed" if job["kind"] == "onsite" else "solved")
                     )
-                    row.notes = SWAP_REASON if req.swap else self.rng.choice(FIX_NOTES[job["kind"]])
+                    row.notes = SWAP_REASON if req.swap else FIXES[req.symptom]
                 else:
                     row.finished_at, row.outcome = t["arrive"], "needs_onsite"
                     row.notes = "远程指导未能恢复，现场工程师已到场接手"
@@ -1253,10 +1281,12 @@ class _Loader:
             )
             if flagged:
                 fact.flagged = True
+                fact.data = fact.data | {"flags": ["outside"]}
                 fact.flag_reason = f"签到位置距场馆 {distance:.0f} 米，超出 {radius} 米签到范围"
                 if plan.flag_resolved:
                     fact.flag_resolved_at = t["arrive"] + self._minutes(10, 40)
                     fact.flag_resolved_by = req.dispatcher
+                    fact.flag_resolution = "accepted"
             req.check_in = fact
             out.append(fact)
         if "resolved" in t:
@@ -1319,7 +1349,10 @@ class _Loader:
             out.append(clock("resolution", t["handoff"], t.get("resolved")))
         onsite = [j for j in req.jobs if j["kind"] == "onsite"]
         if onsite:
-            out.append(clock("arrival", t["assign"], t.get("arrive")))
+            arrived = t.get("arrive")
+            if arrived and req.plan.flagged and not req.plan.flag_resolved and "resolved" not in t:
+                arrived = None  # D15: beyond the radius, waiting for the dispatcher
+            out.append(clock("arrival", t["assign"], arrived))
         if "resolved" in t:
             out.append(clock("follow_up", t["resolved"], t.get("feedback")))
         return out
