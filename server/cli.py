@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("vapid-keys", help="make or show the VAPID keys")
     args = parser.parse_args(argv)
     settings = Settings.from_env().with_secrets()
+    if settings.clock_start:
+        from server import clock
+
+        clock.start_at(clock.parse_start(settings.clock_start))
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":
