@@ -60,9 +60,8 @@ def _settings(request: Request) -> Any:
 
 
 def _now(request: Request) -> datetime:
-    """The current instant; tests and screenshots may pin ``app.state.clock``."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
+    """The current instant, from the server's one clock (``server.clock``)."""
+    return utcnow()
 
 
 def _int(value: Any) -> int | None:

@@ -95,8 +95,8 @@ def test_office_hours_setting_and_marked_away(db, people, crew, settings):
     assert _remote_ids(db, req, WEEKDAY + timedelta(hours=2), settings) == {crew["remote"].id}
 
 
-def test_board_labels_office_hours_people(client, app, db, people, crew, settings):
-    app.state.clock = lambda: WEEKDAY
+def test_board_labels_office_hours_people(client, clock, db, people, crew, settings):
+    clock.set(WEEKDAY)
     handed_off(db, people["agent"], WEEKDAY, settings, priority="P1", stream_state="live")
     login(client, "dispatcher")
     page = text_of(client.get("/board").text)
@@ -116,14 +116,14 @@ def _backups(db, *people, month="2026-12"):
     db.commit()
 
 
-def test_nobody_fits_offers_backups_and_the_first_to_accept_takes_the_job(client, app, db, people, settings):
+def test_nobody_fits_offers_backups_and_the_first_to_accept_takes_the_job(client, clock, db, people, settings):
     now = WEEKDAY_NIGHT
     b1 = add_staff(db, "b1", "onsite", display_name="备一", group="onsite", region="urban")
     b2 = add_staff(db, "b2", "onsite", display_name="备二", group="onsite", region="urban")
     far = add_staff(db, "b3", "onsite", display_name="备郊", group="onsite", region="suburban")
     _backups(db, b1, b2, far)
     req = handed_off(db, people["agent"], now, settings, classification="onsite", priority="P1")
-    app.state.clock = lambda: now
+    clock.set(now)
     login(client, "dispatcher")
     panel = text_of(client.get(f"/board/requests/{req.id}").text)
     assert "Call a backup now" in panel or "立即呼叫后备" in panel
@@ -146,10 +146,10 @@ def test_nobody_fits_offers_backups_and_the_first_to_accept_takes_the_job(client
     assert first.stopped_at == now + timedelta(minutes=1)
 
 
-def test_nobody_fits_and_no_backup_raises_to_the_lead(client, app, db, people, settings):
+def test_nobody_fits_and_no_backup_raises_to_the_lead(client, clock, db, people, settings):
     req = handed_off(db, people["agent"], WEEKDAY_NIGHT, settings, priority="P1")
     lead = add_staff(db, "lead2", "dispatcher", display_name="值班长")
-    app.state.clock = lambda: WEEKDAY_NIGHT
+    clock.set(WEEKDAY_NIGHT)
     login(client, "dispatcher")
     answer = form_post(client, f"/board/requests/{req.id}/raise", {}, htmx=True)
     assert answer.status_code == 200
