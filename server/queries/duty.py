@@ -9,7 +9,7 @@ from sqlmodel import Session, or_, select
 
 from server.domain.calendar import OfficeHours
 from server.domain.roster import RosterRules
-from server.models import Absence, Roster, Shift, Staff
+from server.models import Absence, RequestBackupCall, Roster, Shift, Staff, SupportRequest
 from server.queries.calendar import load_calendar
 
 DEFAULT_OFFICE = OfficeHours()
@@ -117,3 +117,12 @@ def duty_settings(settings: object | None) -> dict:
         return {}
     return {"office": settings.office, "tz_name": settings.time_zone,  # type: ignore[attr-defined]
             "rules": settings.roster}  # type: ignore[attr-defined]
+
+
+def job_calls(db: Session, staff_id: int) -> list[tuple[RequestBackupCall, SupportRequest]]:
+    """S12: open calls for a backup on one request that alerted ``staff_id``, newest first."""
+    rows = db.exec(select(RequestBackupCall, SupportRequest)
+                   .join(SupportRequest, SupportRequest.id == RequestBackupCall.request_id)
+                   .where(RequestBackupCall.status == "open")
+                   .order_by(RequestBackupCall.called_at.desc())).all()
+    return [(call, req) for call, req in rows if staff_id in (call.alerted or [])]

@@ -316,3 +316,20 @@ def test_timeline_one_entry_for_a_remote_escalation(db, people, settings):
     actions = _actions(db, req.id, now + timedelta(minutes=6), settings)
     assert actions.count("request.escalated") == 1 and "job.finished" not in actions
     assert db.get(SupportRequest, req.id).classification == "onsite"
+
+
+def test_a_called_backup_takes_the_job_from_my_shifts(client, clock, db, people, settings):
+    now = WEEKDAY_NIGHT
+    clock.set(now)
+    b1 = add_staff(db, "b1", "onsite", display_name="备一", group="onsite", region="urban")
+    _backups(db, b1)
+    req = handed_off(db, people["agent"], now, settings, classification="onsite", priority="P1")
+    call = A.call_backups(db, people["dispatcher"].id, req.id, "onsite", now, settings)
+    db.commit()
+    login(client, "b1")
+    page = text_of(client.get("/my/shifts").text)
+    assert req.number in page and "立即需要后备" in page
+    answer = form_post(client, f"/my/shifts/job-calls/{call.id}/accept")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/field/jobs/")
+    assert req.number not in text_of(client.get("/my/shifts").text)
