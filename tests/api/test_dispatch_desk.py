@@ -333,3 +333,28 @@ def test_a_called_backup_takes_the_job_from_my_shifts(client, clock, db, people,
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/field/jobs/")
     assert req.number not in text_of(client.get("/my/shifts").text)
+
+
+def test_alerts_one_line_per_notice_and_no_device_said_once_per_person(client, clock, db, people, settings):
+    from tests.api.dispatch_data import on_shift
+
+    now = WEEKDAY_NIGHT
+    clock.set(now)
+    remote = add_staff(db, "r8", "remote", display_name="远程八", group="remote")
+    on_shift(db, now, remote)
+    req = handed_off(db, people["agent"], now, settings)
+    for minute in range(4):  # four notices to a person without any device
+        job = J.assign_job(db, people["dispatcher"].id, req.id, remote.id, "remote",
+                           now + timedelta(minutes=minute), settings)
+        job.status = "cancelled"
+        db.add(job)
+        db.flush()
+    db.execute(Notification.__table__.update().where(Notification.channel == "webpush",
+                                                     Notification.staff_id == remote.id)
+               .values(status="no_device"))
+    db.commit()
+    login(client, "dispatcher")
+    html = client.get(f"/push/requests/{req.id}/notifications").text
+    assert html.count("此人没有开启提醒的设备") == 1
+    person = html[html.index("远程八"):]
+    assert person.count('class="notice notice-') == 4  # one line each
