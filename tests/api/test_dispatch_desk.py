@@ -358,3 +358,20 @@ def test_alerts_one_line_per_notice_and_no_device_said_once_per_person(client, c
     assert html.count("此人没有开启提醒的设备") == 1
     person = html[html.index("远程八"):]
     assert person.count('class="notice notice-') == 4  # one line each
+
+
+def test_the_manager_excludes_someone_from_office_hours_or_marks_them_away(client, clock, db, people, crew, settings):
+    clock.set(WEEKDAY)
+    req = handed_off(db, people["agent"], WEEKDAY, settings)
+    login(client, "manager")
+    answer = form_post(client, f"/team/{crew['remote'].id}/office-hours", {"counts": "1", "away": "1"})
+    assert answer.status_code == 303
+    db.rollback()
+    assert _remote_ids(db, req, WEEKDAY, settings) == set()
+    form_post(client, f"/team/{crew['remote'].id}/office-hours", {"counts": "1"})
+    db.rollback()
+    assert _remote_ids(db, req, WEEKDAY, settings) == {crew["remote"].id}
+    form_post(client, f"/team/{crew['remote'].id}/office-hours", {})
+    db.rollback()
+    assert _remote_ids(db, req, WEEKDAY, settings) == set()
+    assert "办公时间" in text_of(client.get(f"/team/{crew['remote'].id}").text)
