@@ -448,7 +448,8 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact
     out.flag("swap_refused")
     out.status = "rejected"
     out.messages.append(refusal)
-    fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]}
+    fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]} | (
+        {"refused_status": status} if status else {})  # the unit status code, for any reader's language
     _keep(db, job, request, fact, out)
     if status:
         refusal = Message(refusal.msgid, params | {"status": _for_dispatcher(Message(status))})

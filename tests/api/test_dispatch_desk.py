@@ -8,6 +8,7 @@ wall clock, so the suite passes at any real date and hour.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -375,3 +376,19 @@ def test_the_manager_excludes_someone_from_office_hours_or_marks_them_away(clien
     db.rollback()
     assert _remote_ids(db, req, WEEKDAY, settings) == set()
     assert "办公时间" in text_of(client.get(f"/team/{crew['remote'].id}").text)
+
+
+def test_a_refused_swap_reads_in_the_readers_language(client, db, world, settings):
+    w = world
+    at = w.dispatched_at + timedelta(minutes=30)
+    swap(db, w.engineer.id, SwapArgs(job_id=w.job.id, unit_out=w.unit_out.asset_tag,
+                                     unit_in=w.rented_elsewhere.asset_tag), at, at, settings)
+    w.dispatcher.locale = "en"
+    db.add(w.dispatcher)
+    db.commit()
+    login(client, "wang.jg")
+    html = client.get(f"/board/requests/{w.request.id}").text
+    refusal = html[html.index('class="error refusal"'):]
+    refusal = refusal[:refusal.index("</span>")]
+    assert w.rented_elsewhere.asset_tag in refusal and "Rented" in refusal
+    assert not re.search(r"[\u4e00-\u9fff]", refusal), refusal
