@@ -61,7 +61,8 @@ class PeopleController(Controller):
         except FieldErrors as exc:
             errors = {k: render(v) for k, v in exc.errors.items()}
             return page(request, "pages/admin_people.html", status_code=422, people=_people(db),
-                        roles=list(Role), errors=errors, form=data)
+                        roles=list(Role), errors=errors, form=data,
+                        chosen_roles=_roles_from(data))  # what was ticked stays ticked
         return Redirect("/admin/people", status_code=303)
 
     @post("/{staff_id:int}/roles")

@@ -466,6 +466,9 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     assert all(n.urgency == "high" for n in notes(db, "roster.backup_call"))
     # nobody holds the shift until a backup accepts
     assert shift.staff_id not in {d.staff_id for d in on_duty(db, during)}
+    # the duty screen names who was called (issue 13)
+    duty_page = text_of(r.text)
+    assert all(db.get(Staff, sid).display_name in duty_page.split("已呼叫后备")[1] for sid in called)
 
     call = notes(db, "roster.backup_call")[0]
     kind = {"night": "夜班", "day": "白班"}[shift.kind]

@@ -120,6 +120,16 @@
     });
   }
 
+  // A button with data-confirm asks first (publishing a roster, sending a job onsite);
+  // "no" stops both the plain form post and htmx's (capture phase: before htmx sees it).
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-confirm]");
+    if (b && !window.confirm(b.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
   // A board row's button opens the side panel (one listener, not one per row); without
   // script it is a link to the request's page.
   document.addEventListener("click", function (e) {
