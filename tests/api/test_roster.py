@@ -394,6 +394,10 @@ def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
     r = form_post(client, f"/roster/swaps/{swap.id}/approve", htmx=True)
     assert r.status_code == 200
     assert "已批准" in text_of(r.text)
+    # the card leaves "waiting for your approval" at once: the answer replaces it with
+    # nothing and brings the decided list back out of band (issue 13)
+    assert f'id="swap-{swap.id}"' not in r.text and 'id="swaps-decided" ' in r.text
+    assert 'hx-swap-oob="true"' in r.text and 'id="swaps-none"' in r.text
     fresh(db)
     assert db.get(Shift, shift.id).staff_id == other.id
     assert db.get(SwapRequest, swap.id).status == "approved"
