@@ -41,6 +41,8 @@ class Settings:
     login_max_failures: int = 5  # failures within the window before logins slow down
     login_window_seconds: int = 900
     venue_radius_m: int = 300  # D15
+    feedback_link_days: int = 7  # S6: how long the customer's private feedback link works
+    feedback_link_max_guesses: int = 10  # wrong links per address within the login window
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 
