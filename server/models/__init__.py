@@ -2,8 +2,8 @@
 
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
-from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
 from server.models.drill import Drill
+from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
 from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
