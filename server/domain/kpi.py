@@ -54,6 +54,7 @@ class ClockFacts:
     stopped_at: datetime | None = None
     pauses: tuple[rules.Pause, ...] = ()
     breach_reason: str = ""
+    id: int = 0  # the clock's row, so a reason can be written for its breach
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ class Breach:
     over_minutes: float  # how far past the (pause-adjusted) deadline, net of pauses
     reason: str  # the recorded reason, or the pause reasons, or ''
     drill: bool = False
+    clock_id: int = 0
+    recorded: bool = False  # the reason was written for this breach (not pause reasons)
 
 
 @dataclass
@@ -268,7 +271,8 @@ def breaches(requests: Iterable[RequestFacts], period: str, tz: ZoneInfo, now: d
                 continue
             reason = c.breach_reason or "; ".join(p.reason for p in c.pauses if p.reason)
             out.append(Breach(r.id, r.number, c.kind, r.priority, r.region,
-                              round(-status.remaining_seconds / 60, 1), reason, r.is_drill))
+                              round(-status.remaining_seconds / 60, 1), reason, r.is_drill,
+                              c.id, bool(c.breach_reason)))
     return sorted(out, key=lambda b: (b.number, b.clock))
 
 

@@ -270,24 +270,21 @@ class RosterController(Controller):
     @get("/{month:str}/hours/xlsx")
     def hours_xlsx(self, request: Request, db: DB, month: FromPath[str]) -> Response:
         from openpyxl import Workbook
-        from openpyxl.styles import Font
+
+        from server import xlsx
 
         roster, rows = self._hours(request, db, month)
         wb = Workbook()
         ws = wb.active
         ws.title = roster.month
-        ws.append(_hours_header())
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
+        xlsx.append(ws, _hours_header(), bold=True)
         for row in _hours_rows(rows):
-            ws.append(row)
-        ws.append([])
-        ws.append([_("Each shift is counted in full in the category of the date it starts on.")])
+            xlsx.append(ws, row)  # names are text cells, even '=...' (no formula injection)
+        xlsx.append(ws, [])
+        xlsx.append(ws, [_("Each shift is counted in full in the category of the date it starts on.")])
         for col, width in zip("ABCDEFGH", (12, 16, 10, 10, 14, 14, 14, 10), strict=True):
             ws.column_dimensions[col].width = width
-        buf = io.BytesIO()
-        wb.save(buf)
-        return Response(buf.getvalue(),
+        return Response(xlsx.to_bytes(wb),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers=_attachment(f"hours-{roster.month}.xlsx"))  # fmt: skip
 
