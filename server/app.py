@@ -21,7 +21,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from server import __version__, heap, i18n, live
+from server.actions import audit
 from server.db import make_engine
+from server.domain.devices import device_label
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
 from server.routes import ROUTES
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         i18n.set_locale(
             i18n.pick_locale(user.locale if user else None, request.cookies.get("lang"), None)
         )
+        audit.current_device.set(device_label(request.headers.get("user-agent"),
+                                              request.client.host if request.client else None))
 
     return Litestar(
         route_handlers=[*ROUTES, create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],

@@ -65,6 +65,9 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback_link', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_link_request_id'), ['request_id'], unique=False)
 
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('device', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
+
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.add_column(sa.Column('via', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False, server_default='agent'))
         batch_op.alter_column('recorded_by',
@@ -91,6 +94,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('sla_clock', schema=None) as batch_op:
         batch_op.drop_column('breach_reason')
+
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_column('device')
 
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.alter_column('recorded_by',
