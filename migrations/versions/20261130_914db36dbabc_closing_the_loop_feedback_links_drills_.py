@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('reviewed_at', server.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('recorded_at', server.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cleaned_at', server.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('summary', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['reviewed_by'], ['staff.id'], ),
     sa.ForeignKeyConstraint(['started_by'], ['staff.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from server.models.base import instant
+from server.models.base import instant, json_field
 
 
 class Drill(SQLModel, table=True):
@@ -19,3 +19,4 @@ class Drill(SQLModel, table=True):
     reviewed_at: datetime | None = instant()
     recorded_at: datetime | None = instant()  # put on the team's training record
     cleaned_at: datetime | None = instant()  # its requests removed
+    summary: dict = json_field()  # the report's figures, kept when the requests are removed

@@ -32,6 +32,6 @@ from server.routes import followup  # noqa: E402
 ROUTES += [*followup.ROUTES]
 
 # Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
-from server.routes import audit, feedback_link, kpi  # noqa: E402
+from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
 
-ROUTES += [*feedback_link.ROUTES, *kpi.ROUTES, *audit.ROUTES]
+ROUTES += [*feedback_link.ROUTES, *kpi.ROUTES, *drill.ROUTES, *audit.ROUTES]
