@@ -43,6 +43,9 @@ class Settings:
     venue_radius_m: int = 300  # D15
     feedback_link_days: int = 7  # S6: how long the customer's private feedback link works
     feedback_link_max_guesses: int = 10  # wrong links per address within the login window
+    # Tests and demos only: the server's clock starts at this ISO instant (with its offset,
+    # e.g. 2026-12-01T13:26:00+08:00) and runs on from there (server.clock). Empty: wall clock.
+    clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 

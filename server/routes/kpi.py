@@ -33,9 +33,8 @@ register(Screen("/kpi", N_("KPIs"),
 
 
 def now_of(request: Request) -> datetime:
-    """The current instant; tests may set ``app.state.clock`` to fix it."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
+    """The current instant, from the server's one clock (``server.clock``)."""
+    return utcnow()
 
 
 def _period(request: Request, value: str | None, month_only: bool = False) -> str:

@@ -27,9 +27,8 @@ from tests.conftest import form_post, login, text_of
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai, a Friday night
 
 
-def test_a_drill_end_to_end(client, app, db, people, settings):
-    clock = {"now": T0}
-    app.state.clock = lambda: clock["now"]
+def test_a_drill_end_to_end(client, db, people, settings, clock):
+    clock.set(T0)
     r1 = engineer(db, "r1", "remote", display_name="张伟")
     u1 = engineer(db, "u1", "onsite", "urban", display_name="李强")
     on_shift(db, T0 - timedelta(minutes=30), r1, u1, hours=12)
@@ -77,7 +76,7 @@ def test_a_drill_end_to_end(client, app, db, people, settings):
 
     # the report: the accepted P1 met its first-response target, who did what is listed
     login(client, "manager")
-    clock["now"] = T0 + timedelta(minutes=30)
+    clock.set(T0 + timedelta(minutes=30))
     report = client.get(f"/drills/{drill.id}")
     assert report.status_code == 200
     text = text_of(report.text)

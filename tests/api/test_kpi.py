@@ -24,10 +24,10 @@ DEMO = "fieldops-demo"
 
 
 @pytest.fixture
-def demo(db, settings, app):
+def demo(db, settings, clock):
+    clock.set(NOW)
     load_demo(db, NOW, settings)
     db.commit()
-    app.state.clock = lambda: NOW
     # A drill that went badly must not move a single figure (D9, D12).
     real = db.exec(select(SupportRequest).where(SupportRequest.status == "closed")).first()
     drill = SupportRequest(**real.model_dump(exclude={"id", "number", "is_drill"}), number="DRILL-1",
