@@ -74,7 +74,7 @@ def build(db: Session, requests: list[SupportRequest], cal: SpecialCalendar
         if name not in engineers[rid]:
             engineers[rid].append(name)
     reopened: dict[int, int] = defaultdict(int)
-    for (rid,) in db.exec(select(AuditEntry.request_id).where(
+    for rid in db.exec(select(AuditEntry.request_id).where(
             AuditEntry.request_id.in_(ids), AuditEntry.action == "request.reopened")).all():
         reopened[rid] += 1
     tags = dict(db.exec(select(Unit.id, Unit.asset_tag).where(
