@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from server.actions.audit import record
+from server.actions.requests import next_number
 from server.domain.sla import deadline
 from server.models import (
     Drill,
@@ -52,15 +53,12 @@ def add_history(db: Session, now: datetime, settings: Any) -> dict[str, int]:
     flaky = units[:3]  # a few units fail again and again: the review's repeat faults
     made = 0
     day = now - timedelta(days=DAYS[1])
-    seq: dict[str, int] = {}
     while day < now - timedelta(days=DAYS[0]):
         for _ in range(rng.choice((0, 1, 1, 1, 2, 2))):
             received = day + timedelta(hours=rng.choice((11, 12, 13, 14, 15, 20, 22)),
                                        minutes=rng.randrange(60))
-            local = received.astimezone(tz)
-            prefix = local.strftime("FO-%Y%m%d-")
-            seq[prefix] = seq.get(prefix, 0) + 1
-            _one(db, rng, f"{prefix}{seq[prefix]:04d}", received, rng.choice(templates),
+            _one(db, rng, next_number(db, received, settings.time_zone), received,
+                 rng.choice(templates),
                  remote, onsite, agent, rng.choice(flaky) if rng.random() < 0.12 else None,
                  settings)  # fmt: skip
             made += 1

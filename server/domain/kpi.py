@@ -150,7 +150,8 @@ class Report:
 
 
 def month_of(instant: datetime, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m")
+    local = instant.astimezone(tz)
+    return f"{local.year}-{local.month:02d}"
 
 
 def week_of(instant: datetime, tz: ZoneInfo) -> str:

@@ -54,19 +54,26 @@ def build(db: Session, requests: list[SupportRequest], cal: SpecialCalendar
     ids = [r.id for r in requests]
     if not ids:
         return []
+    # Plain column rows, not ORM objects: a few thousand requests stay well under a second.
     answers: dict[int, list[kpi.Answer]] = defaultdict(list)
-    for f in db.exec(select(Feedback).where(Feedback.request_id.in_(ids))
-                     .order_by(Feedback.recorded_at, Feedback.id)):
-        answers[f.request_id].append(kpi.Answer(f.recorded_at, f.reached, f.score, f.resolved))
-    clocks = db.exec(select(SlaClock).where(SlaClock.request_id.in_(ids))).all()
+    for rid, at, reached, score, fixed in db.exec(
+            select(Feedback.request_id, Feedback.recorded_at, Feedback.reached, Feedback.score,
+                   Feedback.resolved).where(Feedback.request_id.in_(ids))
+            .order_by(Feedback.recorded_at, Feedback.id)).all():  # fmt: skip
+        answers[rid].append(kpi.Answer(at, reached, score, fixed))
+    clocks = db.exec(select(SlaClock.id, SlaClock.request_id, SlaClock.kind, SlaClock.started_at,
+                            SlaClock.deadline_at, SlaClock.stopped_at, SlaClock.breach_reason)
+                     .where(SlaClock.request_id.in_(ids))).all()  # fmt: skip
     pauses: dict[int, list[rules.Pause]] = defaultdict(list)
-    for p in db.exec(select(SlaPause).where(SlaPause.clock_id.in_([c.id for c in clocks]))):
-        pauses[p.clock_id].append(rules.Pause(p.started_at, p.ended_at, p.reason))
+    for cid, start, end, reason in db.exec(
+            select(SlaPause.clock_id, SlaPause.started_at, SlaPause.ended_at, SlaPause.reason)
+            .join(SlaClock, SlaClock.id == SlaPause.clock_id)
+            .where(SlaClock.request_id.in_(ids))).all():  # fmt: skip
+        pauses[cid].append(rules.Pause(start, end, reason))
     by_request: dict[int, list[kpi.ClockFacts]] = defaultdict(list)
-    for c in clocks:
-        by_request[c.request_id].append(kpi.ClockFacts(
-            c.kind, c.started_at, c.deadline_at, c.stopped_at, tuple(pauses[c.id]),
-            c.breach_reason, c.id))  # fmt: skip
+    for cid, rid, kind, start, due, stop, reason in clocks:
+        by_request[rid].append(kpi.ClockFacts(kind, start, due, stop, tuple(pauses[cid]), reason,
+                                              cid))
     engineers: dict[int, list[str]] = defaultdict(list)
     for rid, name in db.exec(select(Job.request_id, Staff.display_name)
                              .join(Staff, Staff.id == Job.assignee_id)
@@ -80,14 +87,22 @@ def build(db: Session, requests: list[SupportRequest], cal: SpecialCalendar
     tags = dict(db.exec(select(Unit.id, Unit.asset_tag).where(
         Unit.id.in_([r.unit_id for r in requests if r.unit_id]))).all())  # fmt: skip
     out = []
+    kinds: dict = {}  # local date -> day kind: one calendar lookup per day, not per request
     for r in requests:
-        slot = cal.slot_at(r.received_at)
+        local = r.received_at.astimezone(cal.tz)
+        if local.time() >= cal.night_start or local.time() < cal.night_end:
+            shift = "night"
+        else:
+            day = local.date()
+            if day not in kinds:
+                kinds[day] = cal.day_kind(day)
+            shift = "office" if kinds[day] == "workday" else "day"
         out.append(kpi.RequestFacts(
             id=r.id, number=r.number, received_at=r.received_at, priority=r.priority,
             region=r.region, device_type=r.device_type, symptom_kind=r.symptom_kind,
             status=r.status, closed_at=r.closed_at, is_drill=bool(r.is_drill),
             answers=tuple(answers[r.id]), clocks=tuple(by_request[r.id]),
-            engineers=tuple(engineers[r.id]), shift=slot.kind if slot else "office",
+            engineers=tuple(engineers[r.id]), shift=shift,
             reopened=reopened[r.id], unit_tag=tags.get(r.unit_id, ""),
             device_model=r.device_model))  # fmt: skip
     return out
