@@ -387,10 +387,14 @@ def test_upcoming_stream_bounds_every_deadline(client, people, db):
 def test_numbers_count_up_per_shanghai_day(db, people, settings):
     now = datetime(2026, 11, 26, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
     agent = people["agent"].id
-    a = record_request(db, agent, good_form(received_at="2026-11-26T23:50"), now, settings)
-    b = record_request(db, agent, good_form(received_at="2026-11-26T23:58"), now, settings)
+    fault = "2026-11-26T23:40"  # one clock: the pinned one (the wall clock may be later)
+    a = record_request(db, agent, good_form(received_at="2026-11-26T23:50",
+                                            fault_started_at=fault), now, settings)
+    b = record_request(db, agent, good_form(received_at="2026-11-26T23:58",
+                                            fault_started_at=fault), now, settings)
     later = now + timedelta(minutes=2)  # 00:01 the next day
-    c = record_request(db, agent, good_form(received_at="2026-11-27T00:01"), later, settings)
+    c = record_request(db, agent, good_form(received_at="2026-11-27T00:01",
+                                            fault_started_at=fault), later, settings)
     assert [a.number, b.number, c.number] == [
         "FO-20261126-0001", "FO-20261126-0002", "FO-20261127-0001"]
 
