@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.both_dbs import any_db_app, any_db_client  # noqa: F401 - fixtures
 from tests.conftest import csrf_token, form_post, login, text_of
 
 HUGE = [str(2**31), str(2**63), "9" * 30]
