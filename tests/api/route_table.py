@@ -22,7 +22,7 @@ ANONYMOUS = "anonymous"
 ROLES = [r.value for r in Role]
 PEOPLE = [*ROLES, ANONYMOUS]
 
-A, D, R, O, E, M, ADMIN = "agent", "dispatcher", "remote", "onsite", "equipment", "manager", "admin"
+A, D, R, O, E, M, ADMIN = "agent", "dispatcher", "remote", "onsite", "equipment", "manager", "admin"  # noqa: E741
 
 ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/language"): PUBLIC,
