@@ -18,6 +18,7 @@ from server.actions import roster as actions
 from server.actions.roster import RosterRefused
 from server.db import utcnow
 from server.domain.roster import RosterRules
+from server.domain.spreadsheet import csv_row, xlsx_append
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
@@ -256,9 +257,9 @@ class RosterController(Controller):
         roster, rows = self._hours(request, db, month)
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(_hours_header())
+        writer.writerow(csv_row(_hours_header()))
         for row in _hours_rows(rows):
-            writer.writerow(row)
+            writer.writerow(csv_row(row))  # a name "=HYPERLINK(...)" stays text (OWASP)
         body = "\ufeff" + buf.getvalue()  # a BOM so spreadsheet programs read UTF-8
         return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers=_attachment(f"hours-{roster.month}.csv"))  # fmt: skip
@@ -272,13 +273,13 @@ class RosterController(Controller):
         wb = Workbook()
         ws = wb.active
         ws.title = roster.month
-        ws.append(_hours_header())
+        xlsx_append(ws, _hours_header())
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in _hours_rows(rows):
-            ws.append(row)
+            xlsx_append(ws, row)  # text cells typed string: "=..." is never a formula
         ws.append([])
-        ws.append([_("Each shift is counted in full in the category of the date it starts on.")])
+        xlsx_append(ws, [_("Each shift is counted in full in the category of the date it starts on.")])
         for col, width in zip("ABCDEFGH", (12, 16, 10, 10, 14, 14, 14, 10), strict=True):
             ws.column_dimensions[col].width = width
         buf = io.BytesIO()
