@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
 from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -21,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from server import __version__, heap, i18n, live
+from server.csrf import SessionCSRFMiddleware
 from server.db import make_engine
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
@@ -28,6 +26,7 @@ from server.routes import ROUTES
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
 from server.security import SessionAuthMiddleware, signed_in
+from server.sessions import make_session_config
 from server.settings import Settings
 from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 
@@ -56,16 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     install_template_helpers(env, settings)
 
-    # Any secret text works: the session cipher gets a 32-byte key derived from it.
-    secret = hashlib.sha256(b"session:" + settings.secret_key.encode()).digest()
-    session_config = CookieBackendConfig(
-        secret=secret,
-        key="fieldops_session",
-        max_age=14 * 24 * 3600,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        httponly=True,
-    )
+    session_config, session_store = make_session_config(settings, engine)
 
     async def set_request_locale(request: Request) -> None:
         user = request.scope.get("user")
@@ -79,16 +69,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             session_config.middleware,
             DefineMiddleware(SessionAuthMiddleware, exclude=["/static", "/healthz"]),
+            SessionCSRFMiddleware(secret=settings.secret_key, secure=settings.secure_cookies),
         ],
+        stores={"sessions": session_store},
         guards=[signed_in],
         before_request=set_request_locale,
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="csrftoken",
-            header_name="x-csrftoken",
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="strict",
-        ),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
         on_startup=[live.start, background.start, push_jobs.start, heap.settle],
