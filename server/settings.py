@@ -38,8 +38,8 @@ class Settings:
     push_allow_insecure_endpoints: bool = False  # http:// to loopback: local tests only
     background_loop: bool = True
     loop_interval_seconds: float = 5.0
-    login_max_failures: int = 5  # tries per address and username within the window
-    login_max_failures_per_address: int = 30  # tries per address, any usernames
+    login_max_failures: int = 5  # failed sign-ins per address and username within the window
+    login_max_failures_per_address: int = 30  # failed sign-ins per address, any usernames
     login_window_seconds: int = 900  # the sliding window of both limits
     session_idle_minutes: int = 720  # a session unused this long ends
     session_absolute_hours: int = 168  # a session ends this long after sign-in, used or not

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, text
@@ -31,55 +34,57 @@ MAX_PASSWORD = 256  # argon2 hashes anything, but a megabyte "password" is only 
 def sign_in(
     db: Session, username: str, password: str, address: str, now: datetime, limits: login.Limits
 ) -> Staff:
-    """The person, or ActionError. Commits the attempt before the password is checked.
+    """The person, or ActionError (``TooManyAttempts`` from the throttle). Commits.
 
-    Throttle (domain/login.py): each attempt first takes a slot in two sliding windows,
-    per client address and per address+username, atomically (SQLite's single writer;
-    PostgreSQL advisory locks on the keys), so of 30 parallel guesses against a limit of
-    5 only 5 are evaluated. A refused attempt checks no password. Success frees the
-    pair's slots and its own. The password check costs the same for an unknown name (timing).
+    Throttle (domain/login.py): failed attempts are counted in two sliding windows, per
+    client address and per address+username. Attempts on one address+username are
+    evaluated one at a time (PostgreSQL: an advisory lock shared by every server process;
+    SQLite, one process: a lock in the process), so of 30 parallel guesses against a
+    limit of 5 only 5 are checked; a refused attempt checks no password. Success clears
+    the pair's failures. The password check costs the same for an unknown name (timing).
     """
     username = username.strip().lower()
-    keys = login.keys(address, username, limits)
-    _lock(db, [k for k, _ in keys])
-    since = now - timedelta(seconds=limits.window_s)
-    counts, oldest = [], []
-    for key, limit in keys:
-        count, first = db.exec(select(func.count(), func.min(LoginAttempt.at))
-                               .where(LoginAttempt.key == key, LoginAttempt.at > since)).one()
-        counts.append(count)
-        if count >= limit:
-            oldest.append(first)
-    if login.over_limit(counts, [limit for _, limit in keys]):
-        db.rollback()
-        raise TooManyAttempts(login.retry_after(oldest, now, limits.window_s))
-    taken = [LoginAttempt(key=key, at=now) for key, _ in keys]
-    db.add_all(taken)
-    db.flush()
-    taken_ids = [a.id for a in taken]
-    valid_name = 0 < len(username) <= login.MAX_USERNAME and "\x00" not in username
-    staff = db.exec(select(Staff).where(Staff.username == username)).first() if valid_name else None
-    db.commit()  # the slot is taken before the (slow) check, and no transaction waits on it
+    (addr_key, addr_limit), (pair_key, pair_limit) = login.keys(address, username, limits)
+    postgres = db.get_bind().dialect.name == "postgresql"
+    with _local_lock(pair_key) if not postgres else nullcontext():
+        if postgres:  # held until the commit below, in every server process
+            db.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 11))")
+                    .bindparams(key=pair_key))
+        since = now - timedelta(seconds=limits.window_s)
+        counts, oldest = [], []
+        for key, limit in ((addr_key, addr_limit), (pair_key, pair_limit)):
+            count, first = db.exec(select(func.count(), func.min(LoginAttempt.at))
+                                   .where(LoginAttempt.key == key, LoginAttempt.at > since)).one()
+            counts.append(count)
+            if count >= limit:
+                oldest.append(first)
+        if login.over_limit(counts, [addr_limit, pair_limit]):
+            db.rollback()
+            raise TooManyAttempts(login.retry_after(oldest, now, limits.window_s))
+        valid_name = 0 < len(username) <= login.MAX_USERNAME and "\x00" not in username
+        staff = db.exec(select(Staff).where(Staff.username == username)).first() if valid_name else None
+        if not postgres:
+            db.commit()  # SQLite: never hold the write lock during the slow check
 
-    ok = verify_password(staff.password_hash if staff else None, password[:MAX_PASSWORD])
-    if staff is None or not ok or not staff.active:
-        record(db, "auth.failed", staff.id if staff else None, entity="staff",
-               entity_id=username[: login.MAX_USERNAME].replace("\x00", ""), address=address, at=now)
-        raise ActionError(N_("Unknown username or wrong password."))
-    # success: this attempt and the pair's earlier failures no longer count
-    db.exec(delete(LoginAttempt).where((LoginAttempt.key == keys[1][0]) | LoginAttempt.id.in_(taken_ids)))
-    record(db, "auth.signed_in", staff.id, entity="staff", entity_id=staff.id, address=address, at=now)
-    return staff
+        ok = verify_password(staff.password_hash if staff else None, password[:MAX_PASSWORD])
+        if staff is None or not ok or not staff.active:
+            db.add_all([LoginAttempt(key=addr_key, at=now), LoginAttempt(key=pair_key, at=now)])
+            record(db, "auth.failed", staff.id if staff else None, entity="staff",
+                   entity_id=username[: login.MAX_USERNAME].replace("\x00", ""), address=address, at=now)
+            db.commit()
+            raise ActionError(N_("Unknown username or wrong password."))
+        db.exec(delete(LoginAttempt).where(LoginAttempt.key == pair_key))
+        record(db, "auth.signed_in", staff.id, entity="staff", entity_id=staff.id, address=address, at=now)
+        db.commit()
+        return staff
 
 
-def _lock(db: Session, keys: list[str]) -> None:
-    """Serialise attempts on the same keys. SQLite: the request's write transaction
-    (BEGIN IMMEDIATE) already does. PostgreSQL: transaction-scoped advisory locks, taken in
-    a fixed order so two attempts never wait on each other crosswise."""
-    if db.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted(keys):
-        db.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 11))").bindparams(key=key))
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+def _local_lock(key: str) -> threading.Lock:
+    """One of a fixed set of locks, chosen by the key (attempts on one key queue)."""
+    return _STRIPES[int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % len(_STRIPES)]
 
 
 def change_password(

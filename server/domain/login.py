@@ -11,8 +11,8 @@ MAX_USERNAME = 64  # longer names exist nowhere; they are counted under their fi
 
 @dataclass(frozen=True)
 class Limits:
-    per_pair: int = 5  # tries per address and username within the window
-    per_address: int = 30  # tries per address, whatever the usernames
+    per_pair: int = 5  # failures per address and username within the window
+    per_address: int = 30  # failures per address, whatever the usernames
     window_s: int = 900
 
 

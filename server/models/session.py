@@ -24,9 +24,8 @@ class WebSession(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A sign-in attempt counted by the throttle: one row per key it counts against
-    (``addr:<address>`` and ``pair:<address>|<username>``). Written before the password
-    is checked, so parallel guesses cannot all be evaluated; removed again when it succeeds."""
+    """A failed sign-in counted by the throttle: one row per key it counts against
+    (``addr:<address>`` and ``pair:<address>|<username>``); a success removes its pair's rows."""
 
     __tablename__ = "login_attempt"
     id: int | None = Field(default=None, primary_key=True)
