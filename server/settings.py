@@ -44,6 +44,9 @@ class Settings:
     session_idle_minutes: int = 720  # a session unused this long ends
     session_absolute_hours: int = 168  # a session ends this long after sign-in, used or not
     venue_radius_m: int = 300  # D15
+    # Tests and demos only: the server's clock starts at this ISO instant (with its offset,
+    # e.g. 2026-12-01T13:26:00+08:00) and runs on from there (server.clock). Empty: wall clock.
+    clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 
