@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -20,6 +21,7 @@ from litestar.template import TemplateConfig
 from server import __version__, heap, i18n, live
 from server.csrf import SessionCSRFMiddleware
 from server.db import make_engine
+from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
 from server.routes import ROUTES
@@ -30,7 +32,12 @@ from server.sessions import make_session_config
 from server.settings import Settings
 from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 
-PUBLIC_PATHS = ["/static", "/healthz", "/sw.js", "/manifest.webmanifest", "/schema", "/offline"]
+
+def openapi_config() -> OpenAPIConfig:
+    """Only the JSON document (/schema and /schema/openapi.json), only for signed-in
+    staff (the app-wide guard): no documentation UI, whose scripts come from public CDNs."""
+    return OpenAPIConfig(title="FieldOps", version=__version__, path="/schema",
+                         render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])])
 
 
 def _request_threads(size: int = 32) -> None:
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": session_store},
         guards=[signed_in],
         before_request=set_request_locale,
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
         on_startup=[live.start, background.start, push_jobs.start, heap.settle],
@@ -81,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="FieldOps", version=__version__, path="/schema"),
+        openapi_config=openapi_config(),
         state=State({"settings": settings, "engine": engine}),
         debug=settings.debug,
     )
