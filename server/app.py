@@ -24,6 +24,7 @@ from server.db import make_engine
 from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
+from server.push.vapid import warn_about_subject
 from server.routes import ROUTES
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     install_template_helpers(env, settings)
 
     session_config, session_store = make_session_config(settings, engine)
+    push_problem = warn_about_subject(settings.vapid_subject, settings.push_enabled)
 
     async def set_request_locale(request: Request) -> None:
         user = request.scope.get("user")
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        state=State({"settings": settings, "engine": engine}),
+        state=State({"settings": settings, "engine": engine, "push_problem": push_problem}),
         debug=settings.debug,
     )
 

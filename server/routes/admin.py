@@ -43,7 +43,7 @@ class PeopleController(Controller):
     @get("/")
     def index(self, request: Request, db: DB) -> Template:
         return page(request, "pages/admin_people.html", people=_people(db), roles=list(Role),
-                    errors={}, form={})
+                    errors={}, form={}, push_problem=request.app.state.push_problem)
 
     @post("/")
     def add(self, request: Request, db: DB, data: Form) -> Response:

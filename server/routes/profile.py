@@ -26,6 +26,7 @@ def _me(request: Request, db: DB, *, status_code: int = 200, **extra: Any) -> Te
     context = {"errors": {}, "password_changed": False} | extra
     return page(request, "pages/profile.html", status_code=status_code, staff=db.get(Staff, user.id),
                 devices=push_devices(db, user.id), sessions=staff_sessions(db, user.id, utcnow()),
+                push_problem=request.app.state.push_problem if user.has("admin") else None,
                 **context)
 
 
