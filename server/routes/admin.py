@@ -78,7 +78,7 @@ class PeopleController(Controller):
         user = request.scope["user"]
         return _row_after(request, db, staff_id, lambda: accounts.reset_password(
             db, user.id, staff_id, str(data.get("new", "")), str(data.get("repeat", "")), utcnow()),
-            done=N_("Password reset. Their devices are signed out."), where="account")
+            done=N_("Password reset. Their devices are signed out."), where="password")
 
     @post("/{staff_id:int}/sign-out")
     def sign_out(self, request: Request, db: DB, staff_id: FromPath[int]) -> Response:
