@@ -1,7 +1,7 @@
 """closing the loop: feedback links, drills, breach reasons
 
 Revision ID: 914db36dbabc
-Revises: 5a9c322f6f52
+Revises: c5ecada50777
 Create Date: 2026-11-30 07:16:16.517539
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import server.models.base
 
 
 revision: str = '914db36dbabc'
-down_revision: str | None = '5a9c322f6f52'
+down_revision: str | None = 'c5ecada50777'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

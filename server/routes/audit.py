@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.params import FromQuery
 from litestar.response import Template
 
 from server.domain.text import N_
@@ -15,6 +14,7 @@ from server.models import Role
 from server.queries.audit import ENTITIES, AuditSearch, search
 from server.routes._http import DB, get, page
 from server.routes.nav import Screen, register
+from server.routes.params import IdQuery, TextQuery
 from server.security import requires
 
 register(Screen("/audit", N_("Audit log"),
@@ -36,15 +36,15 @@ class AuditController(Controller):
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB, who: FromQuery[str] = "", what: FromQuery[str] = "",
-              device: FromQuery[str] = "", request_no: FromQuery[str] = "",
-              entity: FromQuery[str] = "", entity_id: FromQuery[str] = "",
-              since: FromQuery[str] = "", until: FromQuery[str] = "",
-              before: FromQuery[int | None] = None) -> Template:
+    def index(self, request: Request, db: DB, who: TextQuery = None, what: TextQuery = None,
+              device: TextQuery = None, request_no: TextQuery = None,
+              entity: TextQuery = None, entity_id: TextQuery = None,
+              since: TextQuery = None, until: TextQuery = None,
+              before: IdQuery = None) -> Template:
         form = {"who": who, "what": what, "device": device, "request_no": request_no,
                 "entity": entity if entity in ENTITIES else "", "entity_id": entity_id,
                 "since": since, "until": until}  # fmt: skip
-        form = {k: str(v).strip()[:64] for k, v in form.items()}
+        form = {k: (v or "").strip()[:64] for k, v in form.items()}
         errors = {k: True for k in ("since", "until") if form[k] and _day(form[k]) is None}
         s = AuditSearch(who=form["who"], what=form["what"], device=form["device"],
                         request=form["request_no"], entity=form["entity"],

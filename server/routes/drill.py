@@ -3,12 +3,10 @@ records it on the training record and cleans its requests up."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from server.actions import ActionError
@@ -21,9 +19,8 @@ from server.queries import drill as q
 from server.routes._http import DB, get, page, post
 from server.routes.kpi import now_of
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, form_text
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/drills", N_("Drills"),
                 N_("Run the quarterly emergency drill and review it"), ("manager",)))
@@ -49,7 +46,7 @@ class DrillController(Controller):
     @post("/")
     def start(self, request: Request, db: DB, data: Form) -> Template | Redirect:
         try:
-            drill = actions.start_drill(db, request.scope["user"].id, str(data.get("script", "")),
+            drill = actions.start_drill(db, request.scope["user"].id, form_text(data, "script", 32),
                                         now_of(request), request.app.state.settings)
         except ActionError as exc:
             db.rollback()
@@ -58,16 +55,16 @@ class DrillController(Controller):
         return Redirect(f"/drills/{drill.id}", status_code=303)
 
     @get("/{drill_id:int}")
-    def show(self, request: Request, db: DB, drill_id: FromPath[int]) -> Template:
+    def show(self, request: Request, db: DB, drill_id: IdPath) -> Template:
         return _report_page(request, db, drill_id)
 
     @post("/{drill_id:int}/review")
-    def review(self, request: Request, db: DB, drill_id: FromPath[int], data: Form) -> Any:
+    def review(self, request: Request, db: DB, drill_id: IdPath, data: Form) -> Any:
         return self._act(request, db, drill_id, lambda user, now: actions.review_drill(
-            db, user.id, drill_id, str(data.get("review", "")), now), data)
+            db, user.id, drill_id, form_text(data, "review", 10000, multiline=True), now), data)
 
     @post("/{drill_id:int}/record")
-    def record(self, request: Request, db: DB, drill_id: FromPath[int]) -> Any:
+    def record(self, request: Request, db: DB, drill_id: IdPath) -> Any:
         def run(user, now):
             rep = q.report(db, drill_id, now, request.app.state.settings.sla)
             if rep is None:
@@ -78,7 +75,7 @@ class DrillController(Controller):
         return self._act(request, db, drill_id, run)
 
     @post("/{drill_id:int}/clean")
-    def clean(self, request: Request, db: DB, drill_id: FromPath[int]) -> Any:
+    def clean(self, request: Request, db: DB, drill_id: IdPath) -> Any:
         def run(user, now):
             rep = q.report(db, drill_id, now, request.app.state.settings.sla)
             if rep is None:

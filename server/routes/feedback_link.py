@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from server.actions import ActionError, FieldErrors
@@ -15,9 +13,9 @@ from server.db import utcnow
 from server.i18n import render
 from server.models import RequestStatus, Role, SupportRequest
 from server.routes._http import DB, _base_context, fragment, get, post
+from server.routes.params import Form, IdPath, TokenPath, form_text
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PUBLIC = {"public": True}
 # The page tells nothing to a guesser: no caching, no referrer carrying the secret onward.
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -42,7 +40,7 @@ class CustomerFeedbackController(Controller):
     include_in_schema = False
 
     @get("/{token:str}", opt=PUBLIC)
-    def show(self, request: Request, db: DB, token: FromPath[str]) -> Template:
+    def show(self, request: Request, db: DB, token: TokenPath) -> Template:
         try:
             link, req = open_link(db, token, _client(request), utcnow(),
                                   request.app.state.settings)  # fmt: skip
@@ -51,8 +49,9 @@ class CustomerFeedbackController(Controller):
         return _page(request, token=token, req=req)
 
     @post("/{token:str}", opt=PUBLIC)
-    def answer(self, request: Request, db: DB, token: FromPath[str], data: Form) -> Template:
-        form = {k: str(data.get(k) or "").strip() for k in ("score", "resolved", "comment")}
+    def answer(self, request: Request, db: DB, token: TokenPath, data: Form) -> Template:
+        form = {"score": form_text(data, "score", 8), "resolved": form_text(data, "resolved", 8),
+                "comment": form_text(data, "comment", 2000, multiline=True)}
         now, settings = utcnow(), request.app.state.settings
         try:
             feedback = answer_link(
@@ -78,7 +77,7 @@ class FeedbackLinkController(Controller):
     include_in_schema = False
 
     @post("/{request_id:int}/feedback-link")
-    def make(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+    def make(self, request: Request, db: DB, request_id: IdPath) -> Template:
         user, now = request.scope["user"], utcnow()
         try:
             link, token = make_link(db, user.id, request_id, now, request.app.state.settings)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
 from server.actions import ActionError
@@ -23,9 +20,8 @@ from server.queries import kpi as q
 from server.routes import kpi_view as view
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, MonthPath, TextQuery, form_text
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/kpi", N_("KPIs"),
                 N_("Satisfaction and resolution against the targets, time limits, the monthly review"),
@@ -60,7 +56,7 @@ class KpiController(Controller):
     include_in_schema = False
 
     @get("/")
-    def dashboard(self, request: Request, db: DB, period: FromQuery[str | None] = None) -> Template:
+    def dashboard(self, request: Request, db: DB, period: TextQuery = None) -> Template:
         settings = request.app.state.settings
         d = q.dashboard(db, _period(request, period), now_of(request), settings)
         return page(request, "pages/kpi.html", d=d, rows=view.figure_rows(d),
@@ -68,25 +64,25 @@ class KpiController(Controller):
                     pct=view.pct, sla_columns=view.SLA_COLUMNS)  # fmt: skip
 
     @get("/requests")
-    def requests(self, request: Request, db: DB, period: FromQuery[str | None] = None,
-                 figure: FromQuery[str] = "") -> Template:
+    def requests(self, request: Request, db: DB, period: TextQuery = None,
+                 figure: TextQuery = None) -> Template:
         settings = request.app.state.settings
         d = q.dashboard(db, _period(request, period), now_of(request), settings)
-        ids = d.report.ids(figure[:80])
+        ids = d.report.ids((figure or "")[:80])
         if ids is None:
             raise NotFoundException()
         return page(request, "pages/kpi_requests.html", d=d, figure=figure,
                     requests=q.requests_by_id(db, ids))
 
     @get("/review")
-    def review(self, request: Request, db: DB, month: FromQuery[str | None] = None) -> Template:
+    def review(self, request: Request, db: DB, month: TextQuery = None) -> Template:
         settings = request.app.state.settings
         r = q.review(db, _period(request, month, True), now_of(request), settings)
         return page(request, "pages/kpi_review.html", r=r, d=r.dashboard,
                     rows=view.figure_rows(r.dashboard), href=view.href, pct=view.pct)
 
     @get("/review/{month:str}/xlsx")
-    def review_xlsx(self, request: Request, db: DB, month: FromPath[str]) -> Response:
+    def review_xlsx(self, request: Request, db: DB, month: MonthPath) -> Response:
         settings = request.app.state.settings
         r = q.review(db, _period(request, month, True), now_of(request), settings)
         return Response(view.review_xlsx(r), media_type=view.XLSX_TYPE,
@@ -94,9 +90,9 @@ class KpiController(Controller):
                                  f'attachment; filename="review-{r.dashboard.period}.xlsx"'})
 
     @post("/breaches/{clock_id:int}/reason")
-    def breach_reason(self, request: Request, db: DB, clock_id: FromPath[int],
+    def breach_reason(self, request: Request, db: DB, clock_id: IdPath,
                       data: Form) -> Template:
-        reason = str(data.get("reason") or "")
+        reason = form_text(data, "reason", 500)
         try:
             clock = explain_breach(db, request.scope["user"].id, clock_id, reason, now_of(request))
         except ActionError as exc:

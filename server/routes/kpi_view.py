@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from server.charts import Bar, columns, hbars
 from server.domain import kpi
 from server.domain.sla import CLOCK_KINDS, PRIORITIES, REGIONS
+from server.domain.spreadsheet import xlsx_append
 from server.i18n import gettext as _
 from server.queries.kpi import Dashboard
 from server.routes.intake import SYMPTOM_LABELS
@@ -172,36 +173,51 @@ def charts(d: Dashboard) -> dict[str, tuple[str, object]]:
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _sheet(wb, title: str, header: list[str], rows: list[list], widths: tuple[int, ...]) -> None:
+    """One sheet; text cells are strings, never formulas (``xlsx_append``, issue 11)."""
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title[:31])
+    xlsx_append(ws, header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        xlsx_append(ws, row)
+    for i, width in enumerate(widths):
+        ws.column_dimensions[chr(ord("A") + i)].width = width
+
+
 def review_xlsx(r) -> bytes:
     """Sheets: Figures (the dashboard's rows), Breaches, Repeat faults, Open problems.
 
-    Numbers are numbers (ratios as fractions 0-1), text is always text (server.xlsx).
+    Numbers are numbers (ratios as fractions 0-1), text is always text.
     """
-    from openpyxl import Workbook
+    import io
 
-    from server import xlsx
+    from openpyxl import Workbook
 
     d = r.dashboard
     wb = Workbook()
     wb.remove(wb.active)
-    xlsx.sheet(wb, _("Figures"), ["key", _("Figure"), _("Count"), _("Out of"), _("Rate"),
-                                  _("Target")],
-               [[row.key, row.label, row.num, row.den,
-                 round(row.value, 4) if row.value is not None else None, row.target]
-                for row in figure_rows(d)], widths=(28, 44, 10, 10, 10, 10))  # fmt: skip
-    xlsx.sheet(wb, _("Breaches"), [_("Request"), _("Clock"), _("Priority"), _("Service region"),
-                                   _("Minutes late"), _("Reason")],
-               [[b.number, _(b.clock), b.priority, _(b.region), b.over_minutes, b.reason]
-                for b in d.report.breaches], widths=(22, 12, 8, 10, 12, 60))  # fmt: skip
+    _sheet(wb, _("Figures"), ["key", _("Figure"), _("Count"), _("Out of"), _("Rate"), _("Target")],
+           [[row.key, row.label, row.num, row.den,
+             round(row.value, 4) if row.value is not None else None, row.target]
+            for row in figure_rows(d)], (28, 44, 10, 10, 10, 10))  # fmt: skip
+    _sheet(wb, _("Breaches"), [_("Request"), _("Clock"), _("Priority"), _("Service region"),
+                               _("Minutes late"), _("Reason")],
+           [[b.number, _(b.clock), b.priority, _(b.region), b.over_minutes, b.reason]
+            for b in d.report.breaches], (22, 12, 8, 10, 12, 60))  # fmt: skip
     reqs = d.requests
     repeat = [[_("Unit"), key, len(ids), ", ".join(reqs[i].number for i in ids)]
               for key, ids in r.repeat_units.items()]
     repeat += [[_("Model"), key, len(ids), ", ".join(reqs[i].number for i in ids)]
                for key, ids in r.repeat_models.items()]
-    xlsx.sheet(wb, _("Repeat faults"), [_("Per"), _("Unit or model"), _("Requests"),
-                                        _("Request numbers")], repeat, widths=(10, 24, 10, 60))
-    xlsx.sheet(wb, _("Open problems"), [_("Request"), _("Status"), _("Priority"), _("Customer"),
-                                        _("Symptom")],
-               [[x.number, _(x.status), x.priority, x.customer_name, x.symptom]
-                for x in r.open_problems], widths=(22, 12, 8, 24, 60))  # fmt: skip
-    return xlsx.to_bytes(wb)
+    _sheet(wb, _("Repeat faults"), [_("Per"), _("Unit or model"), _("Requests"),
+                                    _("Request numbers")], repeat, (10, 24, 10, 60))
+    _sheet(wb, _("Open problems"), [_("Request"), _("Status"), _("Priority"), _("Customer"),
+                                    _("Symptom")],
+           [[x.number, _(x.status), x.priority, x.customer_name, x.symptom]
+            for x in r.open_problems], (22, 12, 8, 24, 60))  # fmt: skip
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
