@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from server.demo_history import add_history
 from server.demo_parts.data import (  # noqa: F401 - public names of the demo
     DEMO_LOGINS,
     DEMO_PASSWORD,
@@ -87,6 +88,7 @@ class _Loader(PeopleMixin, StockMixin, PlansMixin, RecordsMixin):
         self._equipment()
         self._rosters()
         self._requests()
+        self.counts.update(add_history(self.db, self.now, self.settings))  # KPIs (issue 16)
         for status in ("rented", "reserve", "in_repair", "in_transit"):
             self.counts[f"units_{status}"] = sum(1 for u in self.units if u.status == status)
         self.db.add(AppMeta(key=META_KEY, value=self.now.isoformat()))

@@ -23,6 +23,7 @@ SHELL_FILES = (
     "css/app.css",
     "js/app.js",
     "js/push.js",
+    "js/copy.js",
     "js/sw-push.js",
     HTMX_FILE,
     "icons/icon-192.png",

@@ -18,6 +18,7 @@ from litestar.response import Template
 from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
+from server.actions import audit
 from server.db import open_session, utcnow
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
@@ -105,6 +106,8 @@ class SyncController(Controller):
     def push(self, request: Request, data: JSONBody[PushBody]) -> PushReply:
         user, settings = request.scope["user"], request.app.state.settings
         engine = request.app.state.engine
+        # The audit log says which phone replayed it (its client id) besides the browser.
+        audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
         applied = apply_all(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
                             settings)
         fresh = [r.id for r in applied if r.status != "retry" and not r.replayed]
