@@ -29,6 +29,7 @@ from server.demo_parts.data import (  # noqa: F401 - public names of the demo
     META_KEY,
     MOBILE_PREFIXES,
     SEED,
+    STAFF,
 )
 from server.demo_parts.people import PeopleMixin
 from server.demo_parts.plans import PlansMixin
