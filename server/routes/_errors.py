@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -12,11 +13,15 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import DBAPIError
 
 from server.i18n import gettext as _
 from server.i18n import render
 from server.routes._http import _base_context, is_htmx
 from server.routes.params import BadInput, explain
+from server.storage import cannot_write
+
+log = logging.getLogger(__name__)
 
 
 def _wants_html(request: Request) -> bool:
@@ -60,6 +65,21 @@ def bad_input(request: Request, exc: ValidationException) -> Response:
     return _refusal(request, 400, message)
 
 
+def storage_full(request: Request, exc: DBAPIError) -> Response:
+    """The database cannot write (disk full, read-only): 503 and a message the user can
+    act on; anything else from the database stays a server error (issue 11)."""
+    if not cannot_write(exc):
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _refusal(request, 500, _("Something went wrong on the server. Nothing was changed."))
+    log.error("database cannot write: %s", exc.orig)
+    response = _refusal(request, 503, _(
+        "The server cannot save anything right now: its storage is full or read-only. "
+        "Nothing was changed. Try again in a few minutes, and tell the administrator if it "
+        "goes on."))
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def _refusal(request: Request, status: int, message: str) -> Response:
     if not _wants_html(request):
         return Response({"error": message}, status_code=status)
@@ -82,4 +102,5 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: permission_denied,
     NotFoundException: not_found,
     ValidationException: bad_input,
+    DBAPIError: storage_full,
 }
