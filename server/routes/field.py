@@ -23,7 +23,7 @@ from server.models import FieldFact, Job, Photo, Role
 from server.queries import field as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
-from server.routes.params import Form, IdPath, TokenPath
+from server.routes.params import IdPath, TokenPath, UploadForm
 from server.security import requires
 from server.sync.apply import MutationIn, apply, parse_device_time
 from server.sync.registry import REGISTRY, list_pages
@@ -54,7 +54,7 @@ class FieldController(Controller):
                     result=None, **_words())
 
     @post("/jobs/{job_id:int}", guards=[requires(Role.onsite, Role.remote)])
-    def act(self, request: Request, job_id: IdPath, data: Form) -> Response:
+    def act(self, request: Request, job_id: IdPath, data: UploadForm) -> Response:
         """One field action, online: the same ``apply`` the outbox replay goes through."""
         user, settings = request.scope["user"], request.app.state.settings
         mutation = MutationIn(
@@ -70,7 +70,8 @@ class FieldController(Controller):
         # "retry": nothing was stored (an unexpected failure). Answer 503, so the service
         # worker keeps the action in the outbox and sends it again (D14: never dropped),
         # and a page without it says so instead of looking saved.
-        status = 503 if result.status == "retry" else 200
+        # "rejected": nothing was saved and the page says why (a 4xx; bad photo data too)
+        status = {"retry": 503, "rejected": 422}.get(result.status, 200)
         if status == 200 and request.headers.get("hx-request") != "true":
             return Redirect(f"/field/jobs/{job_id}", status_code=303)
         if status == 503:
@@ -95,8 +96,11 @@ class FieldController(Controller):
         if user.id not in (fact.author_id, job.assignee_id) and not user.has(
                 Role.equipment, *OVERSEERS):
             raise PermissionDeniedException("role")
+        # re-encoded on arrival (server/photos.py); nosniff: never read as anything else
         return Response(photo.content, media_type=photo.content_type,
-                        headers={"Cache-Control": "private, max-age=86400"})
+                        headers={"Cache-Control": "private, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff",
+                                 "Content-Disposition": "inline"})  # fmt: skip
 
 
 def _job_page(db: Session, request: Request, job_id: int) -> q.JobPage:
