@@ -319,6 +319,9 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     job = db.get(Job, args.job_id)
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
+    refusal = rules.not_yours(job.assignee_id, staff_id, job.kind, kind)
+    if refusal is not None:  # not stored, and nothing about the venue said back
+        return rules.Outcome().reject(refusal)
     request = db.get(SupportRequest, job.request_id, with_for_update=True, populate_existing=True)
     job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
@@ -360,6 +363,22 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
                     request_id=request.id)
     changes.changed(db, "request", request.id, request_id=request.id)
     return out
+
+
+def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
+    """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
+    clock correction (D8c)."""
+    if reason in out.flags:
+        return
+    was_rejected = out.status == "rejected"
+    out.flag(reason)
+    if was_rejected:
+        out.status = "rejected"
+    fact.flagged = True
+    fact.flag_reason = "\n".join(
+        x for x in (fact.flag_reason, _for_dispatcher(Message(rules.FLAG_REASONS[reason]))) if x)
+    fact.data = dict(fact.data) | {"flags": list(out.flags)}
+    out.say(rules.FLAG_REASONS[reason])
 
 
 def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,

@@ -31,7 +31,7 @@ from server.sync.registry import REGISTRY, list_pages
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Form fields that travel with a mutation but are not its arguments (sw.js strips the same).
-ENVELOPE = ("mutation", "mutation_id", "device_time", "client_id")
+ENVELOPE = ("mutation", "mutation_id", "device_time", "client_id", "sent_at")
 OVERSEERS = (Role.dispatcher, Role.manager)
 
 register(Screen("/field", N_("My jobs"), N_("Check in, fix notes, swaps: works offline"),
@@ -68,7 +68,8 @@ class FieldController(Controller):
             device_time=parse_device_time(data.get("device_time")) or utcnow(),
         )
         client_id = str(data.get("client_id") or f"form-{user.id}")[:64]
-        result = apply(request.app.state.engine, user, client_id, mutation, settings)
+        result = apply(request.app.state.engine, user, client_id, mutation, settings,
+                       sent_at=parse_device_time(data.get("sent_at")))
         # "retry": nothing was stored (an unexpected failure). Answer 503, so the service
         # worker keeps the action in the outbox and sends it again (D14: never dropped),
         # and a page without it says so instead of looking saved.
