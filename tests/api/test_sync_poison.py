@@ -20,6 +20,7 @@ from sqlmodel import select
 from server.db import utcnow
 from server.models import ClientMutation, FieldFact
 from server.settings import Settings
+from server.sync import mutations as _registered  # noqa: F401 - fills the registry
 from server.sync.registry import REGISTRY
 from tests.api.field_world import (
     assert_each_fact_once,
