@@ -100,7 +100,8 @@ class SwapArgs(JobArgs):
 class DoneArgs(JobArgs):
     customer_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                     max_length=64)]
-    stream_back: bool = Field(description="the customer confirms the stream is back")
+    stream_back: bool = Field(default=False, description="the customer confirms the stream is "
+                              "back (asked only when a stream is affected)")
     note: Text = ""
 
 
@@ -262,17 +263,19 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
 
 def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | None,
          now: datetime, settings: Any) -> rules.Outcome:
-    """The customer confirms the stream is back: the job is done, the request resolved,
-    'resolution' stops at the device time and 'follow_up' starts (D5, D8c)."""
-    if not args.stream_back:
-        return rules.Outcome(job_id=args.job_id).reject(
-            N_("Ask the customer to confirm the stream is back before finishing."))
+    """The customer confirms the stream is back (when a stream is affected): the job is
+    done, the request resolved, 'resolution' stops at the device time and 'follow_up'
+    starts (D5, D8c)."""
     ctx = _begin(db, staff_id, args, "done", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if not args.stream_back and request.stream_state != "none":
+        return rules.Outcome(job_id=args.job_id).reject(
+            N_("Ask the customer to confirm the stream is back before finishing."))
     outcome = "swapped" if _swapped(db, job.id) else "fixed"
-    fact.data = {"customer_name": args.customer_name, "stream_back": True, "note": args.note,
+    fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
+                 "note": args.note,
                  "outcome": outcome}
     if _changed_job(out):
         return _keep(db, job, request, fact, out)

@@ -29,6 +29,19 @@ FAULT_LABELS = {
     "other": N_("Other"),
 }
 
+# Why an engineer declines an offered job (it then moves on along the D8b chain).
+DECLINE_REASONS = {
+    "busy": N_("Busy on another job"),
+    "too_far": N_("Too far away"),
+    "unwell": N_("Unwell"),
+}
+# What an engineer at the venue needs when it cannot be fixed there.
+CANNOT_FIX_NEEDS = {
+    "swap_unit": N_("Needs a swap unit"),
+    "second_engineer": N_("Needs a second engineer"),
+    "remote_help": N_("Needs remote help"),
+}
+
 # Why a fact was flagged; each is a msgid shown to the dispatcher in their language.
 FLAG_REASONS = {
     "cancelled": N_("The job was cancelled before this reached the server."),

@@ -19,7 +19,13 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from server.db import open_session, utcnow
-from server.domain.field import FAULT_KINDS, FAULT_LABELS, FLAG_REASONS
+from server.domain.field import (
+    CANNOT_FIX_NEEDS,
+    DECLINE_REASONS,
+    FAULT_KINDS,
+    FAULT_LABELS,
+    FLAG_REASONS,
+)
 from server.domain.text import N_, Message
 from server.models import FieldFact, Job, Photo, Role
 from server.queries import field as q
@@ -121,6 +127,7 @@ def _uuid(value: Any) -> str | None:
 
 def _words() -> dict[str, Any]:
     return {"fault_kinds": FAULT_KINDS, "fault_labels": FAULT_LABELS,
+            "decline_reasons": DECLINE_REASONS, "cannot_fix_needs": CANNOT_FIX_NEEDS,
             "flag_reasons": FLAG_REASONS, "mutation_labels": {n: m.label
                                                               for n, m in REGISTRY.items()}}
 

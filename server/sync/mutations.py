@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.actions import field
+from server.actions import field, field_reports
 from server.domain.text import N_
 from server.sync.registry import register
 
@@ -16,3 +16,6 @@ register("fix_note", field.FixNoteArgs, field.fix_note, ENGINEER, N_("Fix note")
 register("photo", field.PhotoArgs, field.photo, ONSITE, N_("Photo"))
 register("swap", field.SwapArgs, field.swap, ONSITE, N_("Device swap"))
 register("done", field.DoneArgs, field.done, ENGINEER, N_("Done"))
+register("decline", field_reports.DeclineArgs, field_reports.decline, ENGINEER, N_("Decline"))
+register("cannot_fix", field_reports.CannotFixArgs, field_reports.cannot_fix, ONSITE,
+         N_("Cannot fix here"))

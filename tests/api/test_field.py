@@ -149,9 +149,9 @@ def test_an_unexpected_failure_answers_503_so_the_phone_keeps_the_action(phone, 
                                                                          monkeypatch):
     """D14: nothing stored means the answer must not look like success; the service
     worker keeps any 5xx post in its outbox and sends it again."""
-    from server.sync import registry
-
     from sqlalchemy.exc import OperationalError
+
+    from server.sync import registry
 
     def broken(*args, **kwargs):  # an outage; a mutation's own bad data is refused instead
         raise OperationalError("UPDATE job", {}, Exception("database went away"))

@@ -58,7 +58,7 @@ def phone_ready(page, base: str) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     assert page.evaluate("!!navigator.serviceWorker.controller")
-    page.wait_for_function("""caches.open('pages-v1').then(c => c.keys())
+    page.wait_for_function("""caches.keys().then(names => Promise.all(names.filter(n => n.startsWith('pages-')).map(n => caches.open(n).then(c => c.keys())))).then(all => all.flat())
         .then(k => k.filter(r => r.url.includes('/field/jobs/')).length >= 1)""", polling=200)
 
 

@@ -120,8 +120,8 @@
     var stopped = clocks.filter(function (c) { return s.stopped[c.kind]; });
     if (stoppedLine) {
       stoppedLine.textContent = stopped.map(function (c) {
-        return c.name + " " + word("stopped") + " " + hhmm(s.stopped[c.kind]) + " · " + word("waiting");
-      }).join("  ");
+        return c.name + " " + word("stopped") + " " + hhmm(s.stopped[c.kind]);
+      }).join(" · ") + " (" + word("waiting") + ")";
       stoppedLine.hidden = !stopped.length;
     }
     if (!box || !stopped.length) return; // nothing changed: the server's own clock stays
@@ -148,7 +148,7 @@
       var time = el("time", "", hhmm(f.at));
       var body = el("div");
       body.appendChild(el("strong", "", word("facts", f.kind)));
-      body.appendChild(el("span", "tag", "⏳ " + word("waiting")));
+      body.appendChild(el("span", "tag", word("waiting")));
       if (f.text) body.appendChild(el("p", "notes", f.text));
       li.appendChild(time);
       li.appendChild(body);
