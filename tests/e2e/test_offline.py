@@ -119,12 +119,12 @@ def test_a_job_worked_offline_reaches_the_server_once(server, new_context, tmp_p
     job = job_on_page(page, server)
     ctx.grant_permissions(["geolocation"], origin=server.url)
     ctx.set_geolocation({"latitude": job["lat"] + 0.0003, "longitude": job["lon"], "accuracy": 12})
-    for box in page.locator("details.fdetails").all():
+    for box in page.locator("details.fdetails:not([hidden])").all():
         box.locator("summary").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate(SMALL_TARGETS_JS) == []
     assert page.evaluate(UNLABELLED_JS) == []
-    for box in page.locator("details.fdetails").all():
+    for box in page.locator("details.fdetails:not([hidden])").all():
         box.locator("summary").click()
     screenshot(page, "field-job-phone")
 

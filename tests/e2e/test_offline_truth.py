@@ -49,7 +49,7 @@ def chip(page) -> str:
 
 def offered(page) -> list[str]:
     return page.evaluate("""[...document.querySelectorAll('#job [data-offer]')]
-        .filter(f => !f.hidden).map(f => f.dataset.mutation)""")
+        .filter(f => !f.hidden).map(f => (f.dataset.mutation ? f : f.querySelector('form')).dataset.mutation)""")
 
 
 def pending_facts(page) -> list[str]:
@@ -72,7 +72,7 @@ def test_the_job_page_shows_what_the_queued_actions_lead_to(server, new_context)
     ctx.set_offline(True)
     page.reload()
     page.wait_for_selector("#job")
-    assert "待接单" in chip(page) and offered(page) == ["accept", "on_my_way", "check_in"]
+    assert "待接单" in chip(page) and offered(page) == ["accept", "on_my_way", "check_in", "decline"]
     screenshot(page, "field-offline-before-phone")
 
     page.get_by_role("button", name="接单").click()
