@@ -116,8 +116,10 @@ def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -
     page.facts = list(db.exec(select(FieldFact).where(FieldFact.job_id == job.id)
                               .order_by(FieldFact.effective_at, FieldFact.received_at)).all())
     page.refused = list(db.exec(
+        # a refusal whose report was kept (a refused swap, D13) shows on that fact instead
         select(ClientMutation).where(ClientMutation.job_id == job.id,
-                                     ClientMutation.result == "rejected")
+                                     ClientMutation.result == "rejected",
+                                     ClientMutation.fact_id.is_(None))
         .order_by(ClientMutation.received_at.desc()).limit(10)).all())
     checked_in = min((f.effective_at for f in page.facts if f.kind == "check_in"), default=None)
     page.swap_offered = job.status == "on_site" and sla.swap_offered(

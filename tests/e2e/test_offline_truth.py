@@ -81,6 +81,9 @@ def test_the_job_page_shows_what_the_queued_actions_lead_to(server, new_context)
     assert "等待同步" in chip(page)
     assert offered(page) == ["on_my_way", "check_in"]
     assert pending_facts(page) == ["已接单"]
+    # the first queued action asked the browser to keep the outbox; a refusal is shown
+    page.wait_for_function("""navigator.storage.persisted().then(yes => yes ||
+        !document.querySelector('[data-persist-refused]').hidden)""")
 
     page.get_by_role("button", name="到场签到").click()
     waiting(page, 2)
@@ -88,6 +91,8 @@ def test_the_job_page_shows_what_the_queued_actions_lead_to(server, new_context)
     assert offered(page) == []
     stopped = page.inner_text("#job [data-stopped-clocks]")
     assert "已停" in stopped and "等待同步" in stopped
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "field-offline-checked-in-phone")
 
     write_note(page, "编码器电源接口松动，重新固定")
     waiting(page, 3)
@@ -161,3 +166,47 @@ def test_after_sign_out_no_earlier_persons_page_opens_offline(server, new_contex
     page.goto(server.url + "/field")
     assert "fcard" not in page.content()
     screenshot(page, "field-signed-out-offline-phone")
+
+
+def test_a_refused_swap_is_shown_once_and_can_be_corrected_and_sent_again(server, new_context):
+    ctx = new_context(PHONE)
+    page = ctx.new_page()
+    phone_ready(page, server.url)
+    page.locator(".fcard-main").first.click()
+    page.wait_for_selector("#job")
+    job = job_on_page(page, server)
+
+    ctx.set_offline(True)
+    swap = page.locator("details.fdetails", has=page.locator("[data-mutation=swap]"))
+    swap.locator("summary").click()
+    swap.locator("input[name=unit_out]").fill(job["unit_out"])
+    swap.locator("input[name=unit_in]").fill("ENC-9999")  # a wrong tag, typed in the dark
+    swap.get_by_role("button", name="记录换机").click()
+    waiting(page, 1)
+    ctx.set_offline(False)
+    waiting(page, 0, timeout=30_000)
+    refused = page.locator("[data-sync-refused] li", has_text="ENC-9999")
+    refused.wait_for()
+    assert refused.count() == 1  # once, with the reason
+    assert refused.get_by_role("button", name="丢弃").is_visible()
+    page.reload()
+    page.wait_for_selector("[data-sync-refused] li")
+    assert page.locator("[data-sync-refused] li", has_text="ENC-9999").count() == 1
+    assert page.locator("#job .ffacts.refused").count() == 0  # the kept report says it once
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "field-refused-swap-phone")
+
+    page.locator("[data-sync-refused] li", has_text="ENC-9999").get_by_role(
+        "link", name="修改后重新发送").click()
+    page.wait_for_function("document.querySelector('#f-swap [name=unit_in]').value === 'ENC-9999'")
+    assert page.locator("#f-swap [name=unit_out]").input_value() == job["unit_out"]
+    page.wait_for_function("document.querySelectorAll('[data-sync-refused] li').length === 0")
+    page.fill("#f-swap [name=unit_in]", job["unit_in"])
+    page.locator("#f-swap").get_by_role("button", name="记录换机").click()
+    page.wait_for_function("document.querySelector('#job').innerText.includes('"
+                           + job["unit_in"] + "')")
+    rows = sql(server, "SELECT result, args FROM client_mutation WHERE name = 'swap' ORDER BY seq")
+    assert [r[0] for r in rows] == ["rejected", "applied"]  # no silent duplicate
+    (status,), = sql(server, "SELECT status FROM unit WHERE asset_tag = ?", job["unit_in"])
+    assert status == "rented"
+    assert page.locator("[data-sync-refused] li").count() == 0

@@ -82,6 +82,11 @@
     var d = new Date(iso);
     return isNaN(d) ? "" : d.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
   }
+  function remaining(ms) { // as app.js's countdown shows it, until its next tick
+    var t = Math.floor(Math.abs(ms) / 1000), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60);
+    var pad = function (n) { return n < 10 ? "0" + n : String(n); };
+    return (ms < 0 ? "-" : "") + (h ? h + ":" + pad(m) + ":" + pad(t % 60) : m + ":" + pad(t % 60));
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -134,7 +139,7 @@
     box.hidden = !key;
     if (!key || !span) return;
     span.textContent = key.name + " ";
-    span.appendChild(el("b"));
+    span.appendChild(el("b", "", key.paused ? "" : remaining(key.d - Date.now())));
     if (key.paused) { span.removeAttribute("data-d"); span.removeAttribute("data-w"); }
     else { span.setAttribute("data-d", key.d); span.setAttribute("data-w", key.w); }
   }
@@ -224,6 +229,8 @@
     tellSw({ type: "discard", id: n.id }); // it is being sent again: not a second entry
   }
 
+  window.addEventListener("hashchange", refill); // "correct and send again" on this very page
+
   document.addEventListener("click", function (event) {
     var b = event.target.closest && event.target.closest("[data-discard]");
     if (b) tellSw({ type: "discard", id: b.getAttribute("data-discard") });
@@ -243,7 +250,7 @@
     var note = document.querySelector("[data-persist-refused]");
     if (!note) return;
     note.textContent = word("persist_refused");
-    note.hidden = s.persist !== "refused";
+    note.hidden = s.persist !== "refused" || !s.count; // it matters while actions wait
   }
 
   window.FieldOpsOffline = {
