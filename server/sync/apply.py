@@ -217,7 +217,7 @@ def _data_refusal(exc: Exception, m: MutationIn) -> Outcome:
     """A readable reason for a failure caused by the mutation's own values."""
     out = Outcome(job_id=_job_id(m.args))
     text = str(getattr(exc, "orig", exc)).lower()
-    if "nul" in text or "0x00" in text:
+    if "0x00" in text or "nul character" in text or "\x00" in text:
         return out.reject(N_("Not recorded: it contains a character that cannot be stored. "
                              "Record it again."))
     if "too long" in text or "truncat" in text:

@@ -163,6 +163,7 @@ def test_after_sign_out_no_earlier_persons_page_opens_offline(server, new_contex
     page.goto(job_url)
     html = page.content()
     assert phone not in html and "fjob" not in html
+    assert "没有网络连接" in html  # the shell's offline page, not the earlier person's
     page.goto(server.url + "/field")
     assert "fcard" not in page.content()
     screenshot(page, "field-signed-out-offline-phone")
