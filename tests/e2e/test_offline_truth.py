@@ -211,3 +211,27 @@ def test_a_refused_swap_is_shown_once_and_can_be_corrected_and_sent_again(server
     (status,), = sql(server, "SELECT status FROM unit WHERE asset_tag = ?", job["unit_in"])
     assert status == "rented"
     assert page.locator("[data-sync-refused] li").count() == 0
+
+
+def test_the_offline_state_in_english(server, new_context):
+    job_id = offer_a_job(server)
+    ctx = new_context(PHONE)
+    page = ctx.new_page()
+    phone_ready(page, server.url)
+    page.select_option("#lang-select", "en")
+    page.get_by_role("button", name="切换").click()
+    page.goto(f"{server.url}/field/jobs/{job_id}")
+    page.wait_for_selector("#job")
+    page.wait_for_function(CACHED_JOB_PAGES + f".then(u => u.some(x => x.endsWith('/field/jobs/{job_id}')))")
+    page.reload()  # the copy kept on the phone is the English one now
+    page.wait_for_function(CACHED_JOB_PAGES + f".then(u => u.some(x => x.endsWith('/field/jobs/{job_id}')))")
+    ctx.set_offline(True)
+    page.get_by_role("button", name="Accept the job").click()
+    waiting(page, 1)
+    page.wait_for_function("document.querySelector('#job [data-status-chip]').textContent.includes('Accepted')")
+    assert "Waiting to sync" in chip(page)
+    text = page.inner_text("#job") + page.inner_text("[data-syncbar]")
+    for raw in ("en_route", "first_response", "waiting_to_sync", "persist_refused"):
+        assert raw not in text
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "field-offline-accepted-en-phone")
