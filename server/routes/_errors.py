@@ -6,11 +6,18 @@ import logging
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.response import Redirect, Template
 
 from server.i18n import gettext as _
+from server.i18n import render
 from server.routes._http import _base_context, is_htmx
+from server.routes.params import BadInput, explain
 from server.sync.apply import OUTAGE
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,22 @@ def outage(request: Request, exc: Exception) -> Response:
                     headers={"Retry-After": "5"})
 
 
+def bad_input(request: Request, exc: ValidationException) -> Response:
+    """A value outside its bounds (``server.routes.params``): 400, saying which field and
+    which bound, in the user's language. Nothing was changed: the handler never ran, or
+    its transaction is rolled back."""
+    if isinstance(exc, BadInput):
+        field, message = exc.field, render(exc.message)
+    else:
+        extra = exc.extra if isinstance(exc.extra, list) and exc.extra else [{}]
+        first = extra[0] if isinstance(extra[0], dict) else {}
+        field = str(first.get("key") or "")
+        message = render(explain(str(first.get("message") or "")))
+    if field and field not in ("data", "body"):
+        message = _("{field}: {problem}").format(field=field, problem=message)
+    return _refusal(request, 400, message)
+
+
 def _refusal(request: Request, status: int, message: str,
              headers: dict[str, str] | None = None) -> Response:
     headers = headers or {}
@@ -72,5 +95,6 @@ EXCEPTION_HANDLERS = {
     NotAuthorizedException: not_authorized,
     PermissionDeniedException: permission_denied,
     NotFoundException: not_found,
+    ValidationException: bad_input,
     **dict.fromkeys(OUTAGE, outage),
 }
