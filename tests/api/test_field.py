@@ -192,6 +192,19 @@ def test_a_photo_is_kept_and_shown_only_to_those_concerned(phone, client, db, wo
     assert client.get(f"/field/photos/{m['id']}").status_code == 403
 
 
+def test_a_photo_taken_online_goes_through_the_form_post(phone, db, world):
+    """A phone's shrunk photo (~100-300 KB as a data: URL) is far longer than a text field."""
+    import os
+
+    big = jpeg((1280, 960))
+    image = "data:image/jpeg;base64," + base64.b64encode(big + os.urandom(60_000)).decode()
+    data = form_fields(world, "photo", image=image, caption="接口烧毁")
+    r = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)
+    assert r.status_code == 200, r.text[:300]
+    assert facts(db, kind="photo") == 1
+
+
+
 @pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode()])
 def test_something_that_is_not_a_photo_is_rejected(phone, db, world, image):
     r = results(push(phone, [mutation("photo", world.job.id, image=image)]))[0]
