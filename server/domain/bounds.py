@@ -38,7 +38,6 @@ MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 SHORT_TEXT = 200  # a name, a number, a model: every such column is shorter
 LONG_TEXT = 4000  # notes, symptoms, reasons
 FORM_VALUE = 20000  # no form field of the app is longer; refused before any parsing
-UPLOAD_VALUE = 3_000_000  # a photo as base64 (the field app's form; PhotoArgs.image)
 USERNAME = 64
 TOKEN_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"  # feed tokens ("x.ics"), photo ids, uuids
 

@@ -20,6 +20,7 @@ from server.i18n import render
 from server.routes._http import _base_context, is_htmx
 from server.routes.params import BadInput, explain
 from server.storage import cannot_write
+from server.sync.apply import OUTAGE
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,16 @@ def not_found(request: Request, exc: NotFoundException) -> Response:
     return _refusal(request, 404, _("There is nothing at this address."))
 
 
+def outage(request: Request, exc: Exception) -> Response:
+    """The database is unreachable or busy: 503 and "try again", never a 500 (the phone's
+    outbox keeps what it sent and retries; D14)."""
+    if cannot_write(exc):  # disk full or read-only: say so (issue 11)
+        return storage_full(request, exc)
+    log.error("database unavailable on %s: %r", request.url.path, exc)
+    return _refusal(request, 503, _("The server could not save this just now. Send it again."),
+                    headers={"Retry-After": "5"})
+
+
 def bad_input(request: Request, exc: ValidationException) -> Response:
     """A value outside its bounds (``server.routes.params``): 400, saying which field and
     which bound, in the user's language. Nothing was changed: the handler never ran, or
@@ -65,35 +76,35 @@ def bad_input(request: Request, exc: ValidationException) -> Response:
     return _refusal(request, 400, message)
 
 
-def storage_full(request: Request, exc: DBAPIError) -> Response:
+def storage_full(request: Request, exc: Exception) -> Response:
     """The database cannot write (disk full, read-only): 503 and a message the user can
-    act on; anything else from the database stays a server error (issue 11)."""
+    act on (issue 11); any other database error stays a server error."""
     if not cannot_write(exc):
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return _refusal(request, 500, _("Something went wrong on the server. Nothing was changed."))
-    log.error("database cannot write: %s", exc.orig)
-    response = _refusal(request, 503, _(
+    log.error("database cannot write: %s", getattr(exc, "orig", exc))
+    return _refusal(request, 503, _(
         "The server cannot save anything right now: its storage is full or read-only. "
         "Nothing was changed. Try again in a few minutes, and tell the administrator if it "
-        "goes on."))
-    response.headers["Retry-After"] = "60"
-    return response
+        "goes on."), headers={"Retry-After": "60"})
 
 
-def _refusal(request: Request, status: int, message: str) -> Response:
+def _refusal(request: Request, status: int, message: str,
+             headers: dict[str, str] | None = None) -> Response:
+    headers = headers or {}
     if not _wants_html(request):
-        return Response({"error": message}, status_code=status)
+        return Response({"error": message}, status_code=status, headers=headers)
     if is_htmx(request):
         return Template(
             "partials/flash.html",
             context=_base_context(request) | {"message": message, "kind": "error"},
             status_code=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"} | headers,
         )
     return Template(
         "pages/refused.html",
         context=_base_context(request) | {"message": message, "status": status},
-        status_code=status,
+        status_code=status, headers=headers,
     )
 
 
@@ -103,4 +114,5 @@ EXCEPTION_HANDLERS = {
     NotFoundException: not_found,
     ValidationException: bad_input,
     DBAPIError: storage_full,
+    **dict.fromkeys(OUTAGE, outage),
 }

@@ -57,10 +57,6 @@ def choice_path(*values: str) -> Any:
 # reads one text) is a 400 too; only MultiForm, for forms with checkbox lists, takes lists.
 _FormText = Annotated[str, msgspec.Meta(max_length=b.FORM_VALUE, pattern=b.MULTI_LINE_PATTERN)]
 Form = Annotated[dict[str, _FormText], Body(media_type=RequestEncodingType.URL_ENCODED)]
-# The field app's action form also carries a photo (base64, as PhotoArgs.image allows).
-_UploadText = Annotated[str, msgspec.Meta(max_length=b.UPLOAD_VALUE,
-                                          pattern=b.MULTI_LINE_PATTERN)]  # fmt: skip
-UploadForm = Annotated[dict[str, _UploadText], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MultiForm = Annotated[
     dict[str, _FormText | list[_FormText]],
     Body(media_type=RequestEncodingType.URL_ENCODED),
@@ -200,7 +196,7 @@ def explain(raw: str) -> Message:
 
 
 __all__ = [
-    "BadInput", "CountQuery", "DayPath", "Form", "MultiForm", "UploadForm", "IdPath", "IdQuery", "MonthPath",
+    "BadInput", "CountQuery", "DayPath", "Form", "MultiForm", "IdPath", "IdQuery", "MonthPath",
     "MonthQuery", "TextQuery", "TokenPath", "WordQuery", "check_form", "choice_path", "explain",
     "form_choice", "form_day", "form_id", "form_month", "form_text", "to_day", "to_month",
 ]  # fmt: skip

@@ -44,9 +44,8 @@ register(Screen("/roster/duty", N_("On duty and absences"),
 
 
 def now_of(request: Request) -> datetime:
-    """The current instant; tests may set ``app.state.clock`` to fix it."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
+    """The current instant, from the server's one clock (``server.clock``)."""
+    return utcnow()
 
 
 def tz_of(request: Request) -> ZoneInfo:
@@ -295,7 +294,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 def _hours_header() -> list[str]:
     return [_("Name"), _("Username"), _("Group"), _("Service region"), _("Weekday nights (h)"),
-            _("Weekend days (h)"), _("Statutory holidays (h)"), _("Total (h)")]  # fmt: skip
+            _("Rest days (h)"), _("Statutory holidays (h)"), _("Total (h)")]  # fmt: skip
 
 
 def _hours_rows(rows: list[q.HoursRow]) -> list[list[Any]]:

@@ -31,6 +31,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/logout"): SIGNED_IN,
     ("GET", "/"): SIGNED_IN,
     ("GET", "/me"): SIGNED_IN,
+    ("POST", "/me/password"): SIGNED_IN,
+    ("POST", "/me/sign-out-everywhere"): SIGNED_IN,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/manifest.webmanifest"): PUBLIC,
     ("GET", "/sw.js"): PUBLIC,
@@ -39,6 +41,8 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/admin/people"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/active"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/roles"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/password"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/sign-out"): frozenset({ADMIN}),
     # intake and follow-up: the agent (and the manager)
     ("GET", "/requests/new"): frozenset({A, M}),
     ("POST", "/requests/new"): frozenset({A, M}),
@@ -118,24 +122,35 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/my/shifts/days-off"): frozenset({R, O}),
     ("POST", "/my/shifts/calendar-link"): frozenset({R, O}),
     ("GET", "/ical/{token:str}"): PUBLIC,
+    # closing the loop (issue 16): the customer's link, KPIs, drills, the audit log
+    ("GET", "/f/{token:str}"): PUBLIC,
+    ("POST", "/f/{token:str}"): PUBLIC,
+    ("POST", "/requests/{request_id:int}/feedback-link"): frozenset({A, M}),
+    ("GET", "/kpi"): frozenset({M}),
+    ("GET", "/kpi/requests"): frozenset({M}),
+    ("GET", "/kpi/review"): frozenset({M}),
+    ("GET", "/kpi/review/{month:str}/xlsx"): frozenset({M}),
+    ("POST", "/kpi/breaches/{clock_id:int}/reason"): frozenset({M}),
+    ("GET", "/drills"): frozenset({M}),
+    ("POST", "/drills"): frozenset({M}),
+    ("GET", "/drills/{drill_id:int}"): frozenset({M}),
+    ("POST", "/drills/{drill_id:int}/review"): frozenset({M}),
+    ("POST", "/drills/{drill_id:int}/record"): frozenset({M}),
+    ("POST", "/drills/{drill_id:int}/clean"): frozenset({M}),
+    ("GET", "/audit"): frozenset({M, ADMIN}),
     # files and the API document
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
-    ("GET", "/schema"): PUBLIC,
-    ("GET", "/schema/openapi.json"): PUBLIC,
-    ("GET", "/schema/openapi.yaml"): PUBLIC,
-    ("GET", "/schema/openapi.yml"): PUBLIC,
-    ("GET", "/schema/swagger"): PUBLIC,
-    ("GET", "/schema/elements"): PUBLIC,
-    ("GET", "/schema/redoc"): PUBLIC,
-    ("GET", "/schema/rapidoc"): PUBLIC,
-    ("GET", "/schema/oauth2-redirect.html"): PUBLIC,
-    ("GET", "/schema/{path:str}"): PUBLIC,
+    # the OpenAPI document only (no UI from a CDN), to signed-in staff (issue 11)
+    ("GET", "/schema"): SIGNED_IN,
+    ("GET", "/schema/openapi.json"): SIGNED_IN,
+    ("GET", "/schema/{path:str}"): SIGNED_IN,
 }
 
 # Answers that look like a refusal but are the route's own work: a sign-in with no
 # password is 401, signing out sends you to the sign-in page.
-OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303}}
+OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303},
+               ("POST", "/me/sign-out-everywhere"): {303}}  # signed out: off to sign in
 
 # A typical valid value for each path parameter, by its name.
 SAMPLE = {"month": "2026-11", "day": "2026-11-03", "kind": "handoff", "token": "nope.ics",
