@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from litestar.testing import TestClient
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -34,10 +35,11 @@ def _read_only_switch(engine) -> dict:
 def test_writes_answer_503_and_the_app_recovers_when_storage_comes_back(app, client, people):
     login(client, "admin")
     switch = _read_only_switch(app.state.engine)
-    assert client.get("/healthz").json()["database_writable"] is True
+    probe = TestClient(app=app)  # the monitor: no session, no cookies of the admin's
+    assert probe.get("/healthz").json()["database_writable"] is True
 
     switch["read_only"] = True
-    health = client.get("/healthz")
+    health = probe.get("/healthz")
     assert health.status_code == 503 and health.json()["database_writable"] is False
     new = {"username": "li.lei", "display_name": "李雷", "password": "long-enough-1",
            "roles": ["agent"]}  # fmt: skip
@@ -49,7 +51,7 @@ def test_writes_answer_503_and_the_app_recovers_when_storage_comes_back(app, cli
     assert client.get("/admin/people").status_code == 200  # reading still works
 
     switch["read_only"] = False  # space is back: nothing to restart
-    assert client.get("/healthz").json()["database_writable"] is True
+    assert probe.get("/healthz").json()["database_writable"] is True
     assert form_post(client, "/admin/people/", new).status_code == 303
 
 
@@ -70,3 +72,25 @@ def test_what_counts_as_cannot_write():
     assert cannot_write(_wrapped(_PgError("25006")))  # read_only_sql_transaction
     assert not cannot_write(_wrapped(sqlite3.OperationalError("no such table: x")))
     assert not cannot_write(ValueError("database or disk is full"))
+
+
+def test_a_sync_push_commits_with_synchronous_full_on_sqlite(app):
+    """README "Durability": the phone deletes its copy when told "applied", so the push's
+    transaction is synced to disk (FULL); other writes keep NORMAL (WAL)."""
+    from server.db import open_session, session_scope
+    from server.models import AppMeta
+
+    seen: list[str] = []
+
+    @event.listens_for(app.state.engine, "before_cursor_execute")
+    def _record(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith(("PRAGMA synchronous", "BEGIN")):
+            seen.append(statement)
+
+    with session_scope(app.state.engine, write=True, durable=True) as db:
+        db.add(AppMeta(key="durable", value="1"))
+    with open_session(app.state.engine, write=True) as db:
+        db.add(AppMeta(key="normal", value="1"))
+        db.commit()
+    assert seen == ["PRAGMA synchronous=FULL", "BEGIN IMMEDIATE",
+                    "PRAGMA synchronous=NORMAL", "BEGIN IMMEDIATE"]
