@@ -80,7 +80,9 @@ def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     (the OpenAPI document at /schema too: it maps every route and parameter)."""
     if handler.opt.get("public"):
         return
-    if connection.user is None:
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own answer: the allowed methods, no data (was a 500, issue 11)
+    if connection.scope.get("user") is None:
         raise NotAuthorizedException("sign in required")
 
 
@@ -88,7 +90,9 @@ def requires(*roles: str) -> Any:
     """Guard: the signed-in person must hold one of these roles."""
 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        user = connection.user
+        if connection.scope.get("method") == "OPTIONS":
+            return  # see signed_in
+        user = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException("sign in required")
         if not user.has(*roles):

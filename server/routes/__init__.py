@@ -30,3 +30,8 @@ ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
 from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
+
+# Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
+from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
+
+ROUTES += [*feedback_link.ROUTES, *kpi.ROUTES, *drill.ROUTES, *audit.ROUTES]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session, select
 
@@ -17,9 +15,8 @@ from server.domain.text import N_
 from server.i18n import render
 from server.models import Role, Staff, StaffRole
 from server.routes._http import DB, fragment, get, page, post
+from server.routes.params import Form, IdPath
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _people(db: DB) -> list[tuple[Staff, list[str]]]:
@@ -67,13 +64,13 @@ class PeopleController(Controller):
         return Redirect("/admin/people", status_code=303)
 
     @post("/{staff_id:int}/roles")
-    def set_roles(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def set_roles(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_roles(db, user.id, staff_id, _roles_from(data)))
 
     @post("/{staff_id:int}/password")
-    def reset_password(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def reset_password(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         """A new password for someone who forgot theirs; their sessions end."""
         user = request.scope["user"]
         return _row_after(request, db, staff_id, lambda: accounts.reset_password(
@@ -81,7 +78,7 @@ class PeopleController(Controller):
             done=N_("Password reset. Their devices are signed out."), where="password")
 
     @post("/{staff_id:int}/sign-out")
-    def sign_out(self, request: Request, db: DB, staff_id: FromPath[int]) -> Response:
+    def sign_out(self, request: Request, db: DB, staff_id: IdPath) -> Response:
         """Sign this person out everywhere (a lost phone, a shared computer)."""
         user = request.scope["user"]
         return _row_after(request, db, staff_id,
@@ -89,7 +86,7 @@ class PeopleController(Controller):
                           done=N_("Signed out everywhere."), where="account")
 
     @post("/{staff_id:int}/active")
-    def set_active(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def set_active(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         active = data.get("active") == "1"
         return _row_after(request, db, staff_id,

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response
 
 from server.actions import ActionError
 from server.actions.signin import TooManyAttempts, sign_in
 from server.db import utcnow
+from server.domain.bounds import USERNAME
 from server.domain.login import Limits
 from server.i18n import SUPPORTED, render, set_locale
 from server.routes._http import DB, get, page, post
+from server.routes.params import Form, TextQuery, form_text
 from server.sessions import end_session, start_session
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _safe_next(target: str | None) -> str:
@@ -45,7 +41,7 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    def login_page(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+    def login_page(self, request: Request, next: TextQuery = None) -> Response:
         if request.scope.get("user"):
             return Redirect(_safe_next(next), status_code=303)
         return page(request, "pages/login.html", next=_safe_next(next), error=None, username="")
@@ -54,7 +50,7 @@ class AuthController(Controller):
     @post("/login", opt={"public": True})
     def login_submit(self, request: Request, db: DB, data: Form) -> Response:
         settings = request.app.state.settings
-        username = str(data.get("username", ""))
+        username = form_text(data, "username", USERNAME)  # NUL or 100 chars: 400, not 500
         try:
             staff = sign_in(db, username, str(data.get("password", "")), client_address(request),
                             utcnow(), login_limits(settings))
@@ -75,7 +71,8 @@ class AuthController(Controller):
     @post("/logout")
     def logout(self, request: Request) -> Redirect:
         end_session(request)
-        return Redirect("/login", status_code=303)
+        # A shared phone: the browser drops its cached copies of this person's pages.
+        return Redirect("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
 
 
     @post("/language", opt={"public": True})

@@ -3,7 +3,7 @@ eligibility computed from them, in plain words; every bad input refused, nothing
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -21,6 +21,12 @@ GOOD = {
     "phone": "13900139000",
     "email": "li.ming@example.com",
 }
+
+
+@pytest.fixture(autouse=True)
+def late_november_2026(clock):
+    """The training dates below are in November 2026: the screens judge them from then."""
+    clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
 
 
 def fresh(db):
@@ -157,7 +163,7 @@ def test_profile_edit_saves_s8_fields_group_and_contact(client, db, trained):
 def test_bad_profile_input_is_explained_per_field_and_saves_nothing(client, db, trained):
     ok = trained["ok"]
     login(client, "manager")
-    bad = {"birth_date": "2999-01-01", "degree": "phd-ish", "experience_months": "twelve",
+    bad = {"birth_date": "2099-01-01", "degree": "phd-ish", "experience_months": "twelve",
            "group": "onsite", "region": "", "phone": "call me", "email": "nope"}  # fmt: skip
     r = form_post(client, f"/team/{ok.id}", bad, htmx=True)
     assert r.status_code == 422
