@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secrets()
     if settings.clock_start:  # tests and demos (server.clock); each worker process sets its own
         clock.start_at(clock.parse_start(settings.clock_start))
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
     _request_threads()
 
     env = Environment(

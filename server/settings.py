@@ -37,6 +37,9 @@ class Settings:
     push_enabled: bool = True
     push_allow_insecure_endpoints: bool = False  # http:// to loopback: local tests only
     background_loop: bool = True
+    # SQLite: commit a sync push with synchronous=FULL (README "Durability"); 0 only to
+    # measure the cost (bench/sync.py)
+    sqlite_durable_sync: bool = True
     loop_interval_seconds: float = 5.0
     login_max_failures: int = 5  # failed sign-ins per address and username within the window
     login_max_failures_per_address: int = 30  # failed sign-ins per address, any usernames

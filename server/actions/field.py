@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from server import photos
 from server.actions import audit, changes
 from server.actions import sla as clocks
 from server.actions.jobs import accept_job
@@ -49,7 +50,6 @@ from server.models import (
 )
 
 MAX_PHOTO_BYTES = 2_000_000  # the phone shrinks photos to ~200 KB; this is a safety net
-PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
 OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -192,17 +192,19 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
 
 def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
           now: datetime, settings: Any) -> rules.Outcome:
-    content = _decode_image(args.image)
-    content_type = next((t for magic, t in PHOTO_TYPES.items() if content.startswith(magic)), None)
-    if content_type is None:
-        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
-    if len(content) > MAX_PHOTO_BYTES:
+    sent = _decode_image(args.image)
+    if len(sent) > MAX_PHOTO_BYTES:
         return rules.Outcome().reject(N_("This photo is too large: take it again."))
+    content = photos.reencode(sent)  # only pixels Pillow decoded are ever stored (issue 11)
+    if content is None:
+        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
+    content_type = photos.CONTENT_TYPE
     ctx = _begin(db, staff_id, args, "photo", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
     fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
+                 "sent_bytes": len(sent),
                  "caption": args.caption}
     db.add(fact)
     db.flush()  # the photo points at the fact

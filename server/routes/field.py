@@ -86,7 +86,8 @@ class FieldController(Controller):
         # "retry": nothing was stored (an unexpected failure). Answer 503, so the service
         # worker keeps the action in the outbox and sends it again (D14: never dropped),
         # and a page without it says so instead of looking saved.
-        status = 503 if result.status == "retry" else 200
+        # "rejected": nothing was saved and the page says why (a 4xx; bad photo data too)
+        status = {"retry": 503, "rejected": 422}.get(result.status, 200)
         if status == 200 and request.headers.get("hx-request") != "true":
             return Redirect(f"/field/jobs/{job_id}", status_code=303)
         if status == 503:
@@ -111,8 +112,11 @@ class FieldController(Controller):
         if user.id not in (fact.author_id, job.assignee_id) and not user.has(
                 Role.equipment, *OVERSEERS):
             raise PermissionDeniedException("role")
+        # re-encoded on arrival (server/photos.py); nosniff: never read as anything else
         return Response(photo.content, media_type=photo.content_type,
-                        headers={"Cache-Control": "private, max-age=86400"})
+                        headers={"Cache-Control": "private, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff",
+                                 "Content-Disposition": "inline"})  # fmt: skip
 
 
 def _job_page(db: Session, request: Request, job_id: int) -> q.JobPage:

@@ -100,7 +100,9 @@ def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[Mutatio
         return [_owned(known[m.id], user, m) for m in mutations]
     now = now or utcnow()
     offset = device_clock.measure(sent_at, now, settings.sla.clock_flag_seconds)
-    with _one_writer(engine), session_scope(engine, write=True) as db:
+    # durable: the phone deletes its copy on our answer, so the commit reaches the disk
+    # before we answer (SQLite synchronous=FULL for this transaction; README Durability)
+    with _one_writer(engine), session_scope(engine, write=True, durable=True) as db:
         seq = db.exec(select(func.max(ClientMutation.seq))
                       .where(ClientMutation.client_id == client_id)).one() or 0
         for k, m in enumerate(mutations):

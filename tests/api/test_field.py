@@ -180,9 +180,10 @@ def test_a_photo_is_kept_and_shown_only_to_those_concerned(phone, client, db, wo
     r = results(push(phone, [m]))[0]
     assert r["status"] == "applied"
     photo = db.get(Photo, m["id"])
-    assert photo.content == jpeg() and photo.content_type == "image/jpeg"
+    assert photo.content_type == "image/jpeg" and _size(photo.content) == (64, 48)
     got = phone.get(f"/field/photos/{m['id']}")
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-content-type-options"] == "nosniff"
     assert got.content == photo.content
     assert f'/field/photos/{m["id"]}' in phone.get(f"/field/jobs/{world.job.id}").text
     row = db.exec(select(ClientMutation)).one()
@@ -204,12 +205,56 @@ def test_a_photo_taken_online_goes_through_the_form_post(phone, db, world):
     assert facts(db, kind="photo") == 1
 
 
+def _size(content: bytes) -> tuple[int, int]:
+    from PIL import Image
 
-@pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode()])
+    with Image.open(io.BytesIO(content)) as image:
+        assert image.format == "JPEG"
+        return image.size
+
+
+PNG_THEN_HTML = b"\x89PNG\r\n\x1a\n" + b"<html><script>alert(document.cookie)</script></html>"
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (40, 30), (0, 128, 255, 128)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode(),
+                                   base64.b64encode(PNG_THEN_HTML).decode(),
+                                   base64.b64encode(_png()[:60]).decode(),  # cut short
+                                   base64.b64encode(b"RIFF\x00\x00\x00\x00WEBPVP8 ").decode()])
 def test_something_that_is_not_a_photo_is_rejected(phone, db, world, image):
     r = results(push(phone, [mutation("photo", world.job.id, image=image)]))[0]
     assert r["status"] == "rejected" and "照片" in r["message"]
     assert facts(db) == 0
+
+
+def test_a_bad_photo_in_a_batch_rejects_only_itself(phone, db, world):
+    """Issue 11: a PNG signature followed by HTML is neither stored nor served; the rest
+    of the push applies, with no 5xx."""
+    batch = [mutation("photo", world.job.id, image=base64.b64encode(jpeg()).decode()),
+             mutation("photo", world.job.id, image=base64.b64encode(PNG_THEN_HTML).decode()),
+             mutation("photo", world.job.id, image=base64.b64encode(_png()).decode())]
+    r = push(phone, batch)
+    assert r.status_code == 200
+    assert [x["status"] for x in results(r)] == ["applied", "rejected", "applied"]
+    assert "照片" in results(r)[1]["message"]
+    assert db.get(Photo, batch[1]["id"]) is None
+    stored = db.get(Photo, batch[2]["id"])  # a PNG is kept as a re-encoded JPEG
+    assert stored.content_type == "image/jpeg" and _size(stored.content) == (40, 30)
+    assert PNG_THEN_HTML[8:] not in stored.content
+
+
+def test_bad_photo_data_on_the_form_path_is_a_4xx(phone, db, world):
+    data = {"mutation": "photo", "image": base64.b64encode(PNG_THEN_HTML).decode()}
+    r = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)
+    assert r.status_code == 422 and "照片" in text_of(r.text)
+    assert facts(db, kind="photo") == 0
 
 
 # -- the sync API's contract -----------------------------------------------------------------
