@@ -5,6 +5,7 @@ from server.models.customers import Contact, Customer, Venue
 from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
 from server.models.feedback import Feedback
 from server.models.field import FieldFact, Photo, UnitSwap
+from server.models.integrations import ImportUpload, IntegrationToken
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
 from server.models.push import Notification, PushSubscription
 from server.models.requests import OPEN_STATUSES, RequestStatus, SupportRequest
@@ -24,7 +25,7 @@ from server.models.sync import ChangeRecord, ClientMutation
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
-    "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "Job",
+    "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "ImportUpload", "IntegrationToken", "Job",
     "JobStatus", "LoginFailure", "Notification", "OrderLine", "Photo", "PushSubscription",
     "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",

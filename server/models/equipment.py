@@ -16,6 +16,7 @@ class UnitStatus(StrEnum):
     reserve = "reserve"
     in_transit = "in_transit"
     in_repair = "in_repair"
+    retired = "retired"  # out of service for good; kept for the history that points at it
 
 
 class DeviceType(StrEnum):
