@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -24,7 +25,7 @@ from server import __version__, heap, i18n, live
 from server.db import make_engine
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
-from server.routes import ROUTES
+from server.routes import ROUTES, rental_api
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
 from server.security import SessionAuthMiddleware, signed_in
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
 
     return Litestar(
-        route_handlers=[*ROUTES, create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
+        route_handlers=[*ROUTES, rental_api.router(settings), create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
         dependencies={"db": Provide(provide_db)},
         middleware=[
             session_config.middleware,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             header_name="x-csrftoken",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
+            exclude=[rental_api.PATH],  # machine clients: a bearer token, no cookies
         ),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
@@ -96,7 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="FieldOps", version=__version__, path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="FieldOps", version=__version__, path="/schema",
+            components=Components(security_schemes={"integrationToken": SecurityScheme(
+                type="http", scheme="bearer",
+                description="An integration token from the admin's integrations screen.")}),
+        ),
         state=State({"settings": settings, "engine": engine}),
         debug=settings.debug,
     )

@@ -41,6 +41,7 @@ class Settings:
     login_max_failures: int = 5  # failures within the window before logins slow down
     login_window_seconds: int = 900
     venue_radius_m: int = 300  # D15
+    rental_api_rate_per_minute: int = 300  # requests per integration token per minute
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 
