@@ -16,6 +16,7 @@ from server.models import (
     Depot,
     OrderLine,
     RentalOrder,
+    Staff,
     Unit,
     Venue,
 )
@@ -138,8 +139,11 @@ def depots(db: Session) -> list[tuple[Depot, int]]:
     return [(d, counts.get(d.id, 0)) for d in rows]
 
 
-def history(db: Session, entity: str, entity_id: int, limit: int = 20) -> list[AuditEntry]:
-    """Who changed this, newest first."""
-    return list(db.exec(select(AuditEntry).where(AuditEntry.entity == entity,
-                                                 AuditEntry.entity_id == str(entity_id))
-                        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
+def history(db: Session, entity: str, entity_id: int, limit: int = 20
+            ) -> list[tuple[AuditEntry, str | None]]:
+    """Who changed this and when, newest first (no name: the rental system's API)."""
+    return [tuple(r) for r in db.exec(
+        select(AuditEntry, Staff.display_name)
+        .join(Staff, Staff.id == AuditEntry.actor_id, isouter=True)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == str(entity_id))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))]

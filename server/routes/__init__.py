@@ -30,3 +30,9 @@ ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
 from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
+
+# Real company data: customers, venues, orders, units, depots, import, integrations (issue 14).
+from server.routes import customers, imports, integrations, orders, units  # noqa: E402
+
+ROUTES += [*customers.ROUTES, *orders.ROUTES, *units.ROUTES, *imports.ROUTES,
+           *integrations.ROUTES]
