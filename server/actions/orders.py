@@ -70,7 +70,7 @@ def save_order(db: Session, actor_id: int | None, order_id: int | None, values: 
     venue = _get_id(db, Venue, values.get("venue_id"))
     if venue is not None and venue.archived_at:
         errors["venue_id"] = Message(N_("No such venue."))
-    if not errors:
+    if data["order_no"] and "order_no" not in errors:
         twin = find_order(db, data["order_no"])
         if twin is not None and twin.id != order_id:
             errors["order_no"] = Message(N_("Order {order_no} already exists."),

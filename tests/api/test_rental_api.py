@@ -66,6 +66,7 @@ def test_upserts_are_idempotent_by_natural_key(client, db, people):
     assert client.get(f"{API}/units/CAM-0001", headers=headers).json() | {} == {
         "asset_tag": "CAM-0001", "device_type": "camera", "model": "X1", "status": "reserve",
         "depot": None, "order_no": None}
+    db.rollback()  # a new snapshot: what the server committed
     db.expire_all()
     assert db.exec(select(func.count()).select_from(RentalOrder)).one() == 1
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "api.upsert")).first()
@@ -80,6 +81,7 @@ def test_a_unit_on_another_order_is_refused_and_nothing_is_written(client, db, p
     errors = {e["field"]: e for e in r.json()["errors"]}
     assert "CAM-0001 is already on order RO-1" in errors["units"]["message"]
     assert "RO-1" in errors["units"]["message_zh"]
+    db.rollback()  # a new snapshot: what the server committed
     db.expire_all()
     assert db.exec(select(func.count()).select_from(RentalOrder)).one() == 1
     # the new customer of the refused order was not created either
@@ -160,6 +162,7 @@ def test_openapi_round_trip_with_a_token(app, client, db, people):
     assert len(operations) == 5
     for operation in operations:
         _no_5xx(operation, headers)
+    db.rollback()  # a new snapshot: what the server committed
     db.expire_all()
     # every open line still names one unit once (D13)
     lines = db.exec(select(OrderLine.unit_id).where(OrderLine.removed_at.is_(None))).all()
