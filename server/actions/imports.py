@@ -203,14 +203,22 @@ def keep_upload(db: Session, actor_id: int | None, kind: str, filename: str, con
 
 
 def apply(db: Session, actor_id: int | None, upload_id: str, regions: tuple[str, ...],
-          zone: tzinfo, now: datetime) -> Report:
-    """Write every accepted row, all in the caller's transaction; the report as applied."""
+          zone: tzinfo, now: datetime, refused_before: set[int] | None = None) -> Report:
+    """Write every accepted row, all in the caller's transaction; the report as applied.
+
+    ``refused_before``: the rows the dry run the user saw refused. A row refused now but
+    not then (the data changed meanwhile) refuses the whole apply: nothing is written.
+    """
     upload = db.get(ImportUpload, upload_id)
     if upload is None or upload.created_by != actor_id:
         raise ActionError(N_("This upload is gone: upload the file again."))
     if upload.applied_at is not None:
         raise ActionError(N_("This file has been applied already."))
     report = dry_run(db, upload.kind, upload.filename, upload.content, regions, zone)
+    for result in report.refused:
+        if refused_before is not None and result.row not in refused_before:
+            raise ActionError(N_("Row {row}, column {column}: {reason} Nothing was imported."),
+                              row=result.row, column=result.column, reason=result.reason)
     rows, _, headers = files.rows_of(upload.kind, upload.filename, upload.content)
     accepted = {r.row for r in report.rows if r.outcome != "refused"}
     for number, values in rows:

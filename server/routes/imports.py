@@ -85,7 +85,8 @@ class ImportController(Controller):
         kind = _allowed(request, str(data.get("kind", "")))
         regions, zone = _settings(request)
         try:
-            report = actions.apply(db, request.user.id, upload_id[:36], regions, zone, utcnow())
+            report = actions.apply(db, request.user.id, upload_id[:36], regions, zone, utcnow(),
+                                   _rows(data.get("refused", "")))
         except ActionError as exc:
             db.rollback()
             return _page(request, 422, kind=kind, errors=refusal(exc))
@@ -102,6 +103,11 @@ class ImportController(Controller):
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         return Response(files.template(kind, fmt, chinese=not english), media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{kind}-template.{fmt}"'})
+
+
+def _rows(raw: Any) -> set[int]:
+    """The refused row numbers the dry run showed (a hidden field of its apply form)."""
+    return {int(n) for n in str(raw).split(",")[:files.MAX_ROWS] if n.isdigit() and len(n) < 7}
 
 
 def _page(request: Request, status_code: int = 200, **context: Any) -> Response:
