@@ -221,9 +221,12 @@ def apply(db: Session, actor_id: int | None, upload_id: str, regions: tuple[str,
                               row=result.row, column=result.column, reason=result.reason)
     rows, _, headers = files.rows_of(upload.kind, upload.filename, upload.content)
     accepted = {r.row for r in report.rows if r.outcome != "refused"}
-    for number, values in rows:
+    for done, (number, values) in enumerate(rows):
         if number not in accepted:
             continue
+        if done % 200 == 199:  # written rows leave the session: its flushes stay small
+            db.flush()
+            db.expunge_all()
         try:
             _write(db, actor_id, upload.kind, values, regions, zone, now)
         except FieldErrors as exc:
@@ -233,6 +236,7 @@ def apply(db: Session, actor_id: int | None, upload_id: str, regions: tuple[str,
         except ActionError as exc:
             raise ActionError(N_("Row {row}: {reason} Nothing was imported."), row=number,
                               reason=exc.message) from exc
+    upload = db.get(ImportUpload, upload_id)
     upload.applied_at = now
     counts = report.counts
     record(db, "import.applied", actor_id, entity="import", entity_id=upload.id, at=now,
