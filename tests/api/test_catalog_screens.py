@@ -268,3 +268,39 @@ def test_every_screen_renders_in_both_languages(client, people, db, shop):
             for url in urls:
                 r = client.get(url)
                 assert r.status_code == 200, (url, locale)
+
+
+def _second_open_line_is_refused(url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+    from sqlmodel import Session
+
+    from server.db import make_engine
+    from server.migrate import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        customer = Customer(name="A", phone="021-55550000")
+        s.add(customer)
+        s.flush()
+        one, two = (RentalOrder(order_no="RO-A", customer_id=customer.id),
+                    RentalOrder(order_no="RO-B", customer_id=customer.id))
+        unit = Unit(asset_tag="U-1", device_type="camera", model="X")
+        s.add_all([one, two, unit])
+        s.flush()
+        s.add(OrderLine(order_id=one.id, unit_id=unit.id, removed_at=utcnow()))  # a closed line
+        s.add(OrderLine(order_id=one.id, unit_id=unit.id))
+        s.commit()
+        s.add(OrderLine(order_id=two.id, unit_id=unit.id))
+        with pytest.raises(IntegrityError):
+            s.commit()
+    engine.dispose()
+
+
+def test_the_database_keeps_a_unit_on_one_open_order_sqlite(tmp_path):
+    """D13 also holds when two people race past the action's check."""
+    _second_open_line_is_refused(f"sqlite:///{tmp_path}/x.db")
+
+
+def test_the_database_keeps_a_unit_on_one_open_order_postgresql(fresh_pg):
+    _second_open_line_is_refused(fresh_pg)
