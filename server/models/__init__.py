@@ -18,16 +18,17 @@ from server.models.roster import (
     Shift,
     SwapRequest,
 )
+from server.models.session import LoginAttempt, WebSession
 from server.models.sla import SlaClock, SlaEvent, SlaPause
-from server.models.staff import Group, LoginFailure, Role, Staff, StaffRole, TrainingRecord
+from server.models.staff import Group, Role, Staff, StaffRole, TrainingRecord
 from server.models.sync import ChangeRecord, ClientMutation
 
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "ImportUpload", "IntegrationToken", "Job",
-    "JobStatus", "LoginFailure", "Notification", "OrderLine", "Photo", "PushSubscription",
+    "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
     "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
-    "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue",
+    "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

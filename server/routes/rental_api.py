@@ -239,4 +239,5 @@ def router(settings: Settings) -> Router:
                             identifier_for_request=_per_token, store="rental_api_rate")
     return Router(PATH, route_handlers=[put_customer, put_venue, put_order, put_unit, get_unit],
                   guards=[integration_only], middleware=[limit.middleware],
-                  opt={"public": True}, security=[{"integrationToken": []}])
+                  opt={"public": True, "exclude_from_csrf": True},
+                  security=[{"integrationToken": []}])

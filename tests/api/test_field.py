@@ -198,7 +198,8 @@ def test_something_that_is_not_a_photo_is_rejected(phone, db, world, image):
 # -- the sync API's contract -----------------------------------------------------------------
 
 
-def test_openapi_documents_push_pull_and_every_mutations_arguments(client):
+def test_openapi_documents_push_pull_and_every_mutations_arguments(client, people):
+    login(client, "onsite")
     schema = client.get("/schema/openapi.json").json()
     assert {"/sync/push", "/sync/pull"} <= set(schema["paths"])
     components = schema["components"]["schemas"]

@@ -109,20 +109,30 @@ def browser():
         b.close()
 
 
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
+
+
 @pytest.fixture
 def new_context(browser):
+    """Browser contexts for the test; any Content-Security-Policy violation a page reports
+    on the console (an inline script or style, an eval, a foreign source) fails the test."""
     contexts = []
+    violations: list[str] = []
 
     def make(viewport=PHONE, **kw):
         ctx = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   device_scale_factor=1, has_touch=viewport is PHONE, **kw)
         ctx.set_default_timeout(15_000)
+        ctx.on("console", lambda msg: violations.append(f"{msg.page.url if msg.page else ''}: {msg.text}")
+               if is_csp_violation(msg.text) else None)
         contexts.append(ctx)
         return ctx
 
     yield make
     for ctx in contexts:
         ctx.close()
+    assert not violations, "CSP violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
