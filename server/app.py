@@ -21,8 +21,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from server import __version__, clock, heap, i18n, live
+from server.actions import audit
 from server.csrf import SessionCSRFMiddleware
 from server.db import make_engine
+from server.domain.devices import device_label
 from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         i18n.set_locale(
             i18n.pick_locale(user.locale if user else None, request.cookies.get("lang"), None)
         )
+        audit.current_device.set(device_label(request.headers.get("user-agent"),
+                                              request.client.host if request.client else None))
 
     return Litestar(
         route_handlers=[*ROUTES, rental_api.router(settings), create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],

@@ -1,7 +1,7 @@
 """catalog: archiving, one open order line per unit, integration tokens, import uploads
 
 Revision ID: 5aae8242d016
-Revises: c5ecada50777
+Revises: 914db36dbabc
 Create Date: 2026-11-30 07:13:20.499330
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import server.models.base
 
 
 revision: str = '5aae8242d016'
-down_revision: str | None = 'c5ecada50777'
+down_revision: str | None = '914db36dbabc'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,9 @@
 
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
+from server.models.drill import Drill
 from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
-from server.models.feedback import Feedback
+from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
 from server.models.integrations import ImportUpload, IntegrationToken
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
@@ -26,8 +27,9 @@ from server.models.sync import ChangeRecord, ClientMutation
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
-    "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "ImportUpload", "IntegrationToken", "Job",
-    "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
+    "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
+    "Group", "GuessFailure", "ImportUpload", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
+    "Photo", "PushSubscription",
     "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",

@@ -31,6 +31,11 @@ from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
 
+# Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
+from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
+
+ROUTES += [*feedback_link.ROUTES, *kpi.ROUTES, *drill.ROUTES, *audit.ROUTES]
+
 # Real company data: customers, venues, orders, units, depots, import, integrations (issue 14).
 from server.routes import customers, imports, integrations, orders, units  # noqa: E402
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from litestar import Request, Response
@@ -17,6 +18,9 @@ from server.i18n import gettext as _
 from server.i18n import render
 from server.routes._http import _base_context, is_htmx
 from server.routes.params import BadInput, explain
+from server.sync.apply import OUTAGE
+
+log = logging.getLogger(__name__)
 
 
 def _wants_html(request: Request) -> bool:
@@ -44,6 +48,14 @@ def not_found(request: Request, exc: NotFoundException) -> Response:
     return _refusal(request, 404, _("There is nothing at this address."))
 
 
+def outage(request: Request, exc: Exception) -> Response:
+    """The database is unreachable or busy: 503 and "try again", never a 500 (the phone's
+    outbox keeps what it sent and retries; D14)."""
+    log.error("database unavailable on %s: %r", request.url.path, exc)
+    return _refusal(request, 503, _("The server could not save this just now. Send it again."),
+                    headers={"Retry-After": "5"})
+
+
 def bad_input(request: Request, exc: ValidationException) -> Response:
     """A value outside its bounds (``server.routes.params``): 400, saying which field and
     which bound, in the user's language. Nothing was changed: the handler never ran, or
@@ -60,20 +72,22 @@ def bad_input(request: Request, exc: ValidationException) -> Response:
     return _refusal(request, 400, message)
 
 
-def _refusal(request: Request, status: int, message: str) -> Response:
+def _refusal(request: Request, status: int, message: str,
+             headers: dict[str, str] | None = None) -> Response:
+    headers = headers or {}
     if not _wants_html(request):
-        return Response({"error": message}, status_code=status)
+        return Response({"error": message}, status_code=status, headers=headers)
     if is_htmx(request):
         return Template(
             "partials/flash.html",
             context=_base_context(request) | {"message": message, "kind": "error"},
             status_code=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"} | headers,
         )
     return Template(
         "pages/refused.html",
         context=_base_context(request) | {"message": message, "status": status},
-        status_code=status,
+        status_code=status, headers=headers,
     )
 
 
@@ -82,4 +96,5 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: permission_denied,
     NotFoundException: not_found,
     ValidationException: bad_input,
+    **dict.fromkeys(OUTAGE, outage),
 }

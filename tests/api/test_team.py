@@ -3,7 +3,7 @@ eligibility computed from them, in plain words; every bad input refused, nothing
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
@@ -21,6 +21,12 @@ GOOD = {
     "phone": "13900139000",
     "email": "li.ming@example.com",
 }
+
+
+@pytest.fixture(autouse=True)
+def late_november_2026(clock):
+    """The training dates below are in November 2026: the screens judge them from then."""
+    clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
 
 
 def fresh(db):

@@ -221,6 +221,7 @@
       form.elements.mutation_id.value = uuid();
       form.elements.device_time.value = at;
       form.elements.client_id.value = clientId();
+      if (form.elements.sent_at) form.elements.sent_at.value = new Date().toISOString(); // D8c
       window.htmx.trigger(form, "fo:ready");
     }, function () {});
   });
@@ -298,11 +299,9 @@
     var lines = s.waiting.slice(0, 5).map(function (w) { return { text: w.label + " · " + hhmm(w.device_time) }; });
     if (s.waiting.length > 5) lines.push({ text: "… +" + (s.waiting.length - 5) });
     fill(bar.querySelector("[data-sync-waiting]"), lines);
-    var notes = s.notices.map(function (n) { return { text: "⚑ " + n.label + ": " + n.message, cls: n.status }; });
-    if (s.problem === "auth") notes.unshift({ text: bar.getAttribute("data-t-signin"), cls: "rejected" });
-    fill(bar.querySelector("[data-sync-refused]"), notes);
-    var clear = bar.querySelector("[data-sync-clear]");
-    if (clear) clear.hidden = !s.notices.length;
+    // The refused actions (with "discard" / "correct and send again") and the state the
+    // waiting ones lead to: field-offline.js.
+    if (window.FieldOpsOffline) window.FieldOpsOffline.show(s);
     retry(s);
     // A sync went through ("synced" is only sent then). If this page is the phone's saved
     // copy, or something reached the server, show it as the server now holds it (unless
