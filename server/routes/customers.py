@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response
 
 from server.actions import ActionError, FieldErrors
@@ -20,9 +18,9 @@ from server.models import Role, Venue
 from server.queries import catalog as q
 from server.routes._http import DB, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 STAFF = (Role.agent, Role.dispatcher)
 
 register(Screen("/customers", N_("Customers and venues"), N_("Contacts, venues, positions"),
@@ -67,11 +65,11 @@ class CustomersController(Controller):
         return Redirect(f"/customers/{customer.id}", status_code=303)
 
     @get("/{customer_id:int}")
-    def show(self, request: Request, db: DB, customer_id: FromPath[int]) -> Response:
+    def show(self, request: Request, db: DB, customer_id: IdPath) -> Response:
         return _customer_page(request, db, customer_id)
 
     @post("/{customer_id:int}")
-    def save(self, request: Request, db: DB, customer_id: FromPath[int], data: Form) -> Response:
+    def save(self, request: Request, db: DB, customer_id: IdPath, data: Form) -> Response:
         try:
             actions.save_customer(db, request.user.id, customer_id, data, contacts_from(data),
                                   utcnow())
@@ -81,7 +79,7 @@ class CustomersController(Controller):
         return Redirect(f"/customers/{customer_id}?saved=1", status_code=303)
 
     @post("/{customer_id:int}/archive")
-    def archive(self, request: Request, db: DB, customer_id: FromPath[int]) -> Response:
+    def archive(self, request: Request, db: DB, customer_id: IdPath) -> Response:
         try:
             actions.archive_customer(db, request.user.id, customer_id, utcnow())
         except ActionError as exc:
@@ -132,12 +130,12 @@ class VenuesController(Controller):
         return Redirect(f"/venues/{venue.id}?saved=1", status_code=303)
 
     @get("/{venue_id:int}")
-    def show(self, request: Request, db: DB, venue_id: FromPath[int]) -> Response:
+    def show(self, request: Request, db: DB, venue_id: IdPath) -> Response:
         venue = _venue(db, venue_id)
         return _venue_page(request, db, venue, venue.customer_id)
 
     @post("/{venue_id:int}")
-    def save(self, request: Request, db: DB, venue_id: FromPath[int], data: Form) -> Response:
+    def save(self, request: Request, db: DB, venue_id: IdPath, data: Form) -> Response:
         venue = _venue(db, venue_id)
         try:
             actions.save_venue(db, request.user.id, venue_id, venue.customer_id, data,
@@ -149,7 +147,7 @@ class VenuesController(Controller):
         return Redirect(f"/venues/{venue_id}?saved=1", status_code=303)
 
     @post("/{venue_id:int}/archive")
-    def archive(self, request: Request, db: DB, venue_id: FromPath[int]) -> Response:
+    def archive(self, request: Request, db: DB, venue_id: IdPath) -> Response:
         venue = _venue(db, venue_id)
         try:
             actions.archive_venue(db, request.user.id, venue_id, utcnow())

@@ -13,7 +13,7 @@ from litestar import Controller, Request
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath
+from litestar.params import Body, PathParameter
 from litestar.response import Response
 
 from server.actions import ActionError
@@ -25,6 +25,7 @@ from server.i18n import gettext
 from server.models import Role
 from server.routes._http import DB, get, page, post
 from server.routes.customers import refusal
+from server.routes.params import Form, TokenPath
 from server.security import requires
 
 KIND_ROLES = {"customers": (Role.agent, Role.dispatcher), "venues": (Role.agent, Role.dispatcher),
@@ -32,7 +33,7 @@ KIND_ROLES = {"customers": (Role.agent, Role.dispatcher), "venues": (Role.agent,
 KIND_NAMES = {"customers": N_("Customers"), "venues": N_("Venues"),
               "orders": N_("Rental orders with their units"), "units": N_("Units")}
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+TemplatePath = Annotated[str, PathParameter(pattern=r"^[a-z]{1,16}\.(csv|xlsx)$")]
 SHOWN_ROWS = 500  # the report lists every refusal, and the first rows of the rest
 
 
@@ -81,7 +82,7 @@ class ImportController(Controller):
                      filename=upload.filename)
 
     @post("/{upload_id:str}/apply")
-    def apply(self, request: Request, db: DB, upload_id: FromPath[str], data: Form) -> Response:
+    def apply(self, request: Request, db: DB, upload_id: TokenPath, data: Form) -> Response:
         kind = _allowed(request, str(data.get("kind", "")))
         regions, zone = _settings(request)
         try:
@@ -93,7 +94,7 @@ class ImportController(Controller):
         return _page(request, kind=kind, report=report, applied=True)
 
     @get("/template/{name:str}")
-    def template(self, request: Request, name: FromPath[str]) -> Response:
+    def template(self, request: Request, name: TemplatePath) -> Response:
         kind, _, fmt = name.partition(".")
         _allowed(request, kind)
         if fmt not in ("csv", "xlsx"):

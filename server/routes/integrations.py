@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response
 from sqlmodel import select
 
@@ -18,10 +16,9 @@ from server.models import IntegrationToken, Role
 from server.routes._http import DB, get, page, post
 from server.routes.customers import refusal
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.routes.rental_api import PATH
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/admin/integrations", N_("Integrations"),
                 N_("Tokens for the rental system's API"), (Role.admin,)))
@@ -47,7 +44,7 @@ class IntegrationsController(Controller):
         return _page(request, db, new_token=token, new_name=row.name)
 
     @post("/{token_id:int}/revoke")
-    def revoke(self, request: Request, db: DB, token_id: FromPath[int]) -> Response:
+    def revoke(self, request: Request, db: DB, token_id: IdPath) -> Response:
         try:
             actions.revoke_token(db, request.user.id, token_id, utcnow())
         except ActionError as exc:

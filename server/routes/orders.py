@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response
 from sqlmodel import select
 
@@ -21,9 +19,8 @@ from server.queries import catalog as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.customers import STAFF, refusal
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/orders", N_("Rental orders"), N_("Orders, their customers, venues and units"),
                 tuple(STAFF)))
@@ -57,11 +54,11 @@ class OrdersController(Controller):
         return Redirect(f"/orders/{order.id}?saved=1", status_code=303)
 
     @get("/{order_id:int}")
-    def show(self, request: Request, db: DB, order_id: FromPath[int]) -> Response:
+    def show(self, request: Request, db: DB, order_id: IdPath) -> Response:
         return _order_page(request, db, _order(db, order_id))
 
     @post("/{order_id:int}")
-    def save(self, request: Request, db: DB, order_id: FromPath[int], data: Form) -> Response:
+    def save(self, request: Request, db: DB, order_id: IdPath, data: Form) -> Response:
         try:
             actions.save_order(db, request.user.id, order_id, data, _zone(request), utcnow())
         except ActionError as exc:
@@ -71,7 +68,7 @@ class OrdersController(Controller):
         return Redirect(f"/orders/{order_id}?saved=1", status_code=303)
 
     @post("/{order_id:int}/units")
-    def add_unit(self, request: Request, db: DB, order_id: FromPath[int], data: Form) -> Response:
+    def add_unit(self, request: Request, db: DB, order_id: IdPath, data: Form) -> Response:
         order = _order(db, order_id)
         try:
             actions.add_unit(db, request.user.id, order_id, str(data.get("asset_tag", "")), utcnow())
@@ -81,8 +78,8 @@ class OrdersController(Controller):
         return _units(request, db, order)
 
     @post("/{order_id:int}/units/{unit_id:int}/remove")
-    def remove_unit(self, request: Request, db: DB, order_id: FromPath[int],
-                    unit_id: FromPath[int]) -> Response:
+    def remove_unit(self, request: Request, db: DB, order_id: IdPath,
+                    unit_id: IdPath) -> Response:
         order = _order(db, order_id)
         try:
             actions.remove_unit(db, request.user.id, order_id, unit_id, utcnow())
@@ -92,7 +89,7 @@ class OrdersController(Controller):
         return _units(request, db, order)
 
     @post("/{order_id:int}/archive")
-    def archive(self, request: Request, db: DB, order_id: FromPath[int]) -> Response:
+    def archive(self, request: Request, db: DB, order_id: IdPath) -> Response:
         order = _order(db, order_id)
         try:
             actions.archive_order(db, request.user.id, order_id, utcnow())

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, Router, put
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody
@@ -43,9 +43,13 @@ def _bearer(connection: ASGIConnection) -> str:
 
 def integration_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: a live integration token, whoever else is signed in."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own answer: the allowed methods, no data
     with Session(connection.app.state.engine) as db:
         row = token_for(db, _bearer(connection))
     if row is None:
+        if connection.scope.get("user") is not None:  # a person's session is not a token
+            raise PermissionDeniedException("integration token")
         raise NotAuthorizedException("a valid integration token is required")
     connection.scope["integration"] = (row.id, row.name)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response
 from sqlmodel import select
 
@@ -22,9 +20,8 @@ from server.queries import catalog as q
 from server.routes._http import DB, get, page, post
 from server.routes.customers import refusal
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/units", N_("Units and depots"), N_("Asset tags, models, depots, retiring"),
                 (Role.equipment,)))
@@ -60,11 +57,11 @@ class UnitsController(Controller):
         return Redirect(f"/units/{unit.id}?saved=1", status_code=303)
 
     @get("/{unit_id:int}")
-    def show(self, request: Request, db: DB, unit_id: FromPath[int]) -> Response:
+    def show(self, request: Request, db: DB, unit_id: IdPath) -> Response:
         return _unit_page(request, db, unit_id)
 
     @post("/{unit_id:int}")
-    def save(self, request: Request, db: DB, unit_id: FromPath[int], data: Form) -> Response:
+    def save(self, request: Request, db: DB, unit_id: IdPath, data: Form) -> Response:
         try:
             actions.upsert_unit(db, request.user.id, unit_id, data, utcnow())
         except ActionError as exc:
@@ -73,7 +70,7 @@ class UnitsController(Controller):
         return Redirect(f"/units/{unit_id}?saved=1", status_code=303)
 
     @post("/{unit_id:int}/retire")
-    def retire(self, request: Request, db: DB, unit_id: FromPath[int], data: Form) -> Response:
+    def retire(self, request: Request, db: DB, unit_id: IdPath, data: Form) -> Response:
         try:
             actions.retire_unit(db, request.user.id, unit_id, str(data.get("reason", "")), utcnow())
         except ActionError as exc:
@@ -126,11 +123,11 @@ class DepotsController(Controller):
         return _save_depot(request, db, None, data)
 
     @post("/{depot_id:int}")
-    def save(self, request: Request, db: DB, depot_id: FromPath[int], data: Form) -> Response:
+    def save(self, request: Request, db: DB, depot_id: IdPath, data: Form) -> Response:
         return _save_depot(request, db, depot_id, data)
 
     @post("/{depot_id:int}/archive")
-    def archive(self, request: Request, db: DB, depot_id: FromPath[int]) -> Response:
+    def archive(self, request: Request, db: DB, depot_id: IdPath) -> Response:
         try:
             actions.archive_depot(db, request.user.id, depot_id, utcnow())
         except ActionError as exc:

@@ -115,7 +115,7 @@ def test_only_a_live_token_opens_the_api_and_it_opens_nothing_else(client, db, p
     assert client.get(f"{API}/units/X", headers=bad).status_code == 401
     # a person's session is not a token
     login(client, "admin")
-    assert client.get(f"{API}/units/X", headers={"accept": "application/json"}).status_code == 401
+    assert client.get(f"{API}/units/X", headers={"accept": "application/json"}).status_code == 403
     client.cookies.clear()
     # the token is not a session: other screens stay closed
     r = client.get("/board", headers=_auth(token), follow_redirects=False)
