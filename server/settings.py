@@ -47,6 +47,7 @@ class Settings:
     session_idle_minutes: int = 720  # a session unused this long ends
     session_absolute_hours: int = 168  # a session ends this long after sign-in, used or not
     venue_radius_m: int = 300  # D15
+    rental_api_rate_per_minute: int = 300  # requests per integration token per minute
     feedback_link_days: int = 7  # S6: how long the customer's private feedback link works
     feedback_link_max_guesses: int = 10  # wrong links per address within the login window
     # Tests and demos only: the server's clock starts at this ISO instant (with its offset,

@@ -6,6 +6,7 @@ from server.models.drill import Drill
 from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
 from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
+from server.models.integrations import ImportUpload, IntegrationToken
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
 from server.models.push import Notification, PushSubscription
 from server.models.requests import OPEN_STATUSES, RequestStatus, SupportRequest
@@ -27,7 +28,7 @@ __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
-    "Group", "GuessFailure", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
+    "Group", "GuessFailure", "ImportUpload", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
     "Photo", "PushSubscription",
     "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
