@@ -15,15 +15,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
+from server.actions.equipment import MoveRefused, move, release_for_request
 from server.actions.notify import enqueue
 from server.actions.sla import start_clock, stop_clock
+from server.actions.spares import ask_for_spare
+from server.db import utcnow
 from server.domain.geo import distance_to_venue_m
 from server.domain.intake import (
     Proposal,
@@ -252,22 +254,18 @@ def hold_reserve_unit(
         return (not same_region, unit.model != request.device_model, far, unit.asset_tag)
 
     for unit, depot in sorted(rows, key=rank):
-        taken = db.exec(
-            update(Unit)
-            .where(Unit.id == unit.id, Unit.version == unit.version,
-                   Unit.held_for_request_id.is_(None))  # fmt: skip
-            .values(held_for_request_id=request.id, version=unit.version + 1)
-        )
-        if taken.rowcount != 1:
+        try:  # a unit someone else held meanwhile is skipped (conditional update)
+            move(db, unit, "hold", actor_id, now, request_id=request.id, model=unit.model)
+        except MoveRefused:
             continue
-        db.refresh(unit)
         record(db, "unit.held", actor_id, request_id=request.id, entity="unit",
                entity_id=unit.id, at=now, asset_tag=unit.asset_tag, model=unit.model,
                depot=depot.name if depot else "")  # fmt: skip
-        changed(db, "unit", unit.id, request_id=request.id)
+        ask_for_spare(db, actor_id, request.id, "auto", now, unit=unit)  # the manager's queue
         return unit
     record(db, "unit.hold_failed", actor_id, request_id=request.id, entity="request",
            entity_id=request.id, at=now, device_type=request.device_type)  # fmt: skip
+    ask_for_spare(db, actor_id, request.id, "auto", now)  # another depot or type may serve
     return None
 
 
@@ -289,12 +287,9 @@ def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> No
                 now=now)  # fmt: skip
 
 
-def release_holds(db: Session, request_id: int) -> None:
+def release_holds(db: Session, request_id: int, actor_id: int | None = None,
+                  at: datetime | None = None) -> None:
     """D8a holds end with the request (resolved or cancelled): the unit is back in the
-    emergency reserve for the next live stream. A unit swapped in was released then."""
-    db.exec(
-        update(Unit)
-        .where(Unit.held_for_request_id == request_id)
-        .values(held_for_request_id=None, version=Unit.version + 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    emergency reserve for the next live stream, visibly (issue 15). A unit swapped in was
+    released then."""
+    release_for_request(db, actor_id, request_id, at or utcnow(), "request ended")

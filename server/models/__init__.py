@@ -2,7 +2,17 @@
 
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
-from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
+from server.models.equipment import (
+    Depot,
+    DeviceType,
+    OrderLine,
+    RentalOrder,
+    RepairTicket,
+    SpareRequest,
+    SpareStatus,
+    Unit,
+    UnitStatus,
+)
 from server.models.feedback import Feedback
 from server.models.field import FieldFact, Photo, UnitSwap
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
@@ -26,7 +36,7 @@ __all__ = [
     "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "Job",
     "JobStatus", "LoginFailure", "Notification", "OrderLine", "Photo", "PushSubscription",
-    "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
-    "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
+    "RentalOrder", "RepairTicket", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
+    "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue",
 ]

@@ -360,10 +360,14 @@ def test_without_a_rental_order_only_the_requests_own_unit_can_come_out(phone, d
 def test_a_swap_that_read_an_old_unit_version_changes_nothing(db, world):
     from sqlalchemy import text
 
-    out, spare = db.get(Unit, world.unit_out.id), db.get(Unit, world.spare.id)
+    from server.actions.equipment import MoveRefused, move
+
+    spare = db.get(Unit, world.spare.id)  # holds the version it read
     db.execute(text("UPDATE unit SET version = version + 1 WHERE id = :id"), {"id": spare.id})
-    refusal = field_actions._move_units(db, out, spare)  # holds the version it read
-    assert refusal is not None and "ENC-0100" in refusal.render()
+    with pytest.raises(MoveRefused) as refused:
+        move(db, spare, "put_in", world.engineer.id, utcnow(), request_id=world.request.id,
+             order_id=world.order.id)
+    assert "ENC-0100" in refused.value.message.render()
     db.rollback()
     assert db.get(Unit, world.spare.id).status == "reserve"
 
