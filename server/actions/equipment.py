@@ -67,6 +67,7 @@ def move(db: Session, unit: Unit, name: str, actor_id: int | None, at: datetime,
     correction of what physically happened (``repairs.resolve_refused_swap``) only.
     """
     rule = rules.MOVES[name]
+    db.refresh(unit)  # decide on what is stored now; the version check guards the rest
     before = facts(db, unit)
     if check:
         refusal = rules.move_refusal(name, before, request_id)

@@ -39,6 +39,8 @@ def ask_for_spare(db: Session, actor_id: int | None, request_id: int, source: st
     if request.status not in OPEN_STATUSES:
         raise ActionError(N_("Request {number} is closed: no spare unit can be asked for it."),
                           number=request.number)
+    if source == "engineer" and not _engineer_of(db, request_id, actor_id):
+        raise ActionError(N_("Only an engineer of this request's jobs can ask for its spare."))
     waiting = db.exec(select(SpareRequest).where(SpareRequest.request_id == request_id,
                                                  SpareRequest.status.in_(WAITING))).first()
     if waiting is not None:

@@ -30,3 +30,8 @@ ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
 from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
+
+# The equipment department's desk: stock, spare units, repairs, labels (issue 15).
+from server.routes import equipment  # noqa: E402
+
+ROUTES += [*equipment.ROUTES]
