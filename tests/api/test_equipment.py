@@ -6,6 +6,7 @@ Each test runs on SQLite and, where FIELDOPS_TEST_DATABASE_URL is set, on Postgr
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from datetime import timedelta
@@ -206,10 +207,8 @@ def test_two_engineers_swapping_in_the_same_unit_at_once_one_wins(db, desk, engi
 
     def rule_then_wait(*args, **kwargs):
         answer = real_rule(*args, **kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait(timeout=3)  # on SQLite the writers take turns: the wait just ends
-        except threading.BrokenBarrierError:
-            pass
         return answer
 
     monkeypatch.setattr(equipment.rules, "swap_refusal", rule_then_wait)
