@@ -9,9 +9,11 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, audit, changes
 from server.actions.equipment import MoveRefused, move
+from server.domain.geo import distance_to_venue_m
 from server.domain.text import N_
 from server.models import (
     OPEN_STATUSES,
+    Depot,
     Job,
     SlaClock,
     SpareRequest,
@@ -19,6 +21,7 @@ from server.models import (
     Staff,
     SupportRequest,
     Unit,
+    Venue,
 )
 
 WAITING = (SpareStatus.open, SpareStatus.shipped)
@@ -45,6 +48,8 @@ def ask_for_spare(db: Session, actor_id: int | None, request_id: int, source: st
                                                  SpareRequest.status.in_(WAITING))).first()
     if waiting is not None:
         return waiting
+    if unit is None and source != "auto":  # keep the nearest matching unit for it now
+        unit = _held(db, request_id) or _hold_nearest(db, actor_id, request, now)
     deadline = db.exec(select(SlaClock.deadline_at).where(
         SlaClock.request_id == request_id, SlaClock.kind == "resolution")).first()
     fault = request.symptom + (f"\n{note.strip()}" if note.strip() else "")
@@ -60,6 +65,58 @@ def ask_for_spare(db: Session, actor_id: int | None, request_id: int, source: st
                  asset_tag=unit.asset_tag if unit else "", text=note.strip()[:500])
     _announce(db, request)
     return spare
+
+
+def hold_reserve_unit(db: Session, actor_id: int | None, request: SupportRequest,
+                      now: datetime) -> Unit | None:
+    """D8a: a live stream's hardware fault holds the nearest reserve unit of the same type
+    (the same model first) and puts a spare request in the equipment manager's queue.
+
+    The unit stays at its depot, held for the request, so it can be shipped the moment it
+    is needed. A unit held for another request is never taken; two requests racing for
+    one unit each get their own (the hold is a conditional update). Without a unit, the
+    spare request still reaches the queue: another depot or model may serve.
+    """
+    held = _held(db, request.id)
+    if held is not None:
+        return held
+    unit = _hold_nearest(db, actor_id, request, now)
+    ask_for_spare(db, actor_id, request.id, "auto", now, unit=unit)
+    return unit
+
+
+def _held(db: Session, request_id: int) -> Unit | None:
+    return db.exec(select(Unit).where(Unit.held_for_request_id == request_id,
+                                      Unit.status == "reserve")).first()
+
+
+def _hold_nearest(db: Session, actor_id: int | None, request: SupportRequest,
+                  now: datetime) -> Unit | None:
+    rows = db.exec(select(Unit, Depot).join(Depot, Depot.id == Unit.depot_id, isouter=True)
+                   .where(Unit.status == "reserve", Unit.device_type == request.device_type,
+                          Unit.held_for_request_id.is_(None))).all()
+    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+
+    def rank(row: tuple[Unit, Depot | None]) -> tuple:
+        unit, depot = row
+        far = float("inf")
+        if venue is not None and depot is not None:
+            far = distance_to_venue_m(depot.lat, depot.lon, venue.lat, venue.lon, venue.datum)
+        same_region = depot is not None and depot.region == request.region
+        return (not same_region, unit.model != request.device_model, far, unit.asset_tag)
+
+    for unit, depot in sorted(rows, key=rank):
+        try:  # a unit someone else held meanwhile is skipped (conditional update)
+            move(db, unit, "hold", actor_id, now, request_id=request.id, model=unit.model)
+        except MoveRefused:
+            continue
+        audit.record(db, "unit.held", actor_id, request_id=request.id, entity="unit",
+                     entity_id=unit.id, at=now, asset_tag=unit.asset_tag, model=unit.model,
+                     depot=depot.name if depot else "")
+        return unit
+    audit.record(db, "unit.hold_failed", actor_id, request_id=request.id, entity="request",
+                 entity_id=request.id, at=now, device_type=request.device_type)
+    return None
 
 
 def ship_spare(db: Session, actor_id: int, spare_id: int, unit_id: int, carrier: str,

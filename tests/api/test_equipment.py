@@ -21,7 +21,7 @@ from sqlmodel import Session, func, select
 from server.actions import ActionError, repairs, spares
 from server.actions.equipment import MoveRefused
 from server.actions.jobs import cancel_request
-from server.actions.requests import hold_reserve_unit
+from server.actions.spares import hold_reserve_unit
 from server.db import utcnow
 from server.models import (
     AuditEntry,
@@ -447,3 +447,5 @@ def test_the_dispatcher_and_the_engineer_ask_for_a_spare(client, db, desk, now):
     assert ok.status_code == 200 and "设备管理部" in text_of(ok.text)
     spare = db.exec(select(SpareRequest)).one()
     assert spare.source == "engineer" and spare.fault.startswith("编码器无法开机")
+    held = fresh(db, Unit, spare.unit_id)  # the nearest matching unit is kept for it
+    assert held.held_for_request_id == desk.sites[1].request.id and held.model == "LiveU Solo"
