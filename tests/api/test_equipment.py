@@ -449,3 +449,24 @@ def test_the_dispatcher_and_the_engineer_ask_for_a_spare(client, db, desk, now):
     assert spare.source == "engineer" and spare.fault.startswith("编码器无法开机")
     held = fresh(db, Unit, spare.unit_id)  # the nearest matching unit is kept for it
     assert held.held_for_request_id == desk.sites[1].request.id and held.model == "LiveU Solo"
+
+
+def test_the_demo_data_keeps_every_unit_invariant(tmp_path):
+    """The demo's spares and repairs are made through the actions: each unit in one state,
+    a spare waiting, two on their way, the units in repair each with their ticket."""
+    from server.db import make_engine
+    from server.demo import load_demo
+    from server.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as db:
+        load_demo(db, utcnow(), Settings(data_dir=tmp_path))
+        db.commit()
+        assert invariant_problems(db) == []
+        statuses = db.exec(select(SpareRequest.status)).all()
+        assert "open" in statuses  # the demo onsite login's, its unit held to be shipped
+        in_repair = db.exec(select(func.count()).where(Unit.status == "in_repair")).one()
+        assert count(db, RepairTicket, RepairTicket.closed_at.is_(None)) == in_repair > 0
+    engine.dispose()
