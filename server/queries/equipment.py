@@ -84,9 +84,10 @@ def stock(db: Session, rules_: rules.EquipmentRules, *, depot_id: int | None = N
                      numbers.get(u.held_for_request_id, "")) for u in units]
     groups: dict[tuple[str, str, str], Counter] = {}
     for r in rows:
-        groups.setdefault((r.depot or "—", r.unit.device_type, r.unit.model), Counter())[r.state] += 1
+        groups.setdefault((r.depot, r.unit.device_type, r.unit.model), Counter())[r.state] += 1
     counts = [{"depot": k[0], "device_type": k[1], "model": k[2], "states": dict(c),
-               "total": sum(c.values())} for k, c in sorted(groups.items())]
+               "total": sum(c.values())}
+              for k, c in sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0]))]
     return Stock(rows[:PAGE], len(rows), counts, depots, low_stock(db, rules_))
 
 
