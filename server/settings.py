@@ -42,6 +42,9 @@ class Settings:
     login_max_failures: int = 5  # failures within the window before logins slow down
     login_window_seconds: int = 900
     venue_radius_m: int = 300  # D15
+    # Tests and demos only: the server's clock starts at this ISO instant (with its offset,
+    # e.g. 2026-12-01T13:26:00+08:00) and runs on from there (server.clock). Empty: wall clock.
+    clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
     equipment: EquipmentRules = field(default_factory=EquipmentRules)  # low-stock thresholds
