@@ -73,6 +73,8 @@ def move(db: Session, unit: Unit, name: str, actor_id: int | None, at: datetime,
         refusal = rules.move_refusal(name, before, request_id)
         if refusal is not None:
             raise MoveRefused(refusal)
+    if rule.at_depot and db.get(Depot, depot_id or unit.depot_id or 0) is None:
+        raise MoveRefused(Message(N_("Choose the depot the unit goes back to.")), "depot_id")
     values: dict[str, Any] = {
         "status": rules.stored(rule.target),
         "held_for_request_id": request_id if rule.for_request else None,
@@ -211,8 +213,8 @@ def release_for_request(db: Session, actor_id: int | None, request_id: int, at: 
                         why: str) -> None:
     """The request ended (resolved or cancelled): its held units go back to the reserve,
     visibly (each release is in the unit's history and the request's timeline), and its
-    spare requests still open are cancelled. A unit in transit stays tied to the request
-    until the manager records it back at a depot (the queue shows it)."""
+    waiting spare requests are cancelled. A unit in transit stays tied to the request
+    until the manager records it back at a depot (the queue lists it)."""
     released = []
     for unit in db.exec(select(Unit).where(Unit.held_for_request_id == request_id,
                                            Unit.status == "reserve")).all():

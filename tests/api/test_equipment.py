@@ -6,7 +6,6 @@ Each test runs on SQLite and, where FIELDOPS_TEST_DATABASE_URL is set, on Postgr
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import threading
 from datetime import timedelta
@@ -200,15 +199,18 @@ def test_two_engineers_swapping_in_the_same_unit_at_once_one_wins(db, desk, engi
     """Both read the unit as free; exactly one swap applies, the other is told why and its
     report is kept, flagged, for the dispatcher."""
     spare = desk.spares[0]
-    both_read = threading.Barrier(2)
+    # PostgreSQL: both transactions read the unit free before either writes. SQLite takes
+    # one writer at a time, so the second reads after the first committed (no waiting:
+    # a timeout would never pass under a frozen faketime).
+    both_read = None if settings.is_sqlite else threading.Barrier(2)
     from server.actions import equipment
 
     real_rule = equipment.rules.swap_refusal
 
     def rule_then_wait(*args, **kwargs):
         answer = real_rule(*args, **kwargs)
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_read.wait(timeout=3)  # on SQLite the writers take turns: the wait just ends
+        if both_read is not None:
+            both_read.wait()
         return answer
 
     monkeypatch.setattr(equipment.rules, "swap_refusal", rule_then_wait)
@@ -260,13 +262,13 @@ def test_an_offline_swap_replayed_twice_applies_once(client, db, desk, now):
 # -- returns, repair, retire -------------------------------------------------------------------
 
 
-def test_a_swapped_out_unit_goes_through_repair_back_to_a_depot(client, db, desk):
+def test_a_swapped_out_unit_goes_through_repair_back_to_a_depot(client, db, desk, clock):
     site = desk.sites[0]
     login(client, site.engineer.username)
     assert results(push(client, [swap(site.job.id, site.unit.asset_tag,
                                       desk.spares[0].asset_tag)]))[0]["status"] == "applied"
     ticket = db.exec(select(RepairTicket)).one()
-    now = utcnow()  # after the swap
+    now = clock.advance(minutes=30)  # the unit reaches the workshop after the swap
     repairs.receive(db, desk.manager.id, ticket.id, now)
     with pytest.raises(ActionError):
         repairs.finish_repair(db, desk.manager.id, ticket.id, "repaired", None, "", now)
@@ -470,3 +472,23 @@ def test_the_demo_data_keeps_every_unit_invariant(tmp_path):
         in_repair = db.exec(select(func.count()).where(Unit.status == "in_repair")).one()
         assert count(db, RepairTicket, RepairTicket.closed_at.is_(None)) == in_repair > 0
     engine.dispose()
+
+
+def test_a_unit_comes_back_only_to_a_real_depot(client, db, desk, now, settings):
+    unit, spare = held_and_asked(db, desk, now)
+    spares.ship_spare(db, desk.manager.id, spare.id, unit.id, "courier", None, "顺丰 SF9",
+                      now + timedelta(hours=1), now)
+    spares.cancel_spare(db, desk.manager.id, spare.id, "客户自行解决", now)
+    db.commit()
+    login(client, "equipment")
+    for depot in ("0", "999", "x"):
+        bad = form_post(client, f"/equipment/units/{unit.id}/back", {"depot_id": depot},
+                        htmx=True)
+        assert bad.status_code == 422 and "库点" in text_of(bad.text)
+        assert fresh(db, Unit, unit.id).status == "in_transit"
+    ok = form_post(client, f"/equipment/units/{unit.id}/back",
+                   {"depot_id": str(desk.depots[1].id)}, htmx=True)
+    assert ok.status_code == 200 and "设备已回到备用库" in text_of(ok.text)
+    assert (fresh(db, Unit, unit.id).status, fresh(db, Unit, unit.id).depot_id) == (
+        "reserve", desk.depots[1].id)
+    assert invariant_problems(db) == []
