@@ -492,3 +492,26 @@ def test_a_unit_comes_back_only_to_a_real_depot(client, db, desk, now, settings)
     assert (fresh(db, Unit, unit.id).status, fresh(db, Unit, unit.id).depot_id) == (
         "reserve", desk.depots[1].id)
     assert invariant_problems(db) == []
+
+
+def test_the_manager_resolves_a_refused_swap_from_the_queue(client, db, desk, now):
+    site, other = desk.sites
+    login(client, site.engineer.username)
+    m = swap(site.job.id, site.unit.asset_tag, other.unit.asset_tag)
+    assert results(push(client, [m]))[0]["status"] == "rejected"
+    login(client, "equipment")
+    queue = client.get("/equipment/queue")
+    assert other.unit.asset_tag in queue.text and "同步时被拒绝的换机 (1)" in text_of(queue.text)
+    url = f"/equipment/swaps/{m['id']}/resolve"
+    for data in ({"note": "问过工程师"}, {"happened": "maybe", "note": "x"},
+                 {"happened": "no", "note": ""}):
+        bad = form_post(client, url, data, htmx=True)
+        assert bad.status_code == 422
+    assert form_post(client, "/equipment/swaps/" + "z" * 80 + "/resolve",
+                     {"happened": "no", "note": "x"}, htmx=True).status_code == 422
+    ok = form_post(client, url, {"happened": "no", "note": "工程师确认没有换上"}, htmx=True)
+    assert ok.status_code == 200 and "没有待处理的被拒绝换机" in text_of(ok.text)
+    fact = fresh(db, FieldFact, m["id"])
+    assert fact.flag_resolved_at is not None and fact.data["resolution"]["happened"] is False
+    assert fresh(db, Unit, other.unit.id).status == "rented"  # the records stay as they were
+    assert invariant_problems(db) == []
