@@ -1,7 +1,7 @@
-"""equipment desk: spare-unit requests, repair tickets, one open order line per unit
+"""equipment desk: spare-unit requests, repair tickets, a unit's history by entity
 
 Revision ID: 7e15a0c1d2b3
-Revises: 5a9c322f6f52
+Revises: 5aae8242d016
 Create Date: 2026-11-30 07:30:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import server.models.base
 
 
 revision: str = '7e15a0c1d2b3'
-down_revision: str | None = '5a9c322f6f52'
+down_revision: str | None = '5aae8242d016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -82,15 +82,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.create_index('ix_audit_entry_entity', ['entity', 'entity_id'], unique=False)
-    with op.batch_alter_table('orderline', schema=None) as batch_op:
-        batch_op.create_index('uq_orderline_open_unit', ['unit_id'], unique=True,
-                              sqlite_where=sa.text('removed_at IS NULL'),
-                              postgresql_where=sa.text('removed_at IS NULL'))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('orderline', schema=None) as batch_op:
-        batch_op.drop_index('uq_orderline_open_unit')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_entry_entity')
     op.drop_table('repair_ticket')

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server.db import utcnow
-from server.models import Notification
+from server.models import Job, Notification, SupportRequest
 
 CHANNELS = ("webpush", "wecom")
+DRILL_TITLE = "【演练 DRILL】"
 QUEUED = "fieldops_notices_queued"  # on the session: its commit wakes the sender (server.jobs.push)
 
 
@@ -34,6 +35,8 @@ def enqueue(
 ) -> list[Notification]:
     """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning..."""
     now = now or utcnow()
+    if _is_drill(db, request_id, job_id):  # D12: every drill notice says so, first thing
+        title = f"{DRILL_TITLE}{title}"
     payload = {"kind": kind, "title": title, "body": body, "request_id": request_id,
                "job_id": job_id}
     queued = []
@@ -53,3 +56,11 @@ def enqueue(
     if queued:
         db.info[QUEUED] = True
     return queued
+
+
+def _is_drill(db: Session, request_id: int | None, job_id: int | None) -> bool:
+    if request_id is None and job_id is not None:
+        job = db.get(Job, job_id)
+        request_id = job.request_id if job else None
+    request = db.get(SupportRequest, request_id) if request_id is not None else None
+    return bool(request and request.is_drill)

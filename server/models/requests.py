@@ -65,4 +65,5 @@ class SupportRequest(SQLModel, table=True):
     closed_at: datetime | None = instant()
     close_reason: str = ""
     is_drill: bool = False  # D12: same clocks and screens, excluded from KPIs
+    drill_id: int | None = Field(default=None, foreign_key="drill.id", index=True)
     version: int = 1  # bumped on every change; the board and sync compare it

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from server.actions import ActionError, FieldErrors
 from server.actions import team as actions
+from server.domain.bounds import SHORT_TEXT
 from server.domain.qualification import DEGREES
 from server.domain.text import N_
 from server.i18n import render
@@ -20,11 +19,12 @@ from server.queries import team as q
 from server.queries.roster import describe
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, form_text
 from server.routes.roster import local_today, rules_of
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
+PROFILE_FIELDS = ("birth_date", "degree", "experience_months", "group", "region", "phone",
+                  "email")  # fmt: skip
 DEGREE_LABELS = {
     "none": N_("No degree"),
     "high_school": N_("high_school"),
@@ -80,24 +80,20 @@ class TeamController(Controller):
                     eligible=sum(1 for m in members if m.eligible))  # fmt: skip
 
     @get("/{staff_id:int}")
-    def person(self, request: Request, db: DB, staff_id: FromPath[int]) -> Template:
+    def person(self, request: Request, db: DB, staff_id: IdPath) -> Template:
         return page(request, "pages/team_person.html", **_context(request, db, staff_id))
 
     @post("/{staff_id:int}")
     def save_profile(
-        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+        self, request: Request, db: DB, staff_id: IdPath, data: Form
     ) -> Response:
         user = request.scope["user"]
         try:
             actions.update_profile(
                 db, user.id, staff_id,
-                birth_date=str(data.get("birth_date", "")),
-                degree=str(data.get("degree", "")),
-                experience_months=str(data.get("experience_months", "")),
-                group=str(data.get("group", "")),
-                region=str(data.get("region", "")),
-                phone=str(data.get("phone", "")),
-                email=str(data.get("email", "")),
+                # only the fields sent change (a partial update; issue 11)
+                **{name: form_text(data, name, SHORT_TEXT) if name in data else None
+                   for name in PROFILE_FIELDS},
                 today=local_today(request),
                 regions=rules_of(request).regions,
             )  # fmt: skip
@@ -117,7 +113,7 @@ class TeamController(Controller):
 
     @post("/{staff_id:int}/training")
     def add_training(
-        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+        self, request: Request, db: DB, staff_id: IdPath, data: Form
     ) -> Response:
         user = request.scope["user"]
         try:
@@ -146,7 +142,7 @@ class TeamController(Controller):
 
     @post("/{staff_id:int}/training/{record_id:int}/delete")
     def remove_training(
-        self, request: Request, db: DB, staff_id: FromPath[int], record_id: FromPath[int]
+        self, request: Request, db: DB, staff_id: IdPath, record_id: IdPath
     ) -> Response:
         user = request.scope["user"]
         error = None
