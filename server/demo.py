@@ -26,6 +26,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from server.actions.audit import record
+from server.demo_equipment import add_equipment_desk
 from server.demo_history import add_history
 from server.domain.calendar import DayOverride, SpecialCalendar
 from server.domain.geo import check_in_flag, distance_to_venue_m, to_wgs84, wgs84_to_gcj02
@@ -339,6 +340,7 @@ class _Loader:
         self._rosters()
         self._requests()
         self.counts.update(add_history(self.db, self.now, self.settings))  # KPIs (issue 16)
+        self.counts |= add_equipment_desk(self.db, self.now)  # issue 15: spares, repairs
         for status in ("rented", "reserve", "in_repair", "in_transit"):
             self.counts[f"units_{status}"] = sum(1 for u in self.units if u.status == status)
         self.db.add(AppMeta(key=META_KEY, value=self.now.isoformat()))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from server.domain.equipment import EquipmentRules
 from server.domain.roster import RosterRules
 from server.domain.sla import SlaTargets
 
@@ -55,6 +56,7 @@ class Settings:
     clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
+    equipment: EquipmentRules = field(default_factory=EquipmentRules)  # low-stock thresholds
 
     @property
     def db_url(self) -> str:
@@ -69,13 +71,14 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in ("sla", "roster"):
+            if f.name in ("sla", "roster", "equipment"):
                 continue
             raw = env.get(f"FIELDOPS_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _parse(f.type, raw, f.name)
         values["sla"] = _nested(SlaTargets(), "FIELDOPS_SLA_", env)
         values["roster"] = _nested(RosterRules(), "FIELDOPS_ROSTER_", env)
+        values["equipment"] = _nested(EquipmentRules(), "FIELDOPS_EQUIPMENT_", env)
         values.update(overrides)
         return cls(**values)
 

@@ -3,7 +3,17 @@
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
 from server.models.drill import Drill
-from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
+from server.models.equipment import (
+    Depot,
+    DeviceType,
+    OrderLine,
+    RentalOrder,
+    RepairTicket,
+    SpareRequest,
+    SpareStatus,
+    Unit,
+    UnitStatus,
+)
 from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
 from server.models.integrations import ImportUpload, IntegrationToken
@@ -30,7 +40,7 @@ __all__ = [
     "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
     "Group", "GuessFailure", "ImportUpload", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
     "Photo", "PushSubscription",
-    "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
-    "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
+    "RentalOrder", "RepairTicket", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
+    "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Float, func
 from sqlalchemy.ext.compiler import compiles
@@ -39,6 +40,7 @@ from server.models import (
     Venue,
 )
 from server.queries.duty import OnDuty, on_duty
+from server.queries.equipment import spare_for_request
 
 CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
@@ -410,6 +412,12 @@ TIMELINE_LABELS = {
     "job.cancelled": N_("Job cancelled"),
     "job.checked_in": N_("Checked in at the venue"),
     "unit.swapped": N_("Device swapped"),
+    "unit.released": N_("Held unit back in reserve"),
+    "spare.asked": N_("Spare unit asked for"),
+    "spare.shipped": N_("Spare unit shipped"),
+    "spare.delivered": N_("Spare unit delivered and swapped in"),
+    "spare.cancelled": N_("Spare request cancelled"),
+    "swap.resolved": N_("Refused swap resolved"),
     "feedback.recorded": N_("Customer feedback recorded"),
     "sla.paused": N_("Clock paused"),
     "sla.resumed": N_("Clock resumed"),
@@ -438,6 +446,7 @@ class RequestPage:
     jobs: list[tuple[Job, str]]  # every job, oldest first, with the assignee's name
     timeline: list[TimelineItem]
     names: dict[int, str]
+    spare: Any = None  # issue 15: the spare unit asked / on its way (queries.equipment)
 
 
 def request_page(db: Session, request_id: int, now: datetime, targets: rules.SlaTargets) -> RequestPage | None:
@@ -516,4 +525,4 @@ def request_page(db: Session, request_id: int, now: datetime, targets: rules.Sla
             )
     timeline.sort(key=lambda t: t.at)
     return RequestPage(request, venue, details, [(j, names.get(j.assignee_id, "—")) for j in jobs],
-                       timeline, names)
+                       timeline, names, spare_for_request(db, request_id))

@@ -31,6 +31,10 @@ from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
 
+# The equipment department's desk: stock, spare units, repairs, labels (issue 15).
+from server.routes import equipment  # noqa: E402
+
+ROUTES += [*equipment.ROUTES]
 # Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
 from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
 

@@ -252,7 +252,10 @@
       createImageBitmap(picker.files[0]).then(function (bmp) {
         return new window.BarcodeDetector().detect(bmp);
       }).then(function (codes) {
-        if (codes.length) { target.value = codes[0].rawValue.trim().toUpperCase(); target.focus(); }
+        if (!codes.length) return;
+        target.value = codes[0].rawValue.trim().toUpperCase();
+        target.focus();
+        target.dispatchEvent(new Event("input", { bubbles: true })); // e.g. the stock search
       });
     };
     picker.click();
