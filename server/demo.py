@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from server import demo_inbound
 from server.actions.audit import record
 from server.domain.calendar import DayOverride, SpecialCalendar
 from server.domain.geo import check_in_flag, distance_to_venue_m, to_wgs84, wgs84_to_gcj02
@@ -337,6 +338,7 @@ class _Loader:
         self._equipment()
         self._rosters()
         self._requests()
+        self.counts["inbound_contacts"] = demo_inbound.load(self.db, self.now)  # issue 17
         for status in ("rented", "reserve", "in_repair", "in_transit"):
             self.counts[f"units_{status}"] = sum(1 for u in self.units if u.status == status)
         self.db.add(AppMeta(key=META_KEY, value=self.now.isoformat()))

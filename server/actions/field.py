@@ -72,7 +72,12 @@ class AcceptArgs(JobArgs):
 
 
 class OnMyWayArgs(JobArgs):
-    pass
+    """The position, when the phone gives one, lets the customer's status link show an
+    arrival estimate (D19); it is never shown itself."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
 
 
 class CheckInArgs(JobArgs):
@@ -125,6 +130,8 @@ def on_my_way(db: Session, staff_id: int, args: OnMyWayArgs, device_time: dateti
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if args.lat is not None and args.lon is not None:
+        fact.lat, fact.lon, fact.accuracy_m = args.lat, args.lon, args.accuracy_m
     if not _changed_job(out) and job.status in ACTIVE_JOB_STATUSES:
         _accept_first(db, staff_id, job, fact, now, settings)
         if job.status == JobStatus.accepted:

@@ -30,3 +30,8 @@ ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
 from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
+
+# Reaching people in mainland China: channels, the inbox, the customer's status link (issue 17).
+from server.routes import channels, customer_status, inbox  # noqa: E402
+
+ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES]
