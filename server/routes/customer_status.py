@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import litestar
-from litestar import Request
+from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -110,16 +110,26 @@ def _accept_context(db: DB, token: str, request: Request) -> dict[str, Any]:
     return {"link": link, "job": job, "req": req, "used": used is not None, "token": token}
 
 
-@get("/a/{token:str}", opt=PUBLIC, include_in_schema=False)
-def accept_link(request: Request, db: DB, token: FromPath[str]) -> Template:
-    """Opening the link shows what will be accepted and one button; it changes nothing."""
-    ctx = _accept_context(db, token, request)
-    return page(request, "pages/accept_link.html", status_code=200 if ctx["link"] else 404,
-                **ctx)
+class AcceptLinkController(Controller):
+    """GET and POST on one path live in a controller (two plain handlers on one path got
+    their sync wrapper applied twice)."""
+
+    path = "/a"
+    include_in_schema = False
+
+    @get("/{token:str}", opt=PUBLIC)
+    def show(self, request: Request, db: DB, token: FromPath[str]) -> Template:
+        """Opening the link shows what will be accepted and one button; it changes nothing."""
+        ctx = _accept_context(db, token, request)
+        return page(request, "pages/accept_link.html", status_code=200 if ctx["link"] else 404,
+                    **ctx)
+
+    @post("/{token:str}", opt=TOKEN)
+    def accept(self, request: Request, db: DB, token: FromPath[str], data: Form) -> Template:
+        return _accept(request, db, token, data)
 
 
-@post("/a/{token:str}", opt=TOKEN, include_in_schema=False)
-def accept_link_post(request: Request, db: DB, token: FromPath[str], data: Form) -> Template:
+def _accept(request: Request, db: DB, token: str, data: dict[str, Any]) -> Template:
     """The button: the job is accepted for the person the link was made for, once."""
     ctx = _accept_context(db, token, request)
     link, error = ctx["link"], None
@@ -143,4 +153,4 @@ def accept_link_post(request: Request, db: DB, token: FromPath[str], data: Form)
                 **ctx, done=error is None, error=error)
 
 
-ROUTES = [status_page, status_card, status_events, accept_link, accept_link_post]
+ROUTES = [status_page, status_card, status_events, AcceptLinkController]

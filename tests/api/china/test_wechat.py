@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from server.models import AuditEntry, InboundContact, InboundMessage
-from tests.api.china import WX_TOKEN, callcenter, china, china_app, china_client, sms_fake, weixin  # noqa: F401
+from tests.api.china.conftest import WX_TOKEN
 from tests.fakes.services import FakeWeixin
 from tests.fakes.weixin_crypto import AES_KEY, callback, open_reply, signature
 
