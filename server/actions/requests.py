@@ -153,10 +153,11 @@ def record_request(
     from server.actions import inbound
 
     contact = inbound.open_contact(db, _contact_id(form)) if _contact_id(form) else None
+    if contact is not None:
+        form = {**form, "channel": contact.channel}
     checked = read_form(db, form, now, settings.time_zone)
     if contact is not None:
-        checked = replace(checked, received_at=contact.received_at,
-                          values=checked.values | {"channel": contact.channel})
+        checked = replace(checked, received_at=contact.received_at)
     request = None
     for _attempt in range(20):  # another agent may take the same number at the same moment
         request = SupportRequest(
