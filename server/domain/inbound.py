@@ -92,7 +92,7 @@ def customer_stage(request_status: str, job_kind: str | None, job_status: str | 
         return "arrived"
     if job_status == "en_route":
         return "on_the_way"
-    if job_status in ("accepted", "offered") and job_kind == "remote" and job_status == "accepted":
+    if job_status == "accepted" and job_kind == "remote":
         return "remote"
     if job_status in ("offered", "accepted"):
         return "assigned"
