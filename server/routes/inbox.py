@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.datastructures import Cookie
 from litestar.response import Response, Template
 
 from server.actions import ActionError
@@ -53,8 +54,12 @@ class InboxController(Controller):
         user = request.scope["user"]
         calls = q.ringing(db, user.id, utcnow())
         mine = next((c for c in calls if c.answered_by_me), None)
-        if auto and mine is not None and is_htmx(request):
-            return Response("", headers={"HX-Redirect": f"/requests/new?contact={mine.contact.id}"})
+        opened = request.cookies.get("fo_call_opened") == str(mine.contact.id) if mine else True
+        if auto and mine is not None and is_htmx(request) and not opened:
+            # once per call: back on the inbox, the agent is not thrown into the form again
+            return Response("", headers={"HX-Redirect": f"/requests/new?contact={mine.contact.id}"},
+                            cookies=[Cookie(key="fo_call_opened", value=str(mine.contact.id), max_age=600,
+                                            httponly=True, samesite="strict", path="/inbox")])
         return fragment(request, "partials/call_panel.html", calls=calls)
 
     @post("/{contact_id:int}/close")
