@@ -1,4 +1,4 @@
-"""Commands: serve, migrate, demo-data, vapid-keys.
+"""Commands: serve, migrate, demo-data, vapid-keys, backup, restore.
 
 ``python -m server.cli serve`` is what ``make run`` calls: it migrates, loads the demo
 data on first start (never twice), prints the URL and the demo logins, and serves.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from server.settings import Settings
 
@@ -66,8 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo-data", help="load the demo data (once)")
     sub.add_parser("vapid-keys", help="make or show the VAPID keys")
+    b = sub.add_parser("backup", help="write a backup archive (safe while serving)")
+    b.add_argument("--to", type=Path, default=None,
+                   help="archive path (default: <data dir>/backups/fieldops-<UTC>.tar.gz)")
+    r = sub.add_parser("restore", help="restore a backup archive into the configured database")
+    r.add_argument("archive", type=Path)
+    r.add_argument("--force", action="store_true", help="replace a database that holds data")
     args = parser.parse_args(argv)
     settings = Settings.from_env().with_secrets()
+    if settings.clock_start:
+        from server import clock
+
+        clock.start_at(clock.parse_start(settings.clock_start))
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":
@@ -77,6 +88,18 @@ def main(argv: list[str] | None = None) -> int:
         print(demo_data(settings))
     elif args.command == "vapid-keys":
         print("public key:", settings.vapid_public_key)
+    elif args.command in ("backup", "restore"):
+        from server import backup as backups
+
+        try:
+            if args.command == "backup":
+                print("backup written:", backups.describe(backups.backup(settings, args.to)))
+            else:
+                info = backups.restore(settings, args.archive, force=args.force)
+                print(f"restored {info.path} ({info.kind}, revision {info.revision})")
+        except backups.BackupError as exc:
+            print("error:", exc, file=sys.stderr)
+            return 1
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+from server import clock
 
 
 def make_engine(url: str) -> Engine:
@@ -54,4 +56,5 @@ def session_scope(engine: Engine, write: bool = True) -> Iterator[Session]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now in UTC, from the server's one clock (``server.clock``)."""
+    return clock.utcnow()

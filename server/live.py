@@ -35,10 +35,52 @@ def channels_plugin(settings: Any) -> ChannelsPlugin:
     if settings.is_sqlite:
         backend: Any = MemoryChannelsBackend()
     else:
-        from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
-
-        backend = PsycoPgChannelsBackend(libpq_dsn(settings.db_url))
+        backend = _pg_backend(libpq_dsn(settings.db_url))
     return ChannelsPlugin(backend=backend, channels=[CHANNEL])
+
+
+def _pg_backend(dsn: str) -> Any:
+    """Litestar's LISTEN/NOTIFY backend, publishing over one long-lived connection per process.
+
+    The stock backend opens a new PostgreSQL connection for every NOTIFY (most of the event
+    loop's time under load); this one keeps a second connection open beside the listener's,
+    reconnecting once if PostgreSQL dropped it.
+    """
+    import psycopg
+    from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
+    from psycopg.sql import SQL, Identifier
+
+    class PersistentPublisher(PsycoPgChannelsBackend):
+        _publisher: psycopg.AsyncConnection | None = None
+        _publish_lock: asyncio.Lock | None = None
+
+        async def publish(self, data: bytes, channels: Any) -> None:
+            text = data.decode("utf-8")
+            if self._publish_lock is None:
+                self._publish_lock = asyncio.Lock()
+            async with self._publish_lock:
+                for attempt in (1, 2):
+                    if self._publisher is None or self._publisher.closed:
+                        self._publisher = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+                    try:
+                        for channel in channels:
+                            await self._publisher.execute(
+                                SQL("NOTIFY {channel}, {data}").format(channel=Identifier(channel),
+                                                                      data=text))
+                        return
+                    except psycopg.OperationalError:
+                        await self._publisher.close()
+                        self._publisher = None
+                        if attempt == 2:
+                            raise
+
+        async def on_shutdown(self) -> None:
+            await super().on_shutdown()
+            if self._publisher is not None:
+                await self._publisher.close()
+                self._publisher = None
+
+    return PersistentPublisher(dsn)
 
 
 def libpq_dsn(url: str) -> str:

@@ -68,6 +68,9 @@ class Settings:
     inbox_agent_alert_minutes: int = 2  # an unhandled contact alerts every agent (D18)
     inbox_lead_alert_minutes: int = 10  # ... and the on-duty lead (S4's 10 minutes)
     status_link_hours_after_close: int = 24  # D19: the customer's link expires then
+    # Tests and demos only: the server's clock starts at this ISO instant (with its offset,
+    # e.g. 2026-12-01T13:26:00+08:00) and runs on from there (server.clock). Empty: wall clock.
+    clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
 

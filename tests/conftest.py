@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session
 
+from server import clock as server_clock
 from server.db import make_engine
 from server.migrate import upgrade
 from server.models import Role, Staff, StaffRole
@@ -20,6 +22,43 @@ from server.settings import Settings
 
 PASSWORD = "correct-horse-1"
 _HASH = hash_password(PASSWORD)
+
+
+class TestClock:
+    """The one source of "now" in a test: the app under test reads the same instant.
+
+    Starts at the wall clock (so the suite runs at whatever instant it is started, and CI's
+    faketime runs move it), frozen for the test; ``set`` pins a chosen instant, ``advance``
+    moves it on.
+    """
+
+    def __init__(self, at: datetime) -> None:
+        self.set(at)
+
+    @property
+    def now(self) -> datetime:
+        return server_clock.utcnow()
+
+    def set(self, at: datetime) -> datetime:
+        server_clock.freeze(at)
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        return self.set(self.now + timedelta(**delta))
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[TestClock]:
+    # Whole seconds: forms and pages show minutes, so no test straddles a boundary by a hair.
+    test_clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    yield test_clock
+    server_clock.reset()
+
+
+@pytest.fixture
+def now(clock) -> datetime:
+    """The instant this test runs at (the app's "now" too)."""
+    return clock.now
 
 
 @pytest.fixture(scope="session")

@@ -45,9 +45,8 @@ register(Screen("/roster/duty", N_("On duty and absences"),
 
 
 def now_of(request: Request) -> datetime:
-    """The current instant; tests may set ``app.state.clock`` to fix it."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
+    """The current instant, from the server's one clock (``server.clock``)."""
+    return utcnow()
 
 
 def tz_of(request: Request) -> ZoneInfo:

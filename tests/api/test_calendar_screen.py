@@ -15,8 +15,8 @@ TODAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 @pytest.fixture(autouse=True)
-def today_is_26_november_2026(monkeypatch):
-    monkeypatch.setattr("server.routes.calendar.utcnow", lambda: TODAY)
+def today_is_26_november_2026(clock):
+    clock.set(TODAY)
 
 
 def cell(html: str, day: int) -> str:

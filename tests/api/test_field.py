@@ -214,13 +214,15 @@ def test_openapi_documents_push_pull_and_every_mutations_arguments(client):
     assert {p["name"] for p in pull["parameters"]} >= {"cursor", "client_id"}
 
 
-def test_pull_returns_my_changes_since_a_cursor_and_my_last_mutation(phone, db, world, monkeypatch):
+def test_pull_returns_my_changes_since_a_cursor_and_my_last_mutation(phone, db, world, monkeypatch,
+                                                                   clock):
     monkeypatch.setattr("server.sync.routes.SETTLE", timedelta(0))  # the overlap: test_sync.py
     empty = phone.get("/sync/pull?cursor=0&client_id=phone-1", headers=JSON).json()
     assert empty["last_mutation_id"] is None and empty["staff_id"] == world.engineer.id
     assert empty["pages"] == ["/field", f"/field/jobs/{world.job.id}"]
     batch = [check_in(world.job.id), note(world.job.id)]
     results(push(phone, batch))
+    clock.advance(seconds=1)  # the phone pulls a moment later; its push has settled
     pulled = phone.get(f"/sync/pull?cursor={empty['cursor']}&client_id=phone-1",
                        headers=JSON).json()
     assert pulled["last_mutation_id"] == batch[-1]["id"]

@@ -384,12 +384,12 @@ def test_upcoming_stream_bounds_every_deadline(client, people, db):
     assert clocks["resolution"].deadline_at == bound
 
 
-def test_numbers_count_up_per_shanghai_day(db, people, settings):
-    now = datetime(2026, 11, 26, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+def test_numbers_count_up_per_shanghai_day(db, people, settings, clock):
+    now = clock.set(datetime(2026, 11, 26, 15, 59, tzinfo=UTC))  # 23:59 in Shanghai
     agent = people["agent"].id
     a = record_request(db, agent, good_form(received_at="2026-11-26T23:50"), now, settings)
     b = record_request(db, agent, good_form(received_at="2026-11-26T23:58"), now, settings)
-    later = now + timedelta(minutes=2)  # 00:01 the next day
+    later = clock.advance(minutes=2)  # 00:01 the next day
     c = record_request(db, agent, good_form(received_at="2026-11-27T00:01"), later, settings)
     assert [a.number, b.number, c.number] == [
         "FO-20261126-0001", "FO-20261126-0002", "FO-20261127-0001"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -49,16 +49,10 @@ def team(db, people):
 
 
 @pytest.fixture
-def clock(app):
-    """Fix the app's clock: ``clock.set(instant)``."""
-
-    class Clock:
-        def set(self, instant: datetime) -> None:
-            app.state.clock = lambda: instant
-
-    c = Clock()
-    c.set(local(date(2026, 11, 20), 10))
-    return c
+def clock(clock):
+    """The suite's clock (tests/conftest.py), starting on 20 November 2026 at 10:00."""
+    clock.set(local(date(2026, 11, 20), 10))
+    return clock
 
 
 def fresh(db):
@@ -198,8 +192,8 @@ def test_backups_are_picked_and_counted(client, db, team, clock):
 # -- Fill for me ------------------------------------------------------------------------
 
 
-def test_fill_for_me_fills_the_demo_staff_with_a_valid_roster(client, db, settings):
-    load_demo(db, datetime(2026, 11, 26, 2, 0, tzinfo=local(date(2026, 1, 1), 0).tzinfo), settings)
+def test_fill_for_me_fills_the_demo_staff_with_a_valid_roster(client, db, settings, clock):
+    load_demo(db, clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=UTC)), settings)
     db.commit()
     login(client, "manager", "fieldops-demo")
     month = "2027-01"  # the demo publishes this month and the next; January is free

@@ -27,6 +27,12 @@ from tests.conftest import add_staff
 T0 = datetime(2026, 11, 26, 15, 10, tzinfo=UTC)  # 23:10 in Shanghai
 
 
+@pytest.fixture(autouse=True)
+def the_night_of_26_november(clock):
+    """Every clock here starts at T0; the app's "now" is T0 too (the timers get theirs passed)."""
+    clock.set(T0)
+
+
 def seed(db: Session, *, kind: str = "first_response", minutes: int = 10, priority: str = "P2",
          status: str = RequestStatus.handed_off) -> tuple[SupportRequest, SlaClock]:
     """A request with one clock of ``minutes`` started at T0, and the people to notify."""
