@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.datastructures import Cookie
 from litestar.response import Response, Template
 
 from server.actions import ActionError
