@@ -40,6 +40,7 @@ class Recorded:
     contact: InboundContact
     message: InboundMessage | None  # None: this message was recorded before
     request_number: str | None  # the contact's request, once there is one
+    fresh: bool = False  # the message opened a new contact
 
     @property
     def duplicate(self) -> bool:
@@ -88,7 +89,20 @@ def record_incoming(db: Session, incoming: Incoming, now: datetime,
         _on_timeline(db, contact, message)
         changes.changed(db, "request", contact.request_id, request_id=contact.request_id)
     changes.changed(db, "contact", contact.id)
-    return Recorded(contact, message, _number(db, contact))
+    return Recorded(contact, message, _number(db, contact), fresh)
+
+
+def acknowledge(db: Session, recorded: Recorded, now: datetime) -> None:
+    """The immediate Chinese auto-reply for channels that cannot answer in the callback
+    itself (WeCom customer service): once per new contact, through the outbox."""
+    if not recorded.fresh or recorded.message is None:
+        return
+    contact = recorded.contact
+    notify.enqueue(db, staff_id=None, kind="customer.received", title="",
+                   body=rules.auto_reply(recorded.request_number),
+                   dedupe_key=f"received:{contact.id}", channels=("customer",), now=now,
+                   to={"channel": contact.channel, "sender": contact.sender,
+                       "reply_to": contact.reply_to})
 
 
 def _current_contact(db: Session, channel: str, sender: str) -> InboundContact | None:

@@ -141,7 +141,9 @@ def pull_kf(engine, settings: Any, open_kfid: str, token: str = "") -> int:
             for raw in messages:
                 incoming = wecom.as_incoming(raw, now)
                 if incoming is not None:
-                    new += not inbound.record_incoming(db, incoming, now).duplicate
+                    recorded = inbound.record_incoming(db, incoming, now)
+                    inbound.acknowledge(db, recorded, now)
+                    new += not recorded.duplicate
             moved = inbound.advance_cursor(db, name, seen, cursor, now)
         if not more or not moved:
             break

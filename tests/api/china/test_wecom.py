@@ -75,6 +75,15 @@ def test_messages_are_pulled_with_the_cursor_exactly_once_across_repeats_and_res
     assert [(c.channel, c.sender, c.reply_to) for c in contacts] == [
         ("wecom", "wmCust1", FakeWeixin.OPEN_KFID), ("wecom", "wmCust2", FakeWeixin.OPEN_KFID)]
 
+    # each new contact got the Chinese auto-reply once, through kf/send_msg
+    from server.jobs.push import deliver_notices
+
+    with session_scope(china_client.app.state.engine) as s:
+        deliver_notices(s, utcnow(), china)
+    assert sorted((m["touser"], m["open_kfid"], m["text"]["content"]) for m in weixin.kf_sent) == [
+        ("wmCust1", FakeWeixin.OPEN_KFID, "已收到，技术支持将在 10 分钟内联系您"),
+        ("wmCust2", FakeWeixin.OPEN_KFID, "已收到，技术支持将在 10 分钟内联系您")]
+
 
 def test_a_failing_sync_leaves_the_cursor_so_the_next_callback_gets_everything(
         china_client, weixin, db):
