@@ -77,6 +77,12 @@ class PeopleController(Controller):
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_active(db, user.id, staff_id, active))
 
+    @post("/{staff_id:int}/wecom")
+    def set_wecom(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+        user = request.scope["user"]
+        return _row_after(request, db, staff_id, lambda: accounts.set_wecom_userid(
+            db, user.id, staff_id, str(data.get("wecom_userid", ""))[:100], utcnow()))
+
 
 def _row_after(request: Request, db: Session, staff_id: int, change) -> Response:
     """Apply one change to a person and answer with their table row (422 if refused)."""
