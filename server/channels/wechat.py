@@ -78,15 +78,18 @@ _lock = threading.Lock()
 
 
 def access_token(settings: Any, *, refresh: bool = False) -> str:
-    """GET /cgi-bin/token, cached per AppID until 5 minutes before ``expires_in``."""
+    """POST /cgi-bin/stable_token, cached per AppID until 5 minutes before ``expires_in``.
+
+    The stable token (稳定版接口), not /cgi-bin/token: several server processes each asking
+    for a token then get the same one, instead of each new one cutting off the others'."""
     key = (settings.wechat_api_base, settings.wechat_app_id)
     with _lock:
         cached = _tokens.get(key)
         if cached and not refresh and cached[1] > time.monotonic():
             return cached[0]
-        r = requests.get(f"{settings.wechat_api_base}/cgi-bin/token", timeout=TIMEOUT, params={
-            "grant_type": "client_credential", "appid": settings.wechat_app_id,
-            "secret": settings.wechat_app_secret})
+        r = requests.post(f"{settings.wechat_api_base}/cgi-bin/stable_token", timeout=TIMEOUT,
+                          json={"grant_type": "client_credential", "appid": settings.wechat_app_id,
+                                "secret": settings.wechat_app_secret, "force_refresh": False})
         answer = _json(r)
         if not answer.get("access_token"):
             raise ChannelError(f"WeChat token {answer.get('errcode')}: {answer.get('errmsg')}")

@@ -137,9 +137,12 @@ class FakeWeixin(_Server):
                     self.APP_SECRET, self.KF_SECRET):
                 return 200, {"errcode": 40013, "errmsg": "invalid corpid or secret"}
             return 200, self._issue(query["corpsecret"])
-        if path == "/cgi-bin/token":
-            if query.get("appid") != self.APP_ID or query.get("secret") != self.APP_SECRET_MP:
+        if path == "/cgi-bin/stable_token":  # the same token while it is valid
+            if data.get("appid") != self.APP_ID or data.get("secret") != self.APP_SECRET_MP:
                 return 200, {"errcode": 40125, "errmsg": "invalid appsecret"}
+            live = [t for t, secret in self.tokens.items() if secret == self.APP_SECRET_MP]
+            if live and not data.get("force_refresh"):
+                return 200, {"access_token": live[0], "expires_in": 7000}
             return 200, self._issue(self.APP_SECRET_MP)
         if path == "/cgi-bin/message/custom/send":
             if (bad := self._check(query, self.APP_SECRET_MP)) is not None:
