@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,7 +21,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from server import __version__, heap, i18n, live
+from server import __version__, clock, heap, i18n, live
 from server.db import make_engine
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
@@ -38,12 +39,19 @@ def _request_threads(size: int = 32) -> None:
     """Handlers block on the database, some waiting for SQLite's write lock: give them
     more threads than asyncio's default (cores + 4), so waiting writers cannot starve
     the readers. One pool per process."""
-    if get_asyncio_executor() is None:
-        set_asyncio_executor(ThreadPoolExecutor(max_workers=size, thread_name_prefix="request"))
+    if get_asyncio_executor() is not None:
+        return
+    pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="request")
+    try:
+        set_asyncio_executor(pool)
+    except RuntimeError:  # `serve --workers N`: uvicorn builds the app inside the worker's loop
+        asyncio.get_running_loop().set_default_executor(pool)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secrets()
+    if settings.clock_start:  # tests and demos (server.clock); each worker process sets its own
+        clock.start_at(clock.parse_start(settings.clock_start))
     engine = make_engine(settings.db_url)
     _request_threads()
 

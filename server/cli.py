@@ -44,11 +44,17 @@ def print_banner(settings: Settings) -> None:
     print()
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, workers: int = 1) -> None:
+    """Migrate, load the demo once, serve. ``workers`` > 1 runs that many processes on one
+    port; they need PostgreSQL (live updates cross processes by LISTEN/NOTIFY, background
+    work fires once by its unique keys)."""
     import uvicorn
 
     from server.app import create_app
 
+    if workers > 1 and settings.is_sqlite:
+        raise SystemExit("--workers > 1 needs PostgreSQL (FIELDOPS_DATABASE_URL): "
+                         "SQLite serves one process")
     migrate(settings)
     if settings.demo_data:
         summary = demo_data(settings)
@@ -56,14 +62,21 @@ def serve(settings: Settings) -> None:
             print("  Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     print_banner(settings)
     # Board streams end every 25 s; do not wait for them on Ctrl+C.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=3)
+    common = dict(host=settings.host, port=settings.port, log_level="warning",
+                  timeout_graceful_shutdown=3)
+    if workers > 1:
+        print(f"  {workers} server processes on one PostgreSQL database\n")
+        uvicorn.run("server.app:create_app", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fieldops")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate, load demo data on first start, serve")
+    srv = sub.add_parser("serve", help="migrate, load demo data on first start, serve")
+    srv.add_argument("--workers", type=int, default=1,
+                     help="server processes (more than 1 needs PostgreSQL)")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo-data", help="load the demo data (once)")
     sub.add_parser("vapid-keys", help="make or show the VAPID keys")
@@ -80,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
         clock.start_at(clock.parse_start(settings.clock_start))
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
     elif args.command == "migrate":
         migrate(settings)
     elif args.command == "demo-data":

@@ -9,7 +9,7 @@ from sqlmodel import Session, delete, select
 
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
-from server.domain import login
+from server.domain import bounds, login
 from server.domain.text import N_, Message
 from server.i18n import SUPPORTED
 from server.models import LoginFailure, Role, Staff, StaffRole
@@ -17,6 +17,8 @@ from server.security import hash_password, verify_password
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 8
+NAME_LENGTH = 64  # Staff.display_name
+PHONE_LENGTH = 32  # Staff.phone
 
 
 def sign_in(
@@ -64,6 +66,11 @@ def add_person(
         errors["username"] = Message(N_("This username is taken."))
     if not display_name.strip():
         errors["display_name"] = Message(N_("Enter the person's name."))
+    for key, text, size in (("display_name", display_name, NAME_LENGTH),
+                            ("phone", phone, PHONE_LENGTH)):  # fmt: skip
+        problem = bounds.text_problem(text.strip(), size)
+        if problem is not None:  # a 100,000-character name was a 500 on PostgreSQL
+            errors[key] = problem
     if len(password) < MIN_PASSWORD:
         errors["password"] = Message(N_("At least {n} characters."), {"n": MIN_PASSWORD})
     role_error = _check_roles(roles)

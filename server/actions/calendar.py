@@ -10,6 +10,7 @@ from sqlmodel import Session
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
+from server.domain import bounds
 from server.domain.calendar import DAY_KINDS
 from server.domain.text import N_, Message
 from server.models import CalendarOverride
@@ -19,12 +20,10 @@ NAME_LENGTH = 64
 
 
 def _day(value: Any) -> date | None:
+    """A day within ``bounds`` (years 1900..2100), or None."""
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
+        return value if bounds.year_ok(value.year) else None
+    return bounds.parse_day(value)
 
 
 def set_overrides(

@@ -23,6 +23,7 @@ from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
 from server.actions.notify import enqueue
+from server.domain import bounds
 from server.domain.calendar import SpecialCalendar
 from server.domain.roster import (
     RosterRules,
@@ -225,10 +226,9 @@ def set_day_off(
     db: Session, actor_id: int, staff_id: int, day_text: str, on: bool, today: date
 ) -> DayOffRequest | None:
     """A day someone asked off; "Fill for me" keeps them off its shifts."""
-    try:
-        day = date.fromisoformat((day_text or "").strip())
-    except ValueError:
-        raise FieldErrors({"day": Message(N_("Enter a date as YYYY-MM-DD."))}) from None
+    day = bounds.parse_day(day_text)
+    if day is None:  # malformed, impossible, or outside years 1900..2100 (issue 11)
+        raise FieldErrors({"day": bounds.day_message()})
     _engineer(db, staff_id)
     existing = db.exec(
         select(DayOffRequest).where(DayOffRequest.staff_id == staff_id, DayOffRequest.day == day)

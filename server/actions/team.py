@@ -14,6 +14,7 @@ from sqlmodel import Session
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
+from server.domain import bounds
 from server.domain.qualification import DEGREES
 from server.domain.text import N_, Message
 from server.models import Staff, TrainingRecord
@@ -32,10 +33,14 @@ def _date(raw: str, errors: dict, key: str, *, required: bool) -> date | None:
             errors[key] = Message(N_("Enter a date."))
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[key] = Message(N_("Enter a date as YYYY-MM-DD."))
         return None
+    if not bounds.year_ok(day.year):  # year 0001 or 9999 (issue 11)
+        errors[key] = bounds.day_message()
+        return None
+    return day
 
 
 def update_profile(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from server.domain.bounds import year_ok
 from server.domain.sla import Priority
 from server.domain.text import N_, Message
 
@@ -180,7 +181,8 @@ def parse_instant(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None
     """A form's date-time as an aware datetime; None when it cannot be read.
 
     ``<input type=datetime-local>`` sends local time without a zone: it is read in the
-    service's time zone (D1). Raises nothing, so validation can say which field is bad.
+    service's time zone (D1). A year outside ``bounds.MIN_YEAR..MAX_YEAR`` is unreadable.
+    Raises nothing, so validation can say which field is bad.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -190,6 +192,8 @@ def parse_instant(value: Any, tz_name: str = "Asia/Shanghai") -> datetime | None
         except ValueError:
             return None
     else:
+        return None
+    if not year_ok(parsed.year):  # year 0001 or 9999: no clock can run from there (issue 11)
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz_name))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from server import i18n
+from server.domain import bounds
 from server.domain.calendar import SpecialCalendar
 from server.domain.roster import (
     Assignment,
@@ -54,8 +55,8 @@ _SLOT_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2}) (night|day)$")
 
 
 def parse_month(value: str) -> tuple[int, int] | None:
-    m = MONTH_RE.match(value or "")
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    """'2026-11' -> (2026, 11); malformed or outside the years of ``bounds`` -> None."""
+    return bounds.parse_month(value)
 
 
 def month_key(year: int, month: int) -> str:

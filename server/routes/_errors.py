@@ -5,11 +5,18 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.response import Redirect, Template
 
 from server.i18n import gettext as _
+from server.i18n import render
 from server.routes._http import _base_context, is_htmx
+from server.routes.params import BadInput, explain
 
 
 def _wants_html(request: Request) -> bool:
@@ -37,6 +44,22 @@ def not_found(request: Request, exc: NotFoundException) -> Response:
     return _refusal(request, 404, _("There is nothing at this address."))
 
 
+def bad_input(request: Request, exc: ValidationException) -> Response:
+    """A value outside its bounds (``server.routes.params``): 400, saying which field and
+    which bound, in the user's language. Nothing was changed: the handler never ran, or
+    its transaction is rolled back."""
+    if isinstance(exc, BadInput):
+        field, message = exc.field, render(exc.message)
+    else:
+        extra = exc.extra if isinstance(exc.extra, list) and exc.extra else [{}]
+        first = extra[0] if isinstance(extra[0], dict) else {}
+        field = str(first.get("key") or "")
+        message = render(explain(str(first.get("message") or "")))
+    if field and field not in ("data", "body"):
+        message = _("{field}: {problem}").format(field=field, problem=message)
+    return _refusal(request, 400, message)
+
+
 def _refusal(request: Request, status: int, message: str) -> Response:
     if not _wants_html(request):
         return Response({"error": message}, status_code=status)
@@ -58,4 +81,5 @@ EXCEPTION_HANDLERS = {
     NotAuthorizedException: not_authorized,
     PermissionDeniedException: permission_denied,
     NotFoundException: not_found,
+    ValidationException: bad_input,
 }

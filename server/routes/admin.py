@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session, select
 
@@ -15,9 +13,8 @@ from server.db import utcnow
 from server.i18n import render
 from server.models import Role, Staff, StaffRole
 from server.routes._http import DB, fragment, get, page, post
+from server.routes.params import Form, IdPath
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _people(db: DB) -> list[tuple[Staff, list[str]]]:
@@ -65,13 +62,13 @@ class PeopleController(Controller):
         return Redirect("/admin/people", status_code=303)
 
     @post("/{staff_id:int}/roles")
-    def set_roles(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def set_roles(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_roles(db, user.id, staff_id, _roles_from(data)))
 
     @post("/{staff_id:int}/active")
-    def set_active(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def set_active(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         active = data.get("active") == "1"
         return _row_after(request, db, staff_id,

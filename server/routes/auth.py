@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response
 
 from server.actions import ActionError
 from server.actions.accounts import sign_in
 from server.db import utcnow
+from server.domain.bounds import USERNAME
 from server.i18n import SUPPORTED, render, set_locale
 from server.routes._http import DB, get, page, post
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+from server.routes.params import Form, TextQuery, form_text
 
 
 def _safe_next(target: str | None) -> str:
@@ -32,7 +28,7 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    def login_page(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+    def login_page(self, request: Request, next: TextQuery = None) -> Response:
         if request.scope.get("user"):
             return Redirect(_safe_next(next), status_code=303)
         return page(request, "pages/login.html", next=_safe_next(next), error=None, username="")
@@ -41,7 +37,7 @@ class AuthController(Controller):
     @post("/login", opt={"public": True})
     def login_submit(self, request: Request, db: DB, data: Form) -> Response:
         settings = request.app.state.settings
-        username = str(data.get("username", ""))
+        username = form_text(data, "username", USERNAME)  # NUL or 100 chars: 400, not 500
         try:
             staff = sign_in(
                 db,

@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import litestar
 from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
 from litestar.concurrency import sync_to_thread
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import func
@@ -31,6 +29,8 @@ from server import live
 from server.actions import ActionError
 from server.actions import jobs as job_actions
 from server.db import utcnow
+from server.domain.bounds import MAX_COUNT
+from server.domain.sla import CLOCK_KINDS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
@@ -39,9 +39,17 @@ from server.queries import board as q
 from server.routes import board_rows
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import (
+    CountQuery,
+    Form,
+    IdPath,
+    IdQuery,
+    TextQuery,
+    WordQuery,
+    choice_path,
+)
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 BOARD_ROLES = (Role.dispatcher, Role.manager)
 PAGE_ROWS = 200  # rows a board shows at first; more load as the dispatcher scrolls
 MAX_ROWS = 5000
@@ -56,10 +64,12 @@ def _settings(request: Request) -> Any:
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
+    """A count or an id from a form, query or header; not a number in 0..2^31-1 -> None."""
+    raw = str(value if value is not None else "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         return None
+    number = int(raw)
+    return number if number <= MAX_COUNT else None
 
 
 def assign_context(db: Session, request: SupportRequest, kind: str | None, job_id: int | None,
@@ -87,13 +97,16 @@ def assign_context(db: Session, request: SupportRequest, kind: str | None, job_i
             "active_kinds": active_kinds}
 
 
+ClockKindPath = choice_path(*CLOCK_KINDS)
+
+
 class BoardController(Controller):
     path = "/board"
     guards = [requires(*BOARD_ROLES)]
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB, rows: FromQuery[str | None] = None) -> Template:
+    def index(self, request: Request, db: DB, rows: TextQuery = None) -> Template:
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
         are loaded; ``all`` for every one)."""
@@ -108,7 +121,7 @@ class BoardController(Controller):
                     rows_html=html + more, now=now)
 
     @get("/more")
-    def more(self, request: Request, db: DB, offset: FromQuery[int] = 0) -> Response:
+    def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
         data = q.board(db, utcnow(), settings.sla)
@@ -120,19 +133,19 @@ class BoardController(Controller):
         return Response(str(html + more), media_type="text/html; charset=utf-8")
 
     @get("/requests/{request_id:int}")
-    def request_page(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+    def request_page(self, request: Request, db: DB, request_id: IdPath) -> Template:
         """A request with its clocks, jobs and timeline (htmx: the detail fragment)."""
         return self._after(request, db, request_id, {})
 
     @get("/requests/{request_id:int}/panel")
-    def panel(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+    def panel(self, request: Request, db: DB, request_id: IdPath) -> Template:
         """The board's side panel for one request: reassign, a new job, escalate."""
         return self._after(request, db, request_id, {"origin": "board"})
 
     @get("/requests/{request_id:int}/assign")
-    def assign_form(self, request: Request, db: DB, request_id: FromPath[int],
-                    kind: FromQuery[str | None] = None, job_id: FromQuery[int | None] = None,
-                    origin: FromQuery[str] = "page") -> Template:
+    def assign_form(self, request: Request, db: DB, request_id: IdPath,
+                    kind: TextQuery = None, job_id: IdQuery = None,
+                    origin: WordQuery = "page") -> Template:
         """The new-job form again, for another kind of job (remote / onsite)."""
         req = self._request(db, request_id)
         return fragment(request, "partials/assign_form.html",
@@ -140,7 +153,7 @@ class BoardController(Controller):
                         origin="board" if origin == "board" else "page")
 
     @post("/requests/{request_id:int}/assign")
-    def assign(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+    def assign(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
         """Assign a new job, or (with ``job_id``) reassign an active one (D11)."""
         user = request.scope["user"]
         self._request(db, request_id)
@@ -163,14 +176,14 @@ class BoardController(Controller):
                            message=_("Assigned to {name}.").format(name=_name(db, job.assignee_id)))
 
     @post("/requests/{request_id:int}/escalate")
-    def escalate(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+    def escalate(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Escalated to onsite: assign an onsite engineer."),
                          lambda now: job_actions.escalate_request(db, user.id, request_id, now,
                                                                   _settings(request)))
 
     @post("/requests/{request_id:int}/clocks/{kind:str}/pause")
-    def pause(self, request: Request, db: DB, request_id: FromPath[int], kind: FromPath[str],
+    def pause(self, request: Request, db: DB, request_id: IdPath, kind: ClockKindPath,
               data: Form) -> Template:
         user = request.scope["user"]
         reason = str(data.get("reason_text") or "").strip() or str(data.get("reason") or "")
@@ -179,7 +192,7 @@ class BoardController(Controller):
                                                                      reason, now))
 
     @post("/requests/{request_id:int}/clocks/{kind:str}/resume")
-    def resume(self, request: Request, db: DB, request_id: FromPath[int], kind: FromPath[str],
+    def resume(self, request: Request, db: DB, request_id: IdPath, kind: ClockKindPath,
                data: Form) -> Template:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Clock resumed."),
@@ -187,7 +200,7 @@ class BoardController(Controller):
                                                                       now))
 
     @post("/requests/{request_id:int}/cancel")
-    def cancel(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+    def cancel(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Request cancelled."),
                          lambda now: job_actions.cancel_request(db, user.id, request_id,

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from server.actions import ActionError, FieldErrors
@@ -21,9 +18,8 @@ from server.queries.calendar import load_calendar
 from server.queries.calendar_month import month_view, overrides
 from server.routes._http import DB, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import DayPath, Form, MonthQuery
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/calendar", N_("Special-period calendar"),
                 N_("Holidays, make-up working days, hand-entered days"), ("manager",)))  # fmt: skip
@@ -60,7 +56,7 @@ class CalendarController(Controller):
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB, month: FromQuery[str | None] = None) -> Template:
+    def index(self, request: Request, db: DB, month: MonthQuery = None) -> Template:
         return _render(request, db, month)
 
     @post("/overrides")
@@ -75,7 +71,7 @@ class CalendarController(Controller):
         return self._done(request, db, str(data.get("day", ""))[:7])
 
     @post("/overrides/{day:str}/remove")
-    def remove(self, request: Request, db: DB, day: FromPath[str], data: Form) -> Response:
+    def remove(self, request: Request, db: DB, day: DayPath, data: Form) -> Response:
         user = request.scope["user"]
         try:
             actions.remove_override(db, user.id, day, utcnow())

@@ -8,13 +8,11 @@ keeps the post and answers for the server.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid4
 
 from litestar import Controller, Request, Response
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
@@ -25,11 +23,11 @@ from server.models import FieldFact, Job, Photo, Role
 from server.queries import field as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, TokenPath
 from server.security import requires
 from server.sync.apply import MutationIn, apply, parse_device_time
 from server.sync.registry import REGISTRY, list_pages
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Form fields that travel with a mutation but are not its arguments (sw.js strips the same).
 ENVELOPE = ("mutation", "mutation_id", "device_time", "client_id")
 OVERSEERS = (Role.dispatcher, Role.manager)
@@ -50,13 +48,13 @@ class FieldController(Controller):
                     cards=cards, **_words())
 
     @get("/jobs/{job_id:int}", guards=[requires(Role.onsite, *OVERSEERS)])
-    def job(self, request: Request, db: DB, job_id: FromPath[int]) -> Template:
+    def job(self, request: Request, db: DB, job_id: IdPath) -> Template:
         p = _job_page(db, request, job_id)
         return page(request, "pages/field_job.html", fragment="partials/field_job.html", p=p,
                     result=None, **_words())
 
     @post("/jobs/{job_id:int}", guards=[requires(Role.onsite, Role.remote)])
-    def act(self, request: Request, job_id: FromPath[int], data: Form) -> Response:
+    def act(self, request: Request, job_id: IdPath, data: Form) -> Response:
         """One field action, online: the same ``apply`` the outbox replay goes through."""
         user, settings = request.scope["user"], request.app.state.settings
         mutation = MutationIn(
@@ -87,7 +85,7 @@ class FieldController(Controller):
 
     @get("/photos/{photo_id:str}",
          guards=[requires(Role.onsite, Role.equipment, *OVERSEERS)])
-    def photo(self, request: Request, db: DB, photo_id: FromPath[str]) -> Response:
+    def photo(self, request: Request, db: DB, photo_id: TokenPath) -> Response:
         user = request.scope["user"]
         photo = db.get(Photo, photo_id[:36])
         fact = db.get(FieldFact, photo.fact_id) if photo else None

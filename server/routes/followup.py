@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from server.actions import ActionError, FieldErrors
 from server.actions.feedback import record_feedback
 from server.db import utcnow
+from server.domain.bounds import parse_id
 from server.domain.text import N_
 from server.i18n import render
 from server.models import Role, SupportRequest
 from server.queries.followup import waiting
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("reached", "score", "resolved", "comment", "no_feedback_reason")
 
 register(Screen("/requests/followup", N_("Follow-up"),
@@ -44,14 +41,14 @@ class FollowUpController(Controller):
                     rows=waiting(db, now, request.app.state.settings))
 
     @post("/{request_id:int}/feedback")
-    def feedback(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+    def feedback(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
         settings, user, now = request.app.state.settings, request.scope["user"], utcnow()
         form = {k: str(data.get(k) or "").strip() for k in FIELDS}
         reached = _yes_no(form["reached"])
         try:
             if reached is None:
                 raise ActionError(N_("Say whether you reached the customer."), "reached")
-            score = int(form["score"]) if form["score"].isdigit() else None
+            score = parse_id(form["score"])  # 1..5 is the action's rule
             record_feedback(db, user.id, request_id, reached=reached, score=score,
                             resolved=_yes_no(form["resolved"]), comment=form["comment"],
                             no_feedback_reason=form["no_feedback_reason"], now=now,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Response, Template
 from sqlmodel import select
@@ -17,6 +15,7 @@ from server.actions import ActionError, FieldErrors
 from server.actions import requests as intake
 from server.db import utcnow
 from server.domain import sla as sla_rules
+from server.domain.bounds import LONG_TEXT
 from server.domain.intake import CHANNELS, DEVICE_TYPES, SYMPTOM_KINDS, parse_instant
 from server.domain.text import N_
 from server.i18n import gettext, render
@@ -25,9 +24,9 @@ from server.queries import inbox as inbox_q
 from server.queries.orders import current_orders, find_caller, find_order
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, IdQuery, form_text
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FORM_FIELDS = (
     "channel", "received_at", "order_no", "unit_id", "customer_name", "contact_name", "phone",
     "address", "region", "device_type", "device_model", "scenario", "symptom_kind", "symptom",
@@ -58,8 +57,11 @@ def _local_input(instant: datetime, tz: str) -> str:
 
 
 def _values(data: Any) -> dict[str, str]:
-    """The form's fields as text; ``data`` is a posted form or the query of an htmx lookup."""
-    return {k: str(data.get(k) or "").strip() for k in FORM_FIELDS}
+    """The form's fields as text; ``data`` is a posted form or the query of an htmx lookup.
+
+    A field longer than LONG_TEXT or with a control character (a NUL) -> BadInput (400).
+    """
+    return {k: form_text(data, k, LONG_TEXT, multiline=True) for k in FORM_FIELDS}
 
 
 def _received(values: dict[str, str], tz: str) -> str:
@@ -155,8 +157,8 @@ class IntakeController(Controller):
     include_in_schema = False
 
     @get("/new")
-    def new(self, request: Request, db: DB, filed: FromQuery[int | None] = None,
-            contact: FromQuery[int | None] = None) -> Template:
+    def new(self, request: Request, db: DB, filed: IdQuery = None,
+            contact: IdQuery = None) -> Template:
         settings = request.app.state.settings
         now = utcnow()
         values = _values({"channel": "hotline", "stream_state": "none", "region": "urban",
@@ -244,10 +246,10 @@ class IntakeController(Controller):
     def mine(self, request: Request, db: DB) -> Template:
         user = request.scope["user"]
         return fragment(request, "partials/my_requests.html", mine=_mine(db, user.id, utcnow()),
-                        now=utcnow())
+                        now=utcnow(), **_choices())  # fmt: skip
 
     @post("/{request_id:int}/handoff")
-    def hand_off(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Response:
+    def hand_off(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         settings, user, now = request.app.state.settings, request.scope["user"], utcnow()
         error = None
         try:

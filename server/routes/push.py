@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, Request
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.response import Template
 from sqlmodel import Session, select
 
@@ -20,6 +20,7 @@ from server.models import PushSubscription, Role, SupportRequest
 from server.push.message import receipt_ok
 from server.queries import notifications as notes_q
 from server.routes._http import DB, fragment, get, post
+from server.routes.params import IdPath
 from server.security import requires
 
 RECEIPT = {"public": True, "exclude_from_csrf": True}  # the token in the payload proves it
@@ -86,7 +87,7 @@ class PushController(Controller):
         return self._devices(request, db)
 
     @post("/devices/{subscription_id:int}/remove", include_in_schema=False)
-    def remove(self, request: Request, db: DB, subscription_id: FromPath[int]) -> Template:
+    def remove(self, request: Request, db: DB, subscription_id: IdPath) -> Template:
         if not _db_id(subscription_id):
             raise NotFoundException()
         push_actions.unsubscribe(db, request.scope["user"].id, subscription_id=subscription_id)
@@ -112,7 +113,7 @@ class PushController(Controller):
 
     @get("/requests/{request_id:int}/notifications", include_in_schema=False,
          guards=[requires(*BOARD_ROLES)])
-    def request_notifications(self, request: Request, db: DB, request_id: FromPath[int]) -> Template:
+    def request_notifications(self, request: Request, db: DB, request_id: IdPath) -> Template:
         if not _db_id(request_id) or db.get(SupportRequest, request_id) is None:
             raise NotFoundException()
         return fragment(request, "partials/notification_status.html",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlmodel import Session
 
@@ -23,9 +21,8 @@ from server.queries import board as board_q
 from server.queries import remote as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/remote", N_("Remote queue"), N_("My remote jobs and fault checklists"),
                 (Role.remote,)))
@@ -50,7 +47,7 @@ class RemoteController(Controller):
         return self._queue(request, db)
 
     @post("/requests/{request_id:int}/take")
-    def take(self, request: Request, db: DB, request_id: FromPath[int]) -> Response:
+    def take(self, request: Request, db: DB, request_id: IdPath) -> Response:
         """Take a waiting remote request: assigned to me and accepted in one step."""
         user = request.scope["user"]
         now = utcnow()
@@ -64,11 +61,11 @@ class RemoteController(Controller):
         return Redirect(f"/remote/jobs/{job.id}", status_code=303)
 
     @get("/jobs/{job_id:int}")
-    def job(self, request: Request, db: DB, job_id: FromPath[int]) -> Template:
+    def job(self, request: Request, db: DB, job_id: IdPath) -> Template:
         return self._job(request, db, job_id)
 
     @post("/jobs/{job_id:int}/accept")
-    def accept(self, request: Request, db: DB, job_id: FromPath[int]) -> Template:
+    def accept(self, request: Request, db: DB, job_id: IdPath) -> Template:
         user = request.scope["user"]
         now = utcnow()
         try:
@@ -80,7 +77,7 @@ class RemoteController(Controller):
         return self._job(request, db, job_id, message=_("Accepted."), force_fragment=True)
 
     @post("/jobs/{job_id:int}/finish")
-    def finish(self, request: Request, db: DB, job_id: FromPath[int], data: Form) -> Template:
+    def finish(self, request: Request, db: DB, job_id: IdPath, data: Form) -> Template:
         """One form: save the notes and steps, or finish as solved / needs onsite."""
         user = request.scope["user"]
         now = utcnow()

@@ -6,13 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from server.actions import ActionError, FieldErrors
@@ -20,6 +18,7 @@ from server.actions import roster as actions
 from server.actions.roster import RosterRefused
 from server.db import utcnow
 from server.domain.roster import RosterRules
+from server.domain.spreadsheet import csv_row, xlsx_append
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
@@ -29,9 +28,9 @@ from server.queries.calendar import load_calendar
 from server.queries.duty import on_duty
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, MonthPath, form_day, form_id, form_month
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FILL_SECONDS = 8.0  # CP-SAT's time limit for "Fill for me" (the issue asks for < 10 s)
 
 register(Screen("/roster", N_("Roster"), N_("Monthly shifts, backups, publishing"), ("manager",)))
@@ -109,9 +108,7 @@ class RosterController(Controller):
 
     @post("/")
     def create(self, request: Request, db: DB, data: Form) -> Response:
-        ym = q.parse_month(str(data.get("month", "")))
-        if ym is None:
-            raise NotFoundException()
+        ym = form_month(data, "month")
         try:
             actions.create_draft(db, request.scope["user"].id, *ym, local_today(request))
         except ActionError as exc:
@@ -122,20 +119,20 @@ class RosterController(Controller):
         return Redirect(f"/roster/{q.month_key(*ym)}", status_code=303)
 
     @get("/{month:str}")
-    def month(self, request: Request, db: DB, month: FromPath[str]) -> Template:
+    def month(self, request: Request, db: DB, month: MonthPath) -> Template:
         view = _view(request, db, *_month(month))
         return page(request, "pages/roster_month.html", **_grid_context(request, view))
 
     @post("/{month:str}/toggle")
-    def toggle(self, request: Request, db: DB, month: FromPath[str], data: Form) -> Response:
+    def toggle(self, request: Request, db: DB, month: MonthPath, data: Form) -> Response:
         y, m = _month(month)
         roster = q.rosters_by_month(db, [q.month_key(y, m)]).get(q.month_key(y, m))
         if roster is None:
             raise NotFoundException()
         error = None
         try:
-            staff_id = int(data.get("staff_id", ""))
-            day = date.fromisoformat(str(data.get("day", "")))
+            staff_id = form_id(data, "staff_id")
+            day = form_day(data, "day")
         except ValueError:
             staff_id, day, error = None, None, _("This cell is not a shift of the month.")
         if error is None:
@@ -156,7 +153,7 @@ class RosterController(Controller):
                         status_code=422 if error else 200, m=member, **ctx)  # fmt: skip
 
     @post("/{month:str}/backup")
-    def backup(self, request: Request, db: DB, month: FromPath[str], data: Form) -> Response:
+    def backup(self, request: Request, db: DB, month: MonthPath, data: Form) -> Response:
         y, m = _month(month)
         roster = q.rosters_by_month(db, [q.month_key(y, m)]).get(q.month_key(y, m))
         if roster is None:
@@ -164,7 +161,7 @@ class RosterController(Controller):
         error = None
         try:
             actions.toggle_backup(db, request.scope["user"].id, roster.id,
-                                  int(data.get("staff_id", "0") or 0))  # fmt: skip
+                                  form_id(data, "staff_id"))  # fmt: skip
         except (ActionError, ValueError) as exc:
             db.rollback()
             error = render(exc.message) if isinstance(exc, ActionError) else _("Choose a person.")
@@ -175,11 +172,11 @@ class RosterController(Controller):
                         **_grid_context(request, view, backup_error=error))  # fmt: skip
 
     @post("/{month:str}/days-off")
-    def days_off(self, request: Request, db: DB, month: FromPath[str], data: Form) -> Response:
+    def days_off(self, request: Request, db: DB, month: MonthPath, data: Form) -> Response:
         y, m = _month(month)
         error = None
         try:
-            actions.set_day_off(db, request.scope["user"].id, int(data.get("staff_id", "0") or 0),
+            actions.set_day_off(db, request.scope["user"].id, form_id(data, "staff_id"),
                                 str(data.get("day", "")), data.get("on", "1") == "1",
                                 local_today(request))  # fmt: skip
         except FieldErrors as exc:
@@ -197,7 +194,7 @@ class RosterController(Controller):
                     **_grid_context(request, view, dayoff_error=error))  # fmt: skip
 
     @post("/{month:str}/fill")
-    def fill(self, request: Request, db: DB, month: FromPath[str], data: Form) -> Response:
+    def fill(self, request: Request, db: DB, month: MonthPath, data: Form) -> Response:
         y, m = _month(month)
         view = _view(request, db, y, m)
         if view.roster is None:
@@ -222,7 +219,7 @@ class RosterController(Controller):
                                     fill_notes=[view.describe(r) for r in result.reasons]))  # fmt: skip
 
     @post("/{month:str}/publish")
-    def publish(self, request: Request, db: DB, month: FromPath[str]) -> Response:
+    def publish(self, request: Request, db: DB, month: MonthPath) -> Response:
         y, m = _month(month)
         view = _view(request, db, y, m)
         try:
@@ -242,7 +239,7 @@ class RosterController(Controller):
 
     # -- hours (D16) --------------------------------------------------------------------
 
-    def _hours(self, request: Request, db: DB, month: FromPath[str]) -> tuple[Any, list[q.HoursRow]]:
+    def _hours(self, request: Request, db: DB, month: MonthPath) -> tuple[Any, list[q.HoursRow]]:
         y, m = _month(month)
         roster = q.rosters_by_month(db, [q.month_key(y, m)]).get(q.month_key(y, m))
         if roster is None:
@@ -250,24 +247,24 @@ class RosterController(Controller):
         return roster, q.month_hours(db, roster, calendar_of(request, db))
 
     @get("/{month:str}/hours")
-    def hours(self, request: Request, db: DB, month: FromPath[str]) -> Template:
+    def hours(self, request: Request, db: DB, month: MonthPath) -> Template:
         roster, rows = self._hours(request, db, month)
         return page(request, "pages/roster_hours.html", roster=roster, rows=rows)
 
     @get("/{month:str}/hours/csv")
-    def hours_csv(self, request: Request, db: DB, month: FromPath[str]) -> Response:
+    def hours_csv(self, request: Request, db: DB, month: MonthPath) -> Response:
         roster, rows = self._hours(request, db, month)
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(_hours_header())
+        writer.writerow(csv_row(_hours_header()))
         for row in _hours_rows(rows):
-            writer.writerow(row)
+            writer.writerow(csv_row(row))  # a name "=HYPERLINK(...)" stays text (OWASP)
         body = "\ufeff" + buf.getvalue()  # a BOM so spreadsheet programs read UTF-8
         return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers=_attachment(f"hours-{roster.month}.csv"))  # fmt: skip
 
     @get("/{month:str}/hours/xlsx")
-    def hours_xlsx(self, request: Request, db: DB, month: FromPath[str]) -> Response:
+    def hours_xlsx(self, request: Request, db: DB, month: MonthPath) -> Response:
         from openpyxl import Workbook
         from openpyxl.styles import Font
 
@@ -275,13 +272,13 @@ class RosterController(Controller):
         wb = Workbook()
         ws = wb.active
         ws.title = roster.month
-        ws.append(_hours_header())
+        xlsx_append(ws, _hours_header())
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in _hours_rows(rows):
-            ws.append(row)
+            xlsx_append(ws, row)  # text cells typed string: "=..." is never a formula
         ws.append([])
-        ws.append([_("Each shift is counted in full in the category of the date it starts on.")])
+        xlsx_append(ws, [_("Each shift is counted in full in the category of the date it starts on.")])
         for col, width in zip("ABCDEFGH", (12, 16, 10, 10, 14, 14, 14, 10), strict=True):
             ws.column_dimensions[col].width = width
         buf = io.BytesIO()
@@ -369,11 +366,11 @@ class SwapsController(Controller):
                         **_swap_card(request, db, swap_id, decide_error=error))  # fmt: skip
 
     @post("/{swap_id:int}/approve")
-    def approve(self, request: Request, db: DB, swap_id: FromPath[int], data: Form) -> Response:
+    def approve(self, request: Request, db: DB, swap_id: IdPath, data: Form) -> Response:
         return self._decide(request, db, swap_id, True, data)
 
     @post("/{swap_id:int}/refuse")
-    def refuse(self, request: Request, db: DB, swap_id: FromPath[int], data: Form) -> Response:
+    def refuse(self, request: Request, db: DB, swap_id: IdPath, data: Form) -> Response:
         return self._decide(request, db, swap_id, False, data)
 
 
@@ -396,7 +393,7 @@ class DutyController(Controller):
         return page(request, "pages/roster_duty.html", **self._context(request, db))
 
     @post("/{shift_id:int}/absent")
-    def absent(self, request: Request, db: DB, shift_id: FromPath[int], data: Form) -> Response:
+    def absent(self, request: Request, db: DB, shift_id: IdPath, data: Form) -> Response:
         error = None
         try:
             actions.report_absence(db, request.scope["user"].id, shift_id,

@@ -4,12 +4,10 @@ off, hours (D16) and the private calendar feed."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlmodel import select
 
@@ -25,10 +23,9 @@ from server.queries import roster as q
 from server.queries.team import eligible_ids
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, TokenPath
 from server.routes.roster import calendar_of, local_today, now_of, rules_of
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/my/shifts", N_("My shifts"), N_("Shifts, swaps, backup calls, calendar"),
                 ("remote", "onsite")))  # fmt: skip
@@ -93,7 +90,7 @@ class MyShiftsController(Controller):
                 "refused": []} | extra  # fmt: skip
 
     @get("/{shift_id:int}/swap")
-    def swap_form(self, request: Request, db: DB, shift_id: FromPath[int]) -> Template:
+    def swap_form(self, request: Request, db: DB, shift_id: IdPath) -> Template:
         shift = _own_shift(db, request.scope["user"].id, shift_id)
         ctx = self._swap_form(request, db, shift)
         if ctx["m"] is None:
@@ -101,7 +98,7 @@ class MyShiftsController(Controller):
         return page(request, "pages/my_swap.html", fragment="partials/swap_form.html", **ctx)
 
     @post("/{shift_id:int}/swap")
-    def swap(self, request: Request, db: DB, shift_id: FromPath[int], data: Form) -> Response:
+    def swap(self, request: Request, db: DB, shift_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         shift = _own_shift(db, user.id, shift_id)
         try:
@@ -136,7 +133,7 @@ class MyShiftsController(Controller):
                         **ctx)  # fmt: skip
 
     @post("/calls/{absence_id:int}/accept")
-    def accept(self, request: Request, db: DB, absence_id: FromPath[int]) -> Response:
+    def accept(self, request: Request, db: DB, absence_id: IdPath) -> Response:
         error = None
         try:
             actions.accept_absence(db, request.scope["user"].id, absence_id, now_of(request))
@@ -188,7 +185,7 @@ class ICalController(Controller):
     include_in_schema = False
 
     @get("/{token:str}", opt={"public": True})
-    def feed(self, request: Request, db: DB, token: FromPath[str]) -> Response:
+    def feed(self, request: Request, db: DB, token: TokenPath) -> Response:
         token = token.removesuffix(".ics")
         if not token or len(token) > 64:
             raise NotFoundException()

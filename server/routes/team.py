@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from server.actions import ActionError, FieldErrors
@@ -20,10 +18,9 @@ from server.queries import team as q
 from server.queries.roster import describe
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.routes.roster import local_today, rules_of
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 DEGREE_LABELS = {
     "none": N_("No degree"),
@@ -80,12 +77,12 @@ class TeamController(Controller):
                     eligible=sum(1 for m in members if m.eligible))  # fmt: skip
 
     @get("/{staff_id:int}")
-    def person(self, request: Request, db: DB, staff_id: FromPath[int]) -> Template:
+    def person(self, request: Request, db: DB, staff_id: IdPath) -> Template:
         return page(request, "pages/team_person.html", **_context(request, db, staff_id))
 
     @post("/{staff_id:int}")
     def save_profile(
-        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+        self, request: Request, db: DB, staff_id: IdPath, data: Form
     ) -> Response:
         user = request.scope["user"]
         try:
@@ -117,7 +114,7 @@ class TeamController(Controller):
 
     @post("/{staff_id:int}/training")
     def add_training(
-        self, request: Request, db: DB, staff_id: FromPath[int], data: Form
+        self, request: Request, db: DB, staff_id: IdPath, data: Form
     ) -> Response:
         user = request.scope["user"]
         try:
@@ -146,7 +143,7 @@ class TeamController(Controller):
 
     @post("/{staff_id:int}/training/{record_id:int}/delete")
     def remove_training(
-        self, request: Request, db: DB, staff_id: FromPath[int], record_id: FromPath[int]
+        self, request: Request, db: DB, staff_id: IdPath, record_id: IdPath
     ) -> Response:
         user = request.scope["user"]
         error = None

@@ -141,7 +141,8 @@ def test_month_navigation_swaps_the_body(client, people):
     r = client.get("/calendar", params={"month": "2026-12"}, headers={"hx-request": "true"})
     assert r.text.lstrip().startswith("<div") and "2026-12" in r.text
     assert 'href="/calendar?month=2027-01"' in r.text
-    assert client.get("/calendar", params={"month": "garbage"}).status_code == 200
+    bad = client.get("/calendar", params={"month": "garbage"})
+    assert bad.status_code == 400 and "2100-12" in bad.text  # the bounds, said (issue 11)
 
 
 def test_back_button_restoring_a_month_gets_the_whole_page(client, people):

@@ -561,7 +561,8 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
 def test_ids_no_database_can_hold_are_just_not_found(client, db, crew):
     login(client, "u1")
     assert client.post("/push/shown", json={"id": 2**63, "receipt": "x"}).status_code == 404
-    assert form_post(client, f"/push/devices/{2**70}/remove", htmx=True).status_code == 404
+    # an id in the path is a bounded type (issue 11): past 2^31-1 it is a 400, said why
+    assert form_post(client, f"/push/devices/{2**70}/remove", htmx=True).status_code == 400
     client.cookies.clear()
     login(client, "dispatcher")
-    assert client.get(f"/push/requests/{2**70}/notifications").status_code == 404
+    assert client.get(f"/push/requests/{2**70}/notifications").status_code == 400

@@ -686,9 +686,9 @@ def test_engineers_cannot_change_a_roster(client, db, team, clock):
     assert db.exec(select(Shift)).first() is None
 
 
-def test_bad_month_and_unknown_roster_are_404(client, people):
+def test_bad_month_is_400_and_unknown_roster_is_404(client, people):
     login(client, "manager")
-    assert client.get("/roster/2026-13").status_code == 404
+    assert client.get("/roster/2026-13").status_code == 400  # a bounded MonthPath (issue 11)
     assert client.get("/roster/2031-01/hours").status_code == 404
 
 

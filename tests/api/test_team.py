@@ -157,7 +157,7 @@ def test_profile_edit_saves_s8_fields_group_and_contact(client, db, trained):
 def test_bad_profile_input_is_explained_per_field_and_saves_nothing(client, db, trained):
     ok = trained["ok"]
     login(client, "manager")
-    bad = {"birth_date": "2999-01-01", "degree": "phd-ish", "experience_months": "twelve",
+    bad = {"birth_date": "2099-01-01", "degree": "phd-ish", "experience_months": "twelve",
            "group": "onsite", "region": "", "phone": "call me", "email": "nope"}  # fmt: skip
     r = form_post(client, f"/team/{ok.id}", bad, htmx=True)
     assert r.status_code == 422

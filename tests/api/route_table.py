@@ -1,0 +1,179 @@
+"""Who may call what: ONE table for every route x method of the app (issue 11).
+
+``ACCESS[(method, path)]`` is the set of roles the route lets through, or PUBLIC (no
+sign-in) or SIGNED_IN (any role). ``app_routes(app)`` lists the app's real routes, so a
+route added without a row here fails the authorization matrix test: it cannot be
+forgotten. OPTIONS is answered on every path for everyone (Litestar's own, no data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from server.models import Role
+
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+ANONYMOUS = "anonymous"
+ROLES = [r.value for r in Role]
+PEOPLE = [*ROLES, ANONYMOUS]
+
+A, D, R, O, E, M, ADMIN = "agent", "dispatcher", "remote", "onsite", "equipment", "manager", "admin"  # noqa: E741
+
+ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
+    ("POST", "/language"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): SIGNED_IN,
+    ("GET", "/"): SIGNED_IN,
+    ("GET", "/me"): SIGNED_IN,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/manifest.webmanifest"): PUBLIC,
+    ("GET", "/sw.js"): PUBLIC,
+    ("GET", "/offline"): PUBLIC,
+    ("GET", "/admin/people"): frozenset({ADMIN}),
+    ("POST", "/admin/people"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/active"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/roles"): frozenset({ADMIN}),
+    # intake and follow-up: the agent (and the manager)
+    ("GET", "/requests/new"): frozenset({A, M}),
+    ("POST", "/requests/new"): frozenset({A, M}),
+    ("GET", "/requests/new/order"): frozenset({A, M}),
+    ("GET", "/requests/new/phone"): frozenset({A, M}),
+    ("GET", "/requests/new/proposal"): frozenset({A, M}),
+    ("GET", "/requests/new/unit"): frozenset({A, M}),
+    ("GET", "/requests/mine"): frozenset({A, M}),
+    ("POST", "/requests/{request_id:int}/handoff"): frozenset({A, M}),
+    ("GET", "/requests/followup"): frozenset({A, M}),
+    ("POST", "/requests/{request_id:int}/feedback"): frozenset({A, M}),
+    # the dispatch board
+    ("GET", "/board"): frozenset({D, M}),
+    ("GET", "/board/more"): frozenset({D, M}),
+    ("GET", "/board/requests/{request_id:int}"): frozenset({D, M}),
+    ("GET", "/board/requests/{request_id:int}/panel"): frozenset({D, M}),
+    ("GET", "/board/requests/{request_id:int}/assign"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/assign"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/cancel"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/escalate"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/clocks/{kind:str}/pause"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/clocks/{kind:str}/resume"): frozenset({D, M}),
+    ("GET", "/events"): SIGNED_IN,
+    ("GET", "/push/requests/{request_id:int}/notifications"): frozenset({D, M}),
+    # remote engineers
+    ("GET", "/remote"): frozenset({R}),
+    ("POST", "/remote/requests/{request_id:int}/take"): frozenset({R}),
+    ("GET", "/remote/jobs/{job_id:int}"): frozenset({R}),
+    ("POST", "/remote/jobs/{job_id:int}/accept"): frozenset({R}),
+    ("POST", "/remote/jobs/{job_id:int}/finish"): frozenset({R}),
+    # the onsite engineer's phone (a job page: its engineer or an overseer, checked per job)
+    ("GET", "/field"): frozenset({O}),
+    ("GET", "/field/jobs/{job_id:int}"): frozenset({O, D, M}),
+    ("POST", "/field/jobs/{job_id:int}"): frozenset({O, R}),
+    ("GET", "/field/photos/{photo_id:str}"): frozenset({O, E, D, M}),
+    ("POST", "/sync/push"): SIGNED_IN,
+    ("GET", "/sync/pull"): SIGNED_IN,
+    ("GET", "/sync/saved"): SIGNED_IN,
+    # alerts on a device: any signed-in person; receipts come from the service worker
+    ("GET", "/push/key"): SIGNED_IN,
+    ("POST", "/push/subscribe"): SIGNED_IN,
+    ("POST", "/push/unsubscribe"): SIGNED_IN,
+    ("POST", "/push/test"): SIGNED_IN,
+    ("POST", "/push/devices/{subscription_id:int}/remove"): SIGNED_IN,
+    ("POST", "/push/shown"): PUBLIC,
+    ("POST", "/push/ack"): PUBLIC,
+    # the manager's calendar, roster and team
+    ("GET", "/calendar"): frozenset({M}),
+    ("POST", "/calendar/overrides"): frozenset({M}),
+    ("POST", "/calendar/overrides/{day:str}/remove"): frozenset({M}),
+    ("GET", "/roster"): frozenset({M}),
+    ("POST", "/roster"): frozenset({M}),
+    ("GET", "/roster/{month:str}"): frozenset({M}),
+    ("POST", "/roster/{month:str}/toggle"): frozenset({M}),
+    ("POST", "/roster/{month:str}/backup"): frozenset({M}),
+    ("POST", "/roster/{month:str}/days-off"): frozenset({M}),
+    ("POST", "/roster/{month:str}/fill"): frozenset({M}),
+    ("POST", "/roster/{month:str}/publish"): frozenset({M}),
+    ("GET", "/roster/{month:str}/hours"): frozenset({M}),
+    ("GET", "/roster/{month:str}/hours/csv"): frozenset({M}),
+    ("GET", "/roster/{month:str}/hours/xlsx"): frozenset({M}),
+    ("GET", "/roster/swaps"): frozenset({M}),
+    ("POST", "/roster/swaps/{swap_id:int}/approve"): frozenset({M}),
+    ("POST", "/roster/swaps/{swap_id:int}/refuse"): frozenset({M}),
+    ("GET", "/roster/duty"): frozenset({M, D}),
+    ("POST", "/roster/duty/{shift_id:int}/absent"): frozenset({M, D}),
+    ("GET", "/team"): frozenset({M}),
+    ("GET", "/team/{staff_id:int}"): frozenset({M}),
+    ("POST", "/team/{staff_id:int}"): frozenset({M}),
+    ("POST", "/team/{staff_id:int}/training"): frozenset({M}),
+    ("POST", "/team/{staff_id:int}/training/{record_id:int}/delete"): frozenset({M}),
+    # the engineers' own shifts; the calendar feed is reached by its secret token
+    ("GET", "/my/shifts"): frozenset({R, O}),
+    ("GET", "/my/shifts/{shift_id:int}/swap"): frozenset({R, O}),
+    ("POST", "/my/shifts/{shift_id:int}/swap"): frozenset({R, O}),
+    ("POST", "/my/shifts/calls/{absence_id:int}/accept"): frozenset({R, O}),
+    ("POST", "/my/shifts/days-off"): frozenset({R, O}),
+    ("POST", "/my/shifts/calendar-link"): frozenset({R, O}),
+    ("GET", "/ical/{token:str}"): PUBLIC,
+    # files and the API document
+    ("GET", "/static/{file_path:path}"): PUBLIC,
+    ("HEAD", "/static/{file_path:path}"): PUBLIC,
+    ("GET", "/schema"): PUBLIC,
+    ("GET", "/schema/openapi.json"): PUBLIC,
+    ("GET", "/schema/openapi.yaml"): PUBLIC,
+    ("GET", "/schema/openapi.yml"): PUBLIC,
+    ("GET", "/schema/swagger"): PUBLIC,
+    ("GET", "/schema/elements"): PUBLIC,
+    ("GET", "/schema/redoc"): PUBLIC,
+    ("GET", "/schema/rapidoc"): PUBLIC,
+    ("GET", "/schema/oauth2-redirect.html"): PUBLIC,
+    ("GET", "/schema/{path:str}"): PUBLIC,
+}
+
+# Answers that look like a refusal but are the route's own work: a sign-in with no
+# password is 401, signing out sends you to the sign-in page.
+OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303}}
+
+# A typical valid value for each path parameter, by its name.
+SAMPLE = {"month": "2026-11", "day": "2026-11-03", "kind": "handoff", "token": "nope.ics",
+          "photo_id": "nope", "file_path": "css/app.css", "path": "nothing"}  # fmt: skip
+_PARAM = re.compile(r"\{(\w+):(\w+)\}")
+
+
+def app_routes(app: Litestar) -> Iterator[tuple[str, str, object]]:
+    """(method, path template, handler) for every route of the app, OPTIONS included."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods):
+                yield method, route.path, handler
+
+
+def concrete(path: str, **values: str) -> str:
+    """A template path with each parameter filled in: ``values`` first, else SAMPLE, else 1."""
+    return _PARAM.sub(lambda m: str(values.get(m.group(1), SAMPLE.get(m.group(1), "1"))), path)
+
+
+def params_of(path: str) -> list[tuple[str, str]]:
+    return _PARAM.findall(path)
+
+
+def allowed(access: str | frozenset[str], who: str) -> bool:
+    if access == PUBLIC:
+        return True
+    if who == ANONYMOUS:
+        return False
+    return access == SIGNED_IN or who in access
+
+
+def a_person_for(access: str | frozenset[str]) -> str | None:
+    """Someone the route lets through (None: anonymous will do)."""
+    if access == PUBLIC:
+        return None
+    if access == SIGNED_IN:
+        return M
+    return sorted(access)[0]
