@@ -75,7 +75,7 @@ class PeopleController(Controller):
                           lambda: accounts.set_active(db, user.id, staff_id, active))
 
     @post("/{staff_id:int}/wecom")
-    def set_wecom(self, request: Request, db: DB, staff_id: FromPath[int], data: Form) -> Response:
+    def set_wecom(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         return _row_after(request, db, staff_id, lambda: accounts.set_wecom_userid(
             db, user.id, staff_id, str(data.get("wecom_userid", ""))[:100], utcnow()))

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import litestar
 from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy.exc import IntegrityError
@@ -30,10 +28,10 @@ from server.models import Job, SupportRequest, UsedLink
 from server.push import links
 from server.queries import customer_status as q
 from server.routes._http import DB, get, page, post
+from server.routes.params import Form, TokenPath
 
 PUBLIC = {"public": True}
 TOKEN = {"public": True, "exclude_from_csrf": True}  # the link's own token stands in for CSRF
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 STREAM_SECONDS = 25.0
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Robots-Tag": "noindex"}
@@ -52,12 +50,12 @@ def _customer_page(request: Request, db: DB, token: str, name: str) -> Template:
 
 
 @get("/s/{token:str}", opt=PUBLIC, include_in_schema=False)
-def status_page(request: Request, db: DB, token: FromPath[str]) -> Template:
+def status_page(request: Request, db: DB, token: TokenPath) -> Template:
     return _customer_page(request, db, token, "pages/status.html")
 
 
 @get("/s/{token:str}/card", opt=PUBLIC, include_in_schema=False)
-def status_card(request: Request, db: DB, token: FromPath[str]) -> Template:
+def status_card(request: Request, db: DB, token: TokenPath) -> Template:
     return _customer_page(request, db, token, "partials/status_card.html")
 
 
@@ -68,7 +66,7 @@ def _request_id(engine, token: str, settings) -> int | None:
 
 
 @litestar.get("/s/{token:str}/events", opt=PUBLIC, include_in_schema=False)
-async def status_events(request: Request, token: FromPath[str]) -> ServerSentEvent:
+async def status_events(request: Request, token: TokenPath) -> ServerSentEvent:
     """Says "changed" (and nothing else) whenever this one request changes."""
     from litestar.concurrency import sync_to_thread
 
@@ -118,14 +116,14 @@ class AcceptLinkController(Controller):
     include_in_schema = False
 
     @get("/{token:str}", opt=PUBLIC)
-    def show(self, request: Request, db: DB, token: FromPath[str]) -> Template:
+    def show(self, request: Request, db: DB, token: TokenPath) -> Template:
         """Opening the link shows what will be accepted and one button; it changes nothing."""
         ctx = _accept_context(db, token, request)
         return page(request, "pages/accept_link.html", status_code=200 if ctx["link"] else 404,
                     **ctx)
 
     @post("/{token:str}", opt=TOKEN)
-    def accept(self, request: Request, db: DB, token: FromPath[str], data: Form) -> Template:
+    def accept(self, request: Request, db: DB, token: TokenPath, data: Form) -> Template:
         return _accept(request, db, token, data)
 
 

@@ -3,12 +3,11 @@ reason, its age and S4's 10-minute clock from its arrival; the hotline's call pa
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Response, Template
 
 from server.actions import ActionError
@@ -21,9 +20,9 @@ from server.models import Role
 from server.queries import inbox as q
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath
 from server.security import requires
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 READERS = (Role.agent, Role.dispatcher, Role.manager)
 
 register(Screen("/inbox", N_("Inbox"), N_("WeChat, WeCom and hotline contacts waiting"),
@@ -63,7 +62,7 @@ class InboxController(Controller):
         return fragment(request, "partials/call_panel.html", calls=calls)
 
     @post("/{contact_id:int}/close")
-    def close(self, request: Request, db: DB, contact_id: FromPath[int], data: Form) -> Template:
+    def close(self, request: Request, db: DB, contact_id: IdPath, data: Form) -> Template:
         user = request.scope["user"]
         error = None
         try:
