@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -78,6 +78,12 @@ class OnMyWayArgs(JobArgs):
     lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("lat", "lon", "accuracy_m", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        """A phone without a position sends the fields empty: still on its way (D14)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CheckInArgs(JobArgs):

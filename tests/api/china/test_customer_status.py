@@ -7,12 +7,14 @@ import asyncio
 import json
 from datetime import timedelta
 
+from sqlmodel import select
+
 from server.actions import field
 from server.actions import jobs as J
 from server.actions.status_link import ensure_token
 from server.db import utcnow
 from server.domain.inbound import customer_stage, eta_minutes, mask_phone
-from server.models import SupportRequest, Venue
+from server.models import Job, SupportRequest, Venue
 from tests.api.dispatch_data import engineer, handed_off, on_shift
 from tests.conftest import add_staff, text_of
 
@@ -131,3 +133,18 @@ def test_rules():
     assert customer_stage("in_progress", "onsite", "en_route") == "on_the_way"
     assert customer_stage("in_progress", "remote", "accepted") == "remote"
     assert customer_stage("resolved", "onsite", "done") == "done"
+
+
+def test_on_my_way_keeps_a_position_when_the_phone_has_one_and_goes_without(db, settings):
+    from server.models import FieldFact
+
+    now = utcnow()
+    req, job, u1, _token = setup_request(db, settings, now)
+    J.accept_job(db, u1.id, job.id, now, now, settings)
+    args = field.OnMyWayArgs.model_validate({"job_id": job.id, "lat": "", "lon": "",
+                                             "accuracy_m": ""})  # as a phone without GPS posts
+    field.on_my_way(db, u1.id, args, now, now, settings)
+    db.commit()
+    fact = db.exec(select(FieldFact).where(FieldFact.job_id == job.id,
+                                           FieldFact.kind == "en_route")).one()
+    assert fact.lat is None and db.get(Job, job.id).status == "en_route"
