@@ -13,6 +13,7 @@ from typing import Any
 
 import litestar
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.concurrency import sync_to_thread
 
 from server.actions import inbound
@@ -110,32 +111,45 @@ async def wecom_event(request: Request) -> Response:
                                    _q(request, "timestamp"), _q(request, "nonce"))
     except BadCallback as exc:
         return _refused(str(exc))
-    if news is not None and news.open_kfid:
-        try:
-            await sync_to_thread(pull_kf, request.app.state.engine, settings, news.open_kfid,
-                                 news.token)
-        except ChannelError as exc:  # WeCom calls back again; the cursor has not moved
-            log.warning("kf/sync_msg failed: %s", exc)
-            return Response("retry later", status_code=503, media_type="text/plain")
-    return Response("success", media_type="text/plain")
+    if news is None or not news.open_kfid:
+        return Response("success", media_type="text/plain")
+    engine = request.app.state.engine
+    try:  # WeCom wants an answer within 5 s: one small page now, the rest after answering
+        _new, more = await sync_to_thread(pull_kf, engine, settings, news.open_kfid, news.token,
+                                          1, FIRST_PAGE)
+    except ChannelError as exc:  # WeCom calls back again; the cursor has not moved
+        log.warning("kf/sync_msg failed: %s", exc)
+        return Response("retry later", status_code=503, media_type="text/plain")
+    rest = BackgroundTask(_pull_rest, engine, settings, news.open_kfid, news.token) if more else None
+    return Response("success", media_type="text/plain", background=rest)
 
 
 MAX_PAGES = 50
+FIRST_PAGE = 100  # messages pulled before answering the callback; the platform's page max is 1000
 
 
-def pull_kf(engine, settings: Any, open_kfid: str, token: str = "") -> int:
-    """Pull every new message of one customer-service account; answers how many were new.
+async def _pull_rest(engine, settings: Any, open_kfid: str, token: str) -> None:
+    try:
+        await sync_to_thread(pull_kf, engine, settings, open_kfid, token)
+    except ChannelError as exc:  # the next callback goes on from the stored cursor
+        log.warning("kf/sync_msg failed after the first page: %s", exc)
+
+
+def pull_kf(engine, settings: Any, open_kfid: str, token: str = "", pages: int = MAX_PAGES,
+            limit: int = 1000) -> tuple[int, bool]:
+    """Pull new messages of one customer-service account, at most ``pages`` pages of
+    ``limit``; answers (how many were new, whether more are waiting).
 
     Each page is recorded in one transaction together with the cursor that follows it,
     so a crash between pages re-reads at most that page (its messages are deduplicated by
     msgid) and never skips one. The network call happens with no transaction open.
     """
     name = f"wecom_kf:{open_kfid}"
-    new = 0
-    for _ in range(MAX_PAGES):
+    new, more = 0, False
+    for _ in range(pages):
         with session_scope(engine, write=False) as db:
             seen = inbound.cursor_of(db, name)
-        messages, cursor, more = wecom.sync_messages(settings, open_kfid, seen, token)
+        messages, cursor, more = wecom.sync_messages(settings, open_kfid, seen, token, limit)
         now = utcnow()
         with session_scope(engine) as db:
             for raw in messages:
@@ -147,7 +161,7 @@ def pull_kf(engine, settings: Any, open_kfid: str, token: str = "") -> int:
             moved = inbound.advance_cursor(db, name, seen, cursor, now)
         if not more or not moved:
             break
-    return new
+    return new, more and moved
 
 
 # -- the call center -------------------------------------------------------------------------
