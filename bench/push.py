@@ -160,7 +160,8 @@ def main() -> None:
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'fieldops.db'}",
                         demo_data=False, background_loop=False).with_secrets()
     settings = replace(settings, push_enabled=True, wecom_webhook_url="",
-                       push_allow_insecure_endpoints=True)  # the receiver is on 127.0.0.1
+                       push_allow_insecure_endpoints=True,  # the receiver is on 127.0.0.1
+                       vapid_subject="mailto:bench@fieldops-rental.cn")  # not the placeholder
     upgrade(settings.db_url)
     engine = make_engine(settings.db_url)
     receiver = Receiver(vapid_public_key=settings.vapid_public_key,

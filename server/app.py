@@ -3,36 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
 from litestar.concurrency import get_asyncio_executor, set_asyncio_executor
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from server import __version__, clock, heap, i18n, live
+from server.actions import audit
+from server.csrf import SessionCSRFMiddleware
 from server.db import make_engine
+from server.domain.devices import device_label
+from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
-from server.routes import ROUTES
+from server.push.vapid import warn_about_subject
+from server.routes import ROUTES, rental_api
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
 from server.security import SessionAuthMiddleware, signed_in
+from server.sessions import make_session_config
 from server.settings import Settings
 from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 
-PUBLIC_PATHS = ["/static", "/healthz", "/sw.js", "/manifest.webmanifest", "/schema", "/offline"]
+
+def openapi_config() -> OpenAPIConfig:
+    """Only the JSON document (/schema and /schema/openapi.json), only for signed-in
+    staff (the app-wide guard): no documentation UI, whose scripts come from public CDNs."""
+    return OpenAPIConfig(
+        title="FieldOps", version=__version__, path="/schema",
+        render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],
+        components=Components(security_schemes={"integrationToken": SecurityScheme(
+            type="http", scheme="bearer",
+            description="An integration token from the admin's integrations screen.")}),
+    )
 
 
 def _request_threads(size: int = 32) -> None:
@@ -52,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secrets()
     if settings.clock_start:  # tests and demos (server.clock); each worker process sets its own
         clock.start_at(clock.parse_start(settings.clock_start))
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
     _request_threads()
 
     env = Environment(
@@ -64,39 +79,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     install_template_helpers(env, settings)
 
-    # Any secret text works: the session cipher gets a 32-byte key derived from it.
-    secret = hashlib.sha256(b"session:" + settings.secret_key.encode()).digest()
-    session_config = CookieBackendConfig(
-        secret=secret,
-        key="fieldops_session",
-        max_age=14 * 24 * 3600,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        httponly=True,
-    )
+    session_config, session_store = make_session_config(settings, engine)
+    push_problem = warn_about_subject(settings.vapid_subject, settings.push_enabled)
 
     async def set_request_locale(request: Request) -> None:
         user = request.scope.get("user")
         i18n.set_locale(
             i18n.pick_locale(user.locale if user else None, request.cookies.get("lang"), None)
         )
+        audit.current_device.set(device_label(request.headers.get("user-agent"),
+                                              request.client.host if request.client else None))
 
     return Litestar(
-        route_handlers=[*ROUTES, create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
+        route_handlers=[*ROUTES, rental_api.router(settings), create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
         dependencies={"db": Provide(provide_db)},
         middleware=[
             session_config.middleware,
             DefineMiddleware(SessionAuthMiddleware, exclude=["/static", "/healthz"]),
+            SessionCSRFMiddleware(secret=settings.secret_key, secure=settings.secure_cookies),
         ],
+        stores={"sessions": session_store},
         guards=[signed_in],
         before_request=set_request_locale,
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="csrftoken",
-            header_name="x-csrftoken",
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="strict",
-        ),
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
         plugins=[HTMXPlugin(), live.channels_plugin(settings)],
         on_startup=[live.start, background.start, push_jobs.start, heap.settle],
@@ -104,8 +109,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="FieldOps", version=__version__, path="/schema"),
-        state=State({"settings": settings, "engine": engine}),
+        openapi_config=openapi_config(),
+        state=State({"settings": settings, "engine": engine, "push_problem": push_problem}),
         debug=settings.debug,
     )
 

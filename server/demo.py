@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from server import demo_inbound
 from server.actions.audit import record
+from server.demo_history import add_history
 from server.domain.calendar import DayOverride, SpecialCalendar
 from server.domain.geo import check_in_flag, distance_to_venue_m, to_wgs84, wgs84_to_gcj02
 from server.domain.qualification import StaffProfile, eligibility_reasons
@@ -339,6 +340,7 @@ class _Loader:
         self._rosters()
         self._requests()
         self.counts["inbound_contacts"] = demo_inbound.load(self.db, self.now)  # issue 17
+        self.counts.update(add_history(self.db, self.now, self.settings))  # KPIs (issue 16)
         for status in ("rented", "reserve", "in_repair", "in_transit"):
             self.counts[f"units_{status}"] = sum(1 for u in self.units if u.status == status)
         self.db.add(AppMeta(key=META_KEY, value=self.now.isoformat()))

@@ -76,9 +76,10 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
 
 
 def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """App-wide guard: every route needs a signed-in person unless it is marked public."""
-    if handler.opt.get("public") or connection.scope["path"].startswith("/schema"):
-        return  # the OpenAPI document holds no data
+    """App-wide guard: every route needs a signed-in person unless it is marked public
+    (the OpenAPI document at /schema too: it maps every route and parameter)."""
+    if handler.opt.get("public"):
+        return
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's own answer: the allowed methods, no data (was a 500, issue 11)
     if connection.scope.get("user") is None:

@@ -35,11 +35,17 @@ class Settings:
     vapid_subject: str = "mailto:ops@fieldops.example"
     wecom_webhook_url: str = ""
     push_enabled: bool = True
-    push_allow_insecure_endpoints: bool = False  # http:// and private hosts: local tests only
+    push_allow_insecure_endpoints: bool = False  # http:// to loopback: local tests only
     background_loop: bool = True
+    # SQLite: commit a sync push with synchronous=FULL (README "Durability"); 0 only to
+    # measure the cost (bench/sync.py)
+    sqlite_durable_sync: bool = True
     loop_interval_seconds: float = 5.0
-    login_max_failures: int = 5  # failures within the window before logins slow down
-    login_window_seconds: int = 900
+    login_max_failures: int = 5  # failed sign-ins per address and username within the window
+    login_max_failures_per_address: int = 30  # failed sign-ins per address, any usernames
+    login_window_seconds: int = 900  # the sliding window of both limits
+    session_idle_minutes: int = 720  # a session unused this long ends
+    session_absolute_hours: int = 168  # a session ends this long after sign-in, used or not
     venue_radius_m: int = 300  # D15
     # Reaching people in mainland China (issue 17): each service's base URL is a setting
     # so tests point it at a local fake. Empty credentials switch a channel off.
@@ -68,6 +74,9 @@ class Settings:
     inbox_agent_alert_minutes: int = 2  # an unhandled contact alerts every agent (D18)
     inbox_lead_alert_minutes: int = 10  # ... and the on-duty lead (S4's 10 minutes)
     status_link_hours_after_close: int = 24  # D19: the customer's link expires then
+    rental_api_rate_per_minute: int = 300  # requests per integration token per minute
+    feedback_link_days: int = 7  # S6: how long the customer's private feedback link works
+    feedback_link_max_guesses: int = 10  # wrong links per address within the login window
     # Tests and demos only: the server's clock starts at this ISO instant (with its offset,
     # e.g. 2026-12-01T13:26:00+08:00) and runs on from there (server.clock). Empty: wall clock.
     clock_start: str = ""

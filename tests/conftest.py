@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from litestar.testing import TestClient
 from sqlmodel import Session
 
@@ -19,6 +21,12 @@ from server.migrate import upgrade
 from server.models import Role, Staff, StaffRole
 from server.security import hash_password
 from server.settings import Settings
+
+# Tests check behaviour, never timings: no Hypothesis deadline or slow-generation check, which
+# fail on a busy machine (CI has 2 cores), not on a wrong answer.
+hypothesis_settings.register_profile(
+    "fieldops", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("fieldops")
 
 PASSWORD = "correct-horse-1"
 _HASH = hash_password(PASSWORD)

@@ -146,6 +146,9 @@ class Receiver:
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         path = handler.path
         answer = self._next_answer(path)
+        body_text = None
+        if isinstance(answer, tuple):  # (status, body): a refusal with the service's reason
+            answer, body_text = answer
         status = {"hang": 0, "errcode": 200}.get(answer, answer)
         item = Received(path, {k.lower(): v for k, v in handler.headers.items()}, body,
                         time.perf_counter(), status)
@@ -157,7 +160,7 @@ class Receiver:
         if answer == "hang":
             time.sleep(self.hang_seconds)
             return
-        reply = b""
+        reply = body_text.encode() if body_text is not None else b""
         if path == "/wecom":  # the robot answers 200 and says in the body whether it worked
             reply = json.dumps({"errcode": 45009, "errmsg": "api freq out of limit"}
                                if answer == "errcode" else {"errcode": 0, "errmsg": "ok"}).encode()

@@ -1,7 +1,7 @@
 """inbound contacts, WeCom user ids, customer status links (issue 17)
 
 Revision ID: c17a0b1d2e3f
-Revises: 5a9c322f6f52
+Revises: 5aae8242d016
 Create Date: 2026-11-30 07:30:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import server.models.base
 
 
 revision: str = 'c17a0b1d2e3f'
-down_revision: str | None = '5a9c322f6f52'
+down_revision: str | None = '5aae8242d016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

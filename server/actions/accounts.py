@@ -1,46 +1,24 @@
-"""Signing in, and the admin's changes to people and their roles."""
+"""The admin's changes to people: add, roles, disable, password reset; and my language."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, delete, select
 
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
-from server.domain import bounds, login
+from server.actions.signin import MIN_PASSWORD, end_sessions, password_errors
+from server.domain import bounds
 from server.domain.text import N_, Message
 from server.i18n import SUPPORTED
-from server.models import LoginFailure, Role, Staff, StaffRole
-from server.security import hash_password, verify_password
+from server.models import Role, Staff, StaffRole
+from server.security import hash_password
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-MIN_PASSWORD = 8
 NAME_LENGTH = 64  # Staff.display_name
 PHONE_LENGTH = 32  # Staff.phone
-
-
-def sign_in(
-    db: Session, username: str, password: str, now: datetime, max_failures: int, window_s: int
-) -> Staff:
-    """The person, or ActionError; failures are recorded so guessing slows down."""
-    username = username.strip().lower()
-    since = now - timedelta(seconds=window_s)
-    failures = db.exec(
-        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at >= since)
-    ).all()
-    wait = login.wait_seconds(list(failures), now, max_failures, window_s)
-    if wait:
-        raise ActionError(N_("Too many failed sign-ins. Try again in {seconds} seconds."), seconds=wait)
-    staff = db.exec(select(Staff).where(Staff.username == username)).first()
-    if staff is None or not verify_password(staff.password_hash, password) or not staff.active:
-        db.add(LoginFailure(username=username, at=now))
-        record(db, "auth.failed", staff.id if staff else None, entity="staff", entity_id=username)
-        raise ActionError(N_("Unknown username or wrong password."))
-    db.exec(delete(LoginFailure).where(LoginFailure.username == username))
-    record(db, "auth.signed_in", staff.id, entity="staff", entity_id=staff.id, at=now)
-    return staff
 
 
 def add_person(
@@ -123,7 +101,26 @@ def set_active(db: Session, actor_id: int, staff_id: int, active: bool) -> Staff
         raise ActionError(N_("You cannot disable your own account."))
     staff.active = active
     db.add(staff)
-    record(db, "staff.active_set", actor_id, entity="staff", entity_id=staff_id, active=active)
+    ended = 0 if active else end_sessions(db, staff_id)  # signed out at once, everywhere
+    record(db, "staff.active_set", actor_id, entity="staff", entity_id=staff_id, active=active,
+           sessions_ended=ended)
+    return staff
+
+
+def reset_password(db: Session, actor_id: int, staff_id: int, new: str, repeat: str, now: datetime) -> Staff:
+    """The admin sets a new password for someone who forgot theirs, and tells them; every
+    session of that person ends (whoever knew the old password is out)."""
+    staff = db.get(Staff, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    errors = password_errors(new, repeat)
+    if errors:
+        raise FieldErrors(errors)
+    staff.password_hash = hash_password(new)
+    db.add(staff)
+    ended = end_sessions(db, staff_id)
+    record(db, "staff.password_reset", actor_id, entity="staff", entity_id=staff_id,
+           sessions_ended=ended, at=now)
     return staff
 
 

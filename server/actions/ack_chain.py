@@ -59,10 +59,12 @@ def overdue_jobs(db: Session, now: datetime, targets: sla_rules.SlaTargets) -> l
             if now >= sla_rules.ack_deadline(assigned_at, priority, targets)]
 
 
-def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | None:
+def advance(db: Session, job_id: int, now: datetime, settings: Any,
+            declined: bool = False) -> Job | None:
     """Take the next step for one overdue job. Answers the job now offered (or, after
     raising to the lead, the same job); None if there was nothing to do or another
-    process took this step first."""
+    process took this step first. ``declined``: the engineer said no (field.decline):
+    the next step is taken at once, not at the ack deadline."""
     job = db.exec(select(Job).where(Job.id == job_id)
                   .execution_options(populate_existing=True)).first()
     if job is None or job.status != JobStatus.offered or job.accepted_at is not None:
@@ -70,7 +72,8 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
     request = db.get(SupportRequest, job.request_id)
     if request is None or request.status not in OPEN_STATUSES or job.ack_step >= LEAD:
         return None
-    if now < sla_rules.ack_deadline(job.assigned_at, request.priority, settings.sla):
+    if not declined and now < sla_rules.ack_deadline(job.assigned_at, request.priority,
+                                                     settings.sla):
         return None
     tried = set(db.exec(select(Job.assignee_id).where(Job.request_id == request.id,
                                                       Job.kind == job.kind)).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,10 @@ from sqlmodel import Session
 
 from server.db import utcnow
 from server.models import AuditEntry
+
+# The device the current change comes from: set per HTTP request (browser and address),
+# by sync replay (the phone's client id) and by the background loop ('server').
+current_device: ContextVar[str] = ContextVar("audit_device", default="server")
 
 
 def record(
@@ -29,6 +34,7 @@ def record(
         request_id=request_id,
         entity=entity,
         entity_id=str(entity_id),
+        device=current_device.get()[:64],
         details=details,
     )
     db.add(entry)

@@ -25,7 +25,7 @@ COMMENT_LIMIT = 2000
 
 def record_feedback(
     db: Session,
-    actor_id: int,
+    actor_id: int | None,
     request_id: int,
     *,
     reached: bool,
@@ -35,8 +35,13 @@ def record_feedback(
     no_feedback_reason: str,
     now: datetime,
     settings: Any,
+    via: str = "agent",
 ) -> Feedback:
-    """Record the answer; close the request or reopen it. Saves nothing on bad input."""
+    """Record the answer; close the request or reopen it. Saves nothing on bad input.
+
+    ``actor_id`` is the agent who asked, or None when the customer answered on their
+    private link (``via='link'``, server.actions.feedback_link): one path either way.
+    """
     request = db.get(SupportRequest, request_id)
     if request is None:
         raise ActionError(N_("There is no request {request_id}."), request_id=request_id)
@@ -62,7 +67,7 @@ def record_feedback(
         raise FieldErrors(errors)
 
     feedback = Feedback(
-        request_id=request.id, recorded_by=actor_id, recorded_at=now, reached=reached,
+        request_id=request.id, recorded_by=actor_id, via=via, recorded_at=now, reached=reached,
         score=score if reached else None, resolved=resolved if reached else None,
         comment=comment, no_feedback_reason="" if reached else reason,
     )
@@ -70,7 +75,7 @@ def record_feedback(
     db.flush()
     clocks.stop_clock(db, request.id, "follow_up", now)
     audit.record(db, "feedback.recorded", actor_id, request_id=request.id, entity="feedback",
-                 entity_id=feedback.id, at=now, reached=reached, score=feedback.score,
+                 entity_id=feedback.id, at=now, via=via, reached=reached, score=feedback.score,
                  resolved=feedback.resolved, comment=comment, reason=feedback.no_feedback_reason)
     if not reached:
         request.status, request.closed_at = RequestStatus.closed, now

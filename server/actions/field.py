@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from server import photos
 from server.actions import audit, changes
 from server.actions import sla as clocks
 from server.actions.jobs import accept_job
@@ -49,7 +50,6 @@ from server.models import (
 )
 
 MAX_PHOTO_BYTES = 2_000_000  # the phone shrinks photos to ~200 KB; this is a safety net
-PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
 OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -111,7 +111,8 @@ class SwapArgs(JobArgs):
 class DoneArgs(JobArgs):
     customer_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                     max_length=64)]
-    stream_back: bool = Field(description="the customer confirms the stream is back")
+    stream_back: bool = Field(default=False, description="the customer confirms the stream is "
+                              "back (asked only when a stream is affected)")
     note: Text = ""
 
 
@@ -204,17 +205,19 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
 
 def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
           now: datetime, settings: Any) -> rules.Outcome:
-    content = _decode_image(args.image)
-    content_type = next((t for magic, t in PHOTO_TYPES.items() if content.startswith(magic)), None)
-    if content_type is None:
-        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
-    if len(content) > MAX_PHOTO_BYTES:
+    sent = _decode_image(args.image)
+    if len(sent) > MAX_PHOTO_BYTES:
         return rules.Outcome().reject(N_("This photo is too large: take it again."))
+    content = photos.reencode(sent)  # only pixels Pillow decoded are ever stored (issue 11)
+    if content is None:
+        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
+    content_type = photos.CONTENT_TYPE
     ctx = _begin(db, staff_id, args, "photo", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
     fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
+                 "sent_bytes": len(sent),
                  "caption": args.caption}
     db.add(fact)
     db.flush()  # the photo points at the fact
@@ -275,17 +278,19 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
 
 def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | None,
          now: datetime, settings: Any) -> rules.Outcome:
-    """The customer confirms the stream is back: the job is done, the request resolved,
-    'resolution' stops at the device time and 'follow_up' starts (D5, D8c)."""
-    if not args.stream_back:
-        return rules.Outcome(job_id=args.job_id).reject(
-            N_("Ask the customer to confirm the stream is back before finishing."))
+    """The customer confirms the stream is back (when a stream is affected): the job is
+    done, the request resolved, 'resolution' stops at the device time and 'follow_up'
+    starts (D5, D8c)."""
     ctx = _begin(db, staff_id, args, "done", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if not args.stream_back and request.stream_state != "none":
+        return rules.Outcome(job_id=args.job_id).reject(
+            N_("Ask the customer to confirm the stream is back before finishing."))
     outcome = "swapped" if _swapped(db, job.id) else "fixed"
-    fact.data = {"customer_name": args.customer_name, "stream_back": True, "note": args.note,
+    fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
+                 "note": args.note,
                  "outcome": outcome}
     if _changed_job(out):
         return _keep(db, job, request, fact, out)
@@ -332,6 +337,9 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     job = db.get(Job, args.job_id)
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
+    refusal = rules.not_yours(job.assignee_id, staff_id, job.kind, kind)
+    if refusal is not None:  # not stored, and nothing about the venue said back
+        return rules.Outcome().reject(refusal)
     request = db.get(SupportRequest, job.request_id, with_for_update=True, populate_existing=True)
     job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
@@ -373,6 +381,22 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
                     request_id=request.id)
     changes.changed(db, "request", request.id, request_id=request.id)
     return out
+
+
+def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
+    """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
+    clock correction (D8c)."""
+    if reason in out.flags:
+        return
+    was_rejected = out.status == "rejected"
+    out.flag(reason)
+    if was_rejected:
+        out.status = "rejected"
+    fact.flagged = True
+    fact.flag_reason = "\n".join(
+        x for x in (fact.flag_reason, _for_dispatcher(Message(rules.FLAG_REASONS[reason]))) if x)
+    fact.data = dict(fact.data) | {"flags": list(out.flags)}
+    out.say(rules.FLAG_REASONS[reason])
 
 
 def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server.db import utcnow
-from server.models import Notification, Staff
+from server.models import Job, Notification, Staff, SupportRequest
 
 CHANNELS = ("webpush", "wecom")
+DRILL_TITLE = "【演练 DRILL】"
 # Issue 17: a person with a WeCom user id on the profile also gets a WeCom application
 # message, at once with Web Push (D8b); SMS is added by the ack chain for P1 escalations.
 WECOM_APP = "wecom_app"
@@ -39,6 +40,8 @@ def enqueue(
     """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning...
     ``to``: for a customer (staff_id None), where the customer is reached (channel, sender)."""
     now = now or utcnow()
+    if _is_drill(db, request_id, job_id):  # D12: every drill notice says so, first thing
+        title = f"{DRILL_TITLE}{title}"
     payload = {"kind": kind, "title": title, "body": body, "request_id": request_id,
                "job_id": job_id}
     if to:
@@ -64,3 +67,11 @@ def enqueue(
     if queued:
         db.info[QUEUED] = True
     return queued
+
+
+def _is_drill(db: Session, request_id: int | None, job_id: int | None) -> bool:
+    if request_id is None and job_id is not None:
+        job = db.get(Job, job_id)
+        request_id = job.request_id if job else None
+    request = db.get(SupportRequest, request_id) if request_id is not None else None
+    return bool(request and request.is_drill)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from server.domain.holidays import statutory_name
 from server.domain.shifts import DayKind, ShiftSlot
 
 DAY_KINDS: tuple[DayKind, ...] = ("workday", "weekend", "holiday")
@@ -120,6 +121,21 @@ class SpecialCalendar:
             return known[1]
         return None
 
+    def is_statutory(self, d: date) -> bool:
+        """D16: one of the 13 days the national rule names, and a day off.
+
+        The rule (``server.domain.holidays``) decides which days are statutory, for every
+        year, from lunar dates; the day kind (package or the manager's override) decides
+        whether it is a day off. A holiday block's other days off are rest days.
+        """
+        return self.day_kind(d) != "workday" and statutory_name(d) is not None
+
+    def pay_kind(self, d: date) -> str:
+        """D16: 'statutory', 'rest' (a weekend or another day off) or 'workday'."""
+        if self.is_statutory(d):
+            return "statutory"
+        return "workday" if self.day_kind(d) == "workday" else "rest"
+
     def is_makeup_workday(self, d: date) -> bool:
         """A Saturday or Sunday that the official schedule turns into a working day."""
         return d.weekday() >= 5 and self.day_kind(d) == "workday"
@@ -179,6 +195,7 @@ class SpecialCalendar:
             starts_at=self._at(d, self.night_start),
             ends_at=self._at(d + timedelta(days=1), self.night_end),
             day_kind=self.day_kind(d),
+            statutory=self.is_statutory(d),
         )
 
     def day_slot(self, d: date) -> ShiftSlot:
@@ -192,6 +209,7 @@ class SpecialCalendar:
             starts_at=self._at(d, self.night_end),
             ends_at=self._at(d, self.night_start),
             day_kind=kind,
+            statutory=self.is_statutory(d),
         )
 
     def slots_between(self, first_day: date, last_day: date) -> list[ShiftSlot]:

@@ -72,8 +72,8 @@ class HoursSplit:
     """Hours worked in a month by pay category (D16)."""
 
     weekday_nights: float = 0.0
-    weekend_days: float = 0.0
-    holidays: float = 0.0
+    weekend_days: float = 0.0  # rest days: weekends and a holiday block's other days off
+    holidays: float = 0.0  # the 13 statutory days only
 
     @property
     def total(self) -> float:
@@ -375,14 +375,16 @@ def apply_swap(
 def pay_category(slot: ShiftSlot) -> str:
     """D16: a shift is paid by the kind of the date it starts on.
 
-    The night of Friday 1 May (a holiday) is holiday pay even though it ends on Saturday;
-    the night of Sunday is weekend pay even though it ends on a working Monday; the night
-    of a make-up working Saturday (调休上班) is a weekday night. One rule, no split nights,
-    so every shift lands in exactly one column.
+    The night of Friday 1 May (a statutory holiday) is holiday pay even though it ends on
+    Saturday; the night of Sunday is rest-day pay even though it ends on a working Monday;
+    the night of a make-up working Saturday (调休上班) is a weekday night. Only the 13
+    statutory days are 'holidays'; the other days off of a holiday block (its weekend,
+    moved rest days) are rest days ('weekend_days'). One rule, no split nights, so every
+    shift lands in exactly one column.
     """
-    return {"workday": "weekday_nights", "weekend": "weekend_days", "holiday": "holidays"}[
-        slot.day_kind
-    ]
+    if slot.statutory:
+        return "holidays"
+    return "weekday_nights" if slot.day_kind == "workday" else "weekend_days"
 
 
 def hours_report(

@@ -13,8 +13,8 @@ class ShiftSlot:
     """One special-period shift: a night (18:00-08:00) or a weekend/holiday day (08:00-18:00).
 
     ``day`` is the local date the shift belongs to: the night of 1 May runs from 1 May
-    18:00 to 2 May 08:00. ``day_kind`` is the kind of that date, which decides how the
-    hours are paid (D16). ``starts_at``/``ends_at`` are timezone-aware.
+    18:00 to 2 May 08:00. ``day_kind`` is the kind of that date, which with ``statutory``
+    decides how the hours are paid (D16). ``starts_at``/``ends_at`` are timezone-aware.
     """
 
     day: date
@@ -22,6 +22,7 @@ class ShiftSlot:
     starts_at: datetime
     ends_at: datetime
     day_kind: DayKind
+    statutory: bool = False  # one of the 13 statutory holidays (D16): paid as a holiday
 
     @property
     def key(self) -> tuple[date, ShiftKind]:

@@ -2,10 +2,12 @@
 
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
+from server.models.drill import Drill
 from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
-from server.models.feedback import Feedback
+from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
 from server.models.inbound import ChannelCursor, InboundContact, InboundMessage, UsedLink
+from server.models.integrations import ImportUpload, IntegrationToken
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
 from server.models.push import Notification, PushSubscription
 from server.models.requests import OPEN_STATUSES, RequestStatus, SupportRequest
@@ -18,16 +20,18 @@ from server.models.roster import (
     Shift,
     SwapRequest,
 )
+from server.models.session import LoginAttempt, WebSession
 from server.models.sla import SlaClock, SlaEvent, SlaPause
-from server.models.staff import Group, LoginFailure, Role, Staff, StaffRole, TrainingRecord
+from server.models.staff import Group, Role, Staff, StaffRole, TrainingRecord
 from server.models.sync import ChangeRecord, ClientMutation
 
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
-    "CalendarOverride", "ChangeRecord", "ChannelCursor", "InboundContact", "InboundMessage", "UsedLink", "ClientMutation", "Contact", "Customer",
-    "DayOffRequest", "Depot", "DeviceType", "Feedback", "FieldFact", "Group", "Job",
-    "JobStatus", "LoginFailure", "Notification", "OrderLine", "Photo", "PushSubscription",
+    "CalendarOverride", "ChangeRecord", "ChannelCursor", "ClientMutation", "Contact", "Customer",
+    "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
+    "Group", "GuessFailure", "ImportUpload", "InboundContact", "InboundMessage", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
+    "Photo", "PushSubscription", "UsedLink",
     "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
     "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
-    "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue",
+    "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

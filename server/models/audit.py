@@ -18,6 +18,7 @@ class AuditEntry(SQLModel, table=True):
     request_id: int | None = Field(default=None, foreign_key="support_request.id", index=True)
     entity: str = Field(default="", max_length=24)
     entity_id: str = Field(default="", max_length=36)
+    device: str = Field(default="", max_length=64)  # browser · address, or the phone's client id
     details: dict = json_field()
 
 

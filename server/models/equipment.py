@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer
+from sqlalchemy import ForeignKey, Index, Integer, text
 from sqlmodel import Column, Field, SQLModel
 
 from server.models.base import instant
@@ -16,6 +16,7 @@ class UnitStatus(StrEnum):
     reserve = "reserve"
     in_transit = "in_transit"
     in_repair = "in_repair"
+    retired = "retired"  # out of service for good; kept for the history that points at it
 
 
 class DeviceType(StrEnum):
@@ -33,6 +34,7 @@ class Depot(SQLModel, table=True):
     region: str = Field(max_length=16)
     lat: float
     lon: float
+    archived_at: datetime | None = instant()
 
 
 class Unit(SQLModel, table=True):
@@ -63,11 +65,22 @@ class RentalOrder(SQLModel, table=True):
     scenario: str = Field(default="", max_length=128)  # usage scenario (S3)
     starts_at: datetime | None = instant()
     ends_at: datetime | None = instant()
+    archived_at: datetime | None = instant()
 
 
 class OrderLine(SQLModel, table=True):
-    """A unit on a rental order; a swap closes one line and opens another."""
+    """A unit on a rental order; a swap closes one line and opens another.
 
+    D13: a unit is on at most one order at a time: at most one open line per unit,
+    enforced by the database too (a partial unique index, SQLite and PostgreSQL).
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_orderline_open_unit", "unit_id", unique=True,
+            sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="rentalorder.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)

@@ -19,6 +19,7 @@ class SlaClock(SQLModel, table=True):
     deadline_at: datetime | None = instant(nullable=False, index=True)  # before pauses
     stopped_at: datetime | None = instant(index=True)
     paused_seconds: float = 0  # closed pauses; an open pause is in SlaPause
+    breach_reason: str = ""  # why it ran late, written by the manager for the review (S5)
 
 
 class SlaPause(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from server.models.base import instant
 
@@ -61,12 +61,3 @@ class TrainingRecord(SQLModel, table=True):
     hours: float = 0
     passed: bool | None = None
     notes: str = ""
-
-
-class LoginFailure(SQLModel, table=True):
-    """Failed sign-ins, so repeated guessing slows down across every server process."""
-
-    __table_args__ = (UniqueConstraint("username", "at"),)
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(index=True, max_length=64)
-    at: datetime | None = instant(nullable=False)

@@ -20,7 +20,13 @@ import requests
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
+from server.push.guard import RefusedAddress, guarded_session
+from server.push.vapid import subject_problem
+
 GONE = (404, 410)  # the push service forgot this subscription: delete it
+# The push service refuses this request as it is: retrying the same thing cannot help
+# (403: the VAPID claims or key are refused, e.g. Apple's BadJwtToken; 413: too large).
+PERMANENT = (400, 401, 403, 413)
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,53 @@ class Limits:
 _local = threading.local()
 
 
-def _http() -> requests.Session:
-    """One keep-alive session per sending thread (requests.Session is not thread-safe)."""
-    session = getattr(_local, "session", None)
+def _http(allow_loopback: bool = False) -> requests.Session:
+    """One keep-alive session per sending thread (requests.Session is not thread-safe);
+    every connection it opens must reach a public address (server/push/guard.py)."""
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
+    if allow_loopback not in sessions:
+        sessions[allow_loopback] = guarded_session(allow_loopback)
+    return sessions[allow_loopback]
+
+
+def _plain_http() -> requests.Session:
+    """For the WeCom robot: a URL the operator configured, not one a browser gave us."""
+    session = getattr(_local, "plain", None)
     if session is None:
-        session = _local.session = requests.Session()
+        session = _local.plain = requests.Session()
     return session
+
+
+def _reason(response: requests.Response | None) -> str:
+    """The push service's own words: Apple and Mozilla answer JSON with a reason/message,
+    FCM plain text. Kept in the delivery record, so "HTTP 403" says why."""
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+        text = body.get("reason") or body.get("message") or body.get("error") or ""
+        text = text if isinstance(text, str) else json.dumps(text)
+    except (ValueError, AttributeError):
+        text = response.text or ""
+    return " ".join(text.split())[:200]
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """The guard's refusal, however deep requests wrapped it."""
+    seen = exc
+    for _ in range(6):
+        if isinstance(seen, RefusedAddress):
+            return str(seen)
+        if seen.args and isinstance(seen.args[-1], BaseException):
+            seen = seen.args[-1]
+        elif seen.__cause__ or seen.__context__:
+            seen = seen.__cause__ or seen.__context__
+        else:
+            break
+    text = str(exc)
+    return text[text.index("refused: "):].split("'")[0] if "refused: " in text else None
 
 
 @cache
@@ -92,17 +139,22 @@ class WebPushChannel:
 
     channel = "webpush"
 
-    def __init__(self, vapid_private_key: str, subject: str, limits: Limits = Limits()) -> None:
+    def __init__(self, vapid_private_key: str, subject: str, limits: Limits = Limits(),
+                 allow_loopback: bool = False) -> None:
         self.vapid = _vapid(vapid_private_key)
         self.subject = subject
         self.limits = limits
+        self.allow_loopback = allow_loopback
 
     def send(self, item: Outgoing) -> Outcome:
         if not item.devices:
             return Outcome(False, "no device has job alerts turned on", final="no_device")
+        problem = subject_problem(self.subject)
+        if problem:  # every push service would refuse it (Apple: 403 BadJwtToken)
+            return Outcome(False, "not sent: " + problem, final="off")
         data = json.dumps(item.payload, ensure_ascii=False, separators=(",", ":"))
         high = item.urgency == "high"
-        reached, gone, errors = [], [], []
+        reached, gone, errors, permanent = [], [], [], 0
         for device in item.devices:
             try:
                 webpush(
@@ -113,24 +165,31 @@ class WebPushChannel:
                     ttl=self.limits.ttl_high_seconds if high else self.limits.ttl_normal_seconds,
                     headers={"Urgency": "high" if high else "normal"},
                     timeout=self.limits.timeout_seconds,
-                    requests_session=_http(),
+                    requests_session=_http(self.allow_loopback),
                 )
                 reached.append(device.id)
             except WebPushException as exc:
                 status = exc.response.status_code if exc.response is not None else None
                 if status in GONE:
                     gone.append(device.id)
-                else:
-                    errors.append(f"HTTP {status}" if status else str(exc)[:120])
+                    continue
+                reason = _reason(exc.response)
+                errors.append(f"HTTP {status}: {reason}" if status and reason
+                              else f"HTTP {status}" if status else str(exc)[:200])
+                permanent += status in PERMANENT
             except requests.Timeout:
                 errors.append("timed out")
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the rest
-                errors.append(f"{type(exc).__name__}: {str(exc)[:100]}")
+                refused = _refusal(exc)
+                errors.append(refused or f"{type(exc).__name__}: {str(exc)[:200]}")
+                permanent += refused is not None
         if reached:
             return Outcome(True, "; ".join(errors), tuple(reached), tuple(gone))
         if not errors:
             return Outcome(False, "the push service no longer knows this device", gone=tuple(gone),
                            final="no_device")
+        if permanent == len(errors):  # retrying the same request cannot help: give up now
+            return Outcome(False, "; ".join(errors), gone=tuple(gone), final="gave_up")
         return Outcome(False, "; ".join(errors), gone=tuple(gone))
 
 
@@ -151,7 +210,7 @@ class WeComChannel:
         if item.phone:
             message["mentioned_mobile_list"] = [item.phone]
         try:
-            r = _http().post(self.url, json={"msgtype": "text", "text": message},
+            r = _plain_http().post(self.url, json={"msgtype": "text", "text": message},
                              timeout=self.limits.timeout_seconds)
         except requests.Timeout:
             return Outcome(False, "timed out")
@@ -199,7 +258,8 @@ def channels_from_settings(settings: Any, limits: Limits = Limits()) -> Channels
 
     by_name: dict[str, Notifier] = {"board": BoardChannel()}
     if settings.push_enabled and settings.vapid_private_key:
-        by_name["webpush"] = WebPushChannel(settings.vapid_private_key, settings.vapid_subject, limits)
+        by_name["webpush"] = WebPushChannel(settings.vapid_private_key, settings.vapid_subject, limits,
+                                            allow_loopback=settings.push_allow_insecure_endpoints)
     if settings.wecom_webhook_url:
         by_name["wecom"] = WeComChannel(settings.wecom_webhook_url, limits)
     if settings.wecom_corp_id and settings.wecom_app_secret:

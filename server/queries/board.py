@@ -423,6 +423,10 @@ TIMELINE_LABELS = {
     "fact.photo": N_("Photo"),
     "fact.done": N_("Finished at the venue"),
     "fact.sign_off": N_("Customer signed off"),
+    "job.declined": N_("Declined by the engineer"),
+    "job.cannot_fix": N_("Cannot be fixed on site"),
+    "fact.decline": N_("Declined by the engineer"),
+    "fact.cannot_fix": N_("Cannot be fixed on site"),
 }
 
 

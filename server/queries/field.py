@@ -64,6 +64,7 @@ class JobCard:
     contact_phone: str
     clock: Clock | None
     nav: list[tuple[str, str]] = field(default_factory=list)
+    clocks: list[Clock] = field(default_factory=list)  # every running one (the phone's guess)
 
 
 @dataclass
@@ -115,8 +116,10 @@ def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -
     page.facts = list(db.exec(select(FieldFact).where(FieldFact.job_id == job.id)
                               .order_by(FieldFact.effective_at, FieldFact.received_at)).all())
     page.refused = list(db.exec(
+        # a refusal whose report was kept (a refused swap, D13) shows on that fact instead
         select(ClientMutation).where(ClientMutation.job_id == job.id,
-                                     ClientMutation.result == "rejected")
+                                     ClientMutation.result == "rejected",
+                                     ClientMutation.fact_id.is_(None))
         .order_by(ClientMutation.received_at.desc()).limit(10)).all())
     checked_in = min((f.effective_at for f in page.facts if f.kind == "check_in"), default=None)
     page.swap_offered = job.status == "on_site" and sla.swap_offered(
@@ -133,19 +136,23 @@ def _card(db: Session, job: Job, request: SupportRequest, now: datetime,
         contact = db.get(Contact, order.contact_id) if order and order.contact_id else None
         phone = contact.phone if contact else ""
     nav = rules.navigation_links(venue.lat, venue.lon, venue.datum, venue.name) if venue else []
-    return JobCard(job, request, venue, phone, _key_clock(db, job, request, now, targets), nav)
-
-
-def _key_clock(db: Session, job: Job, request: SupportRequest, now: datetime,
-               targets: sla.SlaTargets) -> Clock | None:
     running = {c.kind: c for c in db.exec(
         select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.stopped_at.is_(None))
     ).all()}
-    clock = running.get(KEY_CLOCK.get(job.status, "")) or running.get("resolution")
-    if clock is None and running:
-        clock = min(running.values(), key=lambda c: c.deadline_at)
-    if clock is None:
-        return None
+    clocks = {c.kind: _clock(db, c, now, targets) for c in running.values()}
+    return JobCard(job, request, venue, phone, _key_clock(job, clocks), nav, list(clocks.values()))
+
+
+def _key_clock(job: Job, clocks: dict[str, Clock]) -> Clock | None:
+    """The clock that matters most at the job's step (the phone repeats this in
+    field-offline.js for the state its queued actions lead to)."""
+    clock = clocks.get(KEY_CLOCK.get(job.status, "")) or clocks.get("resolution")
+    if clock is None and clocks:
+        clock = min(clocks.values(), key=lambda c: c.deadline)
+    return clock
+
+
+def _clock(db: Session, clock: SlaClock, now: datetime, targets: sla.SlaTargets) -> Clock:
     status = sla.clock_status(clock.started_at, clock.deadline_at, pauses_of(db, clock), None,
                               now, targets)
     # D7: the 80 % mark, moved by the time paused like the deadline (D6)

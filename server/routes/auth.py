@@ -6,12 +6,14 @@ from litestar import Controller, Request
 from litestar.response import Redirect, Response
 
 from server.actions import ActionError
-from server.actions.accounts import sign_in
+from server.actions.signin import TooManyAttempts, sign_in
 from server.db import utcnow
 from server.domain.bounds import USERNAME
+from server.domain.login import Limits
 from server.i18n import SUPPORTED, render, set_locale
 from server.routes._http import DB, get, page, post
 from server.routes.params import Form, TextQuery, form_text
+from server.sessions import end_session, start_session
 
 
 def _safe_next(target: str | None) -> str:
@@ -19,6 +21,17 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_limits(settings) -> Limits:
+    return Limits(per_pair=settings.login_max_failures,
+                  per_address=settings.login_max_failures_per_address,
+                  window_s=settings.login_window_seconds)
 
 
 class AuthController(Controller):
@@ -39,33 +52,27 @@ class AuthController(Controller):
         settings = request.app.state.settings
         username = form_text(data, "username", USERNAME)  # NUL or 100 chars: 400, not 500
         try:
-            staff = sign_in(
-                db,
-                username,
-                str(data.get("password", "")),
-                utcnow(),
-                settings.login_max_failures,
-                settings.login_window_seconds,
-            )
+            staff = sign_in(db, username, str(data.get("password", "")), client_address(request),
+                            utcnow(), login_limits(settings))
         except ActionError as exc:
             db.commit()  # keep the recorded failure although we answer with an error
-            return page(
-                request,
-                "pages/login.html",
-                status_code=401,
-                next=_safe_next(data.get("next")),
-                error=render(exc.message),
-                username=username,
-            )
-        request.set_session({"uid": staff.id})
+            throttled = isinstance(exc, TooManyAttempts)
+            answer = page(request, "pages/login.html", status_code=429 if throttled else 401,
+                          next=_safe_next(data.get("next")), error=render(exc.message),
+                          username=username[:64])
+            if throttled:
+                answer.headers["Retry-After"] = str(exc.retry_after_s)
+            return answer
+        start_session(request, staff.id)
         set_locale(staff.locale)
         return Redirect(_safe_next(data.get("next")), status_code=303)
 
 
     @post("/logout")
     def logout(self, request: Request) -> Redirect:
-        request.clear_session()
-        return Redirect("/login", status_code=303)
+        end_session(request)
+        # A shared phone: the browser drops its cached copies of this person's pages.
+        return Redirect("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
 
 
     @post("/language", opt={"public": True})

@@ -294,7 +294,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 def _hours_header() -> list[str]:
     return [_("Name"), _("Username"), _("Group"), _("Service region"), _("Weekday nights (h)"),
-            _("Weekend days (h)"), _("Statutory holidays (h)"), _("Total (h)")]  # fmt: skip
+            _("Rest days (h)"), _("Statutory holidays (h)"), _("Total (h)")]  # fmt: skip
 
 
 def _hours_rows(rows: list[q.HoursRow]) -> list[list[Any]]:

@@ -77,9 +77,10 @@ def test_repeated_failures_slow_down_even_the_right_password(client, people, clo
     for _ in range(5):
         assert login(client, "agent", "wrong-password").status_code == 401
         clock.advance(seconds=0.2)  # a script retrying, not five guesses in one instant
-    r = login(client, "agent")  # the right password, but too soon
-    assert r.status_code == 401
-    assert "登录失败次数过多" in text_of(r.text)
+    r = login(client, "agent")  # the right password, but too soon from this address
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
+    assert "尝试登录次数过多" in text_of(r.text)
 
 
 def test_logout_ends_the_session(client, people):
@@ -87,6 +88,7 @@ def test_logout_ends_the_session(client, people):
     assert client.get("/", follow_redirects=False).status_code == 200
     r = form_post(client, "/logout")
     assert r.status_code == 303
+    assert r.headers["clear-site-data"] == '"cache"'  # a shared phone keeps no page (issue 12)
     assert client.get("/", follow_redirects=False).status_code == 303
 
 

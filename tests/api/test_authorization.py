@@ -23,6 +23,8 @@ from tests.api.route_table import (
 from tests.conftest import csrf_token, login
 
 STREAMS = {("GET", "/events")}  # server-sent events never end: only refusals are read
+# Routes that end the caller's own session go last, or every later check would see sign-in.
+ENDS_MY_SESSION = ["/me/password", "/me/sign-out-everywhere", "/logout"]
 
 
 def _call(client: TestClient, method: str, url: str):
@@ -63,7 +65,8 @@ def test_every_route_role_and_method_answers_as_the_table_says(app, people):
             client.headers["accept"] = "text/html"
             if who != ANONYMOUS:
                 assert login(client, who).status_code == 303
-            for method, path, _handler in sorted(routes, key=lambda r: r[1] == "/logout"):
+            for method, path, _handler in sorted(routes, key=lambda r: (ENDS_MY_SESSION.index(r[1]) + 1
+                                                                  if r[1] in ENDS_MY_SESSION else 0)):
                 access = ACCESS.get((method, path), "public")
                 if (method, path) in STREAMS and allowed(access, who):
                     continue

@@ -25,6 +25,8 @@ from tests.api.dispatch_data import engineer, handed_off, on_shift
 from tests.conftest import csrf_token, form_post, login, text_of
 from tests.push_receiver import Receiver
 
+SUBJECT = "mailto:night-ops@fieldops-rental.cn"  # a real-looking contact, not the placeholder
+
 
 @pytest.fixture
 def receiver():
@@ -36,9 +38,10 @@ def receiver():
 @pytest.fixture
 def settings(settings, receiver):
     """Web Push and the WeCom robot switched on, both pointing at the local receiver."""
-    receiver.vapid_public_key, receiver.vapid_subject = settings.vapid_public_key, settings.vapid_subject
+    receiver.vapid_public_key, receiver.vapid_subject = settings.vapid_public_key, SUBJECT
     return replace(settings, push_enabled=True, wecom_webhook_url=receiver.url + "/wecom",
-                   push_allow_insecure_endpoints=True)  # the receiver is on 127.0.0.1
+                   push_allow_insecure_endpoints=True,  # the receiver is on 127.0.0.1
+                   vapid_subject=SUBJECT)
 
 
 @pytest.fixture
@@ -530,7 +533,7 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
 
     upgrade(fresh_pg)
     settings = Settings(data_dir=tmp_path, database_url=fresh_pg, push_enabled=True,
-                        push_allow_insecure_endpoints=True,
+                        push_allow_insecure_endpoints=True, vapid_subject=SUBJECT,
                         wecom_webhook_url=receiver.url + "/wecom").with_secrets()
     receiver.vapid_public_key, receiver.vapid_subject = settings.vapid_public_key, settings.vapid_subject
     engine = make_engine(fresh_pg)
@@ -541,6 +544,7 @@ def test_two_server_processes_drain_one_outbox_and_send_each_notice_once(fresh_p
             queue(db, person, key=f"pg-{i}", channels=("webpush", "wecom"))
     env = {**os.environ, "FIELDOPS_DATA_DIR": str(tmp_path), "FIELDOPS_DATABASE_URL": fresh_pg,
            "FIELDOPS_PUSH_ENABLED": "1", "FIELDOPS_PUSH_ALLOW_INSECURE_ENDPOINTS": "1",
+           "FIELDOPS_VAPID_SUBJECT": SUBJECT,
            "FIELDOPS_WECOM_WEBHOOK_URL": receiver.url + "/wecom"}
     start = str(time.time() + 1.5)
     root = Path(__file__).resolve().parents[2]
@@ -566,3 +570,109 @@ def test_ids_no_database_can_hold_are_just_not_found(client, db, crew):
     client.cookies.clear()
     login(client, "dispatcher")
     assert client.get(f"/push/requests/{2**70}/notifications").status_code == 400
+
+
+# -- issue 11: the address actually reached, the VAPID subject, the service's reason -----------
+
+
+def test_a_host_name_resolving_to_this_machine_is_refused_at_send_time(
+        db, engine, crew, settings, receiver, monkeypatch):
+    """127.0.0.1.nip.io passes every check of the name; the connection's real peer does not.
+    (DNS is faked locally: the name resolves to the receiver on 127.0.0.1.)"""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def fake_dns(host, *args, **kw):
+        return real("127.0.0.1" if host == "127.0.0.1.nip.io" else host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    port = receiver.url.rsplit(":", 1)[1]
+    endpoint = f"https://127.0.0.1.nip.io:{port}/push/rebound"
+    assert push_actions.endpoint_allowed(endpoint)  # the name alone looks public
+    keys = receiver.subscription("rebound")["keys"]
+    db.add(PushSubscription(staff_id=crew["r1"].id, endpoint=endpoint, p256dh=keys["p256dh"],
+                            auth=keys["auth"], device_label="x", created_at=utcnow()))
+    db.commit()
+    queue(db, crew["r1"])
+    production = replace(settings, push_allow_insecure_endpoints=False)
+    drain(engine, production)
+    assert receiver.received == []
+    note = notes(db)[0]
+    assert "127.0.0.1 is a loopback address" in note.last_error
+    assert note.status == "gave_up" and note.attempts == 1  # not retried five times
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("127.0.0.1", False), ("::1", False), ("10.1.2.3", False), ("192.168.0.10", False),
+    ("172.16.5.5", False), ("169.254.169.254", False), ("fe80::1", False), ("100.64.0.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("::ffff:127.0.0.1", False),
+    ("17.57.146.4", True), ("142.250.72.10", True), ("2a00:1450:4001:82b::200a", True),
+])
+def test_only_public_addresses_are_reached(address, allowed):
+    from server.push.guard import address_problem
+
+    assert (address_problem(address, allow_loopback=False) is None) == allowed
+    loopback = address in ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+    assert (address_problem(address, allow_loopback=True) is None) == (allowed or loopback)
+
+
+@pytest.mark.parametrize("status, body, shown", [
+    (403, '{"reason": "BadJwtToken"}', "HTTP 403: BadJwtToken"),
+    (413, "Payload Too Large: the message exceeds 4096 bytes", "HTTP 413: Payload Too Large"),
+])
+def test_a_refusal_keeps_the_services_reason_and_is_not_retried(
+        db, engine, crew, settings, receiver, status, body, shown):
+    subscribe_as(db, crew["r1"], receiver, "refused")
+    receiver.answer("/push/refused", (status, body))
+    queue(db, crew["r1"])
+    drain(engine, settings)
+    note = notes(db)[0]
+    assert note.last_error.startswith(shown)
+    assert note.status == "gave_up" and note.attempts == 1
+    assert drain(engine, settings, utcnow() + timedelta(hours=1)).claimed == 0
+    assert len(receiver.at("/push/refused")) == 1
+
+
+@pytest.mark.parametrize("subject, ok", [
+    ("mailto:ops@fieldops.example", False), ("mailto:it@example.com", False),
+    ("mailto:root@localhost", False), ("ops@fieldops-rental.cn", False), ("", False),
+    ("https://fieldops.test/contact", False),
+    ("mailto:night-ops@fieldops-rental.cn", True), ("https://support.fieldops-rental.cn/push", True),
+])
+def test_the_vapid_subject_must_be_a_real_contact(subject, ok):
+    from server.push.vapid import subject_problem
+
+    assert (subject_problem(subject) is None) == ok
+
+
+def test_with_the_placeholder_subject_nothing_is_sent_and_the_admin_is_told(
+        app, client, db, engine, crew, settings, receiver, people, caplog):
+    placeholder = replace(settings, vapid_subject="mailto:ops@fieldops.example")
+    subscribe_as(db, crew["r1"], receiver, "phone")
+    queue(db, crew["r1"])
+    drain(engine, placeholder)
+    assert receiver.received == []
+    note = notes(db)[0]
+    assert note.status == "off" and "placeholder" in note.last_error
+    # at start-up, in the log
+    import logging
+
+    from server.app import create_app
+
+    with caplog.at_level(logging.WARNING, logger="fieldops.push"):
+        placeholder_app = create_app(placeholder)
+    assert "FIELDOPS_VAPID_SUBJECT" in caplog.text
+    # and on the admin's alerts and people pages (the default settings have the placeholder)
+    from litestar.testing import TestClient
+
+    with TestClient(app=placeholder_app) as admin:
+        admin.headers["accept"] = "text/html"
+        login(admin, "admin")
+        for path in ("/me", "/admin/people"):
+            page = admin.get(path).text
+            assert 'id="push-problem"' in page and "FIELDOPS_VAPID_SUBJECT" in page, path
+        login(client, "dispatcher")
+        assert 'id="push-problem"' not in client.get("/me").text
+    login(client, "admin")
+    assert 'id="push-problem"' not in client.get("/me").text  # a real subject: no warning

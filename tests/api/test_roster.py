@@ -580,7 +580,7 @@ def test_hours_export_splits_nights_weekends_and_holidays_with_a_makeup_saturday
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][4:] == ["工作日夜班（小时）", "周末（小时）", "法定节假日（小时）", "合计（小时）"]
+    assert rows[0][4:] == ["工作日夜班（小时）", "休息日（小时）", "法定节假日（小时）", "合计（小时）"]
     row = next(x for x in rows if x[1] == "u1")
     assert row[4:] == ["28", "24", "24", "76"]
 

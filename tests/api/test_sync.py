@@ -268,13 +268,16 @@ def test_two_phones_on_one_job(phone, client, db, world):
     signed = [done(jid), done(jid)]
     r = results(push(phone, signed[:1], "phone-1")) + results(push(phone, signed[1:], "tablet-1"))
     assert [x["status"] for x in r] == ["applied", "applied"]
-    # a colleague who is not on the job records something too: kept, flagged
+    # a colleague whose job this never was: refused, nothing kept, no distance said back
     client.cookies.clear()
     login(client, "yang.fan")
-    stranger = note(jid)
-    r = results(push(client, [stranger], "phone-2"))[0]
-    assert r["status"] == "flagged" and r["flags"] == ["not_assignee"]
-    assert_each_fact_once(db, [tablet_check_in, phone_check_in, *signed, stranger])
+    stranger, stranger_check_in = note(jid), check_in(jid, where=FAR)
+    r = results(push(client, [stranger, stranger_check_in], "phone-2"))
+    assert [x["status"] for x in r] == ["rejected", "rejected"]
+    assert "不是你的任务" in r[1]["message"] and " m" not in r[1]["message"]
+    assert not any(ch.isdigit() for ch in r[1]["message"])
+    assert_each_fact_once(db, [tablet_check_in, phone_check_in, *signed])
+    assert count(db, FieldFact, FieldFact.author_id == world.colleague.id) == 0
     db.commit()  # a fresh snapshot: what the server committed meanwhile
     db.expire_all()
     assert db.get(Job, jid).status == "done"

@@ -17,10 +17,18 @@ def test_healthz_reports_database_and_version(client):
     assert body["version"]
 
 
-def test_openapi_schema_is_served(client):
+def test_openapi_document_only_for_signed_in_staff_and_no_ui_from_a_cdn(client, people):
+    for path in ("/schema", "/schema/openapi.json"):
+        assert client.get(path, headers={"accept": "application/json"}).status_code == 401
+    login(client, "onsite")
     r = client.get("/schema/openapi.json")
     assert r.status_code == 200
     assert "/healthz" in r.json()["paths"]
+    assert client.get("/schema").json()["openapi"].startswith("3.")
+    for ui in ("swagger", "redoc", "elements", "rapidoc", "scalar", "openapi.yaml"):
+        r = client.get(f"/schema/{ui}")
+        assert r.status_code == 404, ui
+        assert "cdn" not in r.text.lower() and "unpkg" not in r.text.lower()
 
 
 def test_manifest_makes_an_installable_app(client):

@@ -109,20 +109,62 @@ def browser():
         b.close()
 
 
+def _wait_for_function(page, expression: str, *, arg=None, timeout: float | None = None,
+                       polling=None):
+    """Playwright's ``wait_for_function`` turns its string into a function inside the page
+    (eval), which the app's CSP forbids; this one polls ``page.evaluate`` instead, which runs
+    over CDP and is not subject to the page's CSP. Same arguments; answers the truthy value."""
+    from playwright.sync_api import Error, TimeoutError
+
+    deadline = time.monotonic() + (15_000 if timeout is None else timeout) / 1000
+    while True:
+        try:
+            value = page.evaluate(expression, arg)
+        except Error as exc:  # the page navigated mid-poll: try again on the new one
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wait_for_function timed out: {expression[:120]}")
+        page.wait_for_timeout(50)
+
+
+def _install_csp_safe_waits() -> None:
+    from playwright.sync_api import Frame, Page
+
+    Page.wait_for_function = _wait_for_function
+    Frame.wait_for_function = _wait_for_function
+
+
+_install_csp_safe_waits()
+
+
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
+
+
 @pytest.fixture
 def new_context(browser):
+    """Browser contexts for the test; any Content-Security-Policy violation a page reports
+    on the console (an inline script or style, an eval, a foreign source) fails the test."""
     contexts = []
+    violations: list[str] = []
 
     def make(viewport=PHONE, **kw):
         ctx = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   device_scale_factor=1, has_touch=viewport is PHONE, **kw)
         ctx.set_default_timeout(15_000)
+        ctx.on("console", lambda msg: violations.append(f"{msg.page.url if msg.page else ''}: {msg.text}")
+               if is_csp_violation(msg.text) else None)
         contexts.append(ctx)
         return ctx
 
     yield make
     for ctx in contexts:
         ctx.close()
+    assert not violations, "CSP violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

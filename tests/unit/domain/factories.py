@@ -19,12 +19,15 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
 
 
-def night(day: date, day_kind: str = "workday") -> ShiftSlot:
-    return ShiftSlot(day, "night", at(day, 18), at(day + timedelta(days=1), 8), day_kind)
+def night(day: date, day_kind: str = "workday", statutory: bool | None = None) -> ShiftSlot:
+    statutory = day_kind == "holiday" if statutory is None else statutory
+    return ShiftSlot(day, "night", at(day, 18), at(day + timedelta(days=1), 8), day_kind,
+                     statutory)
 
 
-def day_shift(day: date, day_kind: str = "weekend") -> ShiftSlot:
-    return ShiftSlot(day, "day", at(day, 8), at(day, 18), day_kind)
+def day_shift(day: date, day_kind: str = "weekend", statutory: bool | None = None) -> ShiftSlot:
+    statutory = day_kind == "holiday" if statutory is None else statutory
+    return ShiftSlot(day, "day", at(day, 8), at(day, 18), day_kind, statutory)
 
 
 def month_slots(

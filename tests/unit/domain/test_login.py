@@ -1,42 +1,33 @@
-"""Failed sign-ins slow down: free up to the limit, then doubling waits."""
+"""The sign-in throttle's rule."""
+
+from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
+from server.domain.login import Limits, keys, over_limit, retry_after
 
-from server.domain.login import wait_seconds
-
-NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+NOW = datetime(2026, 2, 17, 22, 30, tzinfo=UTC)
 
 
-def ago(*seconds):
-    return [NOW - timedelta(seconds=s) for s in seconds]
+def test_keys_are_the_address_and_the_address_with_the_username_never_the_username_alone():
+    limits = Limits(per_pair=5, per_address=30)
+    assert keys("203.0.113.9", "dispatcher", limits) == [
+        ("addr:203.0.113.9", 30), ("pair:203.0.113.9|dispatcher", 5)]
+    assert not any(k == "user:dispatcher" or k.endswith(":dispatcher") for k, _ in keys("a", "dispatcher", limits))
 
 
-def test_no_wait_below_the_limit():
-    assert wait_seconds(ago(1, 2, 3, 4), NOW, max_failures=5, window_s=900) == 0
+def test_keys_are_bounded_and_free_of_nul():
+    (addr, _), (pair, _) = keys("10.0.0.1", "x\x00" * 500, Limits())
+    assert "\x00" not in pair and len(pair) <= 200 and addr == "addr:10.0.0.1"
 
 
-def test_fifth_failure_means_the_next_try_waits():
-    assert wait_seconds(ago(0, 1, 2, 3, 4), NOW, 5, 900) == 2
+def test_an_attempt_is_refused_only_once_a_counter_holds_its_limit():
+    assert not over_limit([29, 4], [30, 5])
+    assert over_limit([29, 5], [30, 5])
+    assert over_limit([30, 0], [30, 5])
 
 
-def test_waits_double_and_count_from_the_latest_failure():
-    assert wait_seconds(ago(0, 1, 2, 3, 4, 5), NOW, 5, 900) == 4
-    assert wait_seconds(ago(3, 4, 5, 6, 7, 8), NOW, 5, 900) == 1
-
-
-def test_failures_outside_the_window_are_forgotten():
-    assert wait_seconds(ago(901, 902, 903, 904, 905, 906), NOW, 5, 900) == 0
-
-
-def test_wait_is_capped_by_the_window():
-    assert wait_seconds(ago(*range(40)), NOW, 5, 900) <= 900
-
-
-@given(st.lists(st.integers(min_value=0, max_value=2000), max_size=30))
-def test_wait_never_negative_and_zero_once_enough_time_passed(offsets):
-    failures = ago(*offsets)
-    assert wait_seconds(failures, NOW, 5, 900) >= 0
-    assert wait_seconds(failures, NOW + timedelta(seconds=901 + 2000), 5, 900) == 0
+def test_retry_after_waits_for_the_oldest_attempt_to_leave_the_window():
+    assert retry_after([NOW - timedelta(seconds=300)], NOW, 900) == 600
+    assert retry_after([NOW - timedelta(seconds=899.5)], NOW, 900) == 1
+    assert retry_after([], NOW, 900) == 1

@@ -37,8 +37,9 @@
 // -- Live board and countdowns (dispatch board, remote queue, a request's timeline) ------
 // Elements marked [data-live] re-fetch themselves (htmx, event "fo:changed") when the
 // server-sent events stream at /events says something changed; [data-live-request="N"]
-// only when request N did. While the stream is down, their hx-trigger polls every 10 s
-// (it checks FieldOpsLive.open). Clocks [data-d] (deadline, ms) and [data-w] (80 % mark),
+// only when request N did. While the stream is down, [data-poll] elements get "fo:poll"
+// every 10 s; [data-rows="selector"] sends how many rows it shows (?rows=N). Both are
+// here, not in hx-trigger filters or hx-vals="js:", because the CSP forbids eval. Clocks [data-d] (deadline, ms) and [data-w] (80 % mark),
 // or [data-s] / [data-v] in seconds, count down every second and turn amber, then red.
 (function () {
   "use strict";
@@ -127,6 +128,15 @@
     if (!a || !window.htmx || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
     e.preventDefault();
     window.htmx.ajax("GET", a.getAttribute("data-panel"), { target: "#action-panel", swap: "innerHTML" });
+  });
+
+  setInterval(function () {
+    if (live.open || !window.htmx) return;
+    document.querySelectorAll("[data-poll]").forEach(function (el) { window.htmx.trigger(el, "fo:poll"); });
+  }, 10000);
+  document.addEventListener("htmx:configRequest", function (e) {
+    var sel = e.detail.elt && e.detail.elt.getAttribute && e.detail.elt.getAttribute("data-rows");
+    if (sel && e.detail.verb === "get") e.detail.parameters.rows = document.querySelectorAll(sel).length;
   });
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -222,6 +232,7 @@
       form.elements.mutation_id.value = uuid();
       form.elements.device_time.value = at;
       form.elements.client_id.value = clientId();
+      if (form.elements.sent_at) form.elements.sent_at.value = new Date().toISOString(); // D8c
       window.htmx.trigger(form, "fo:ready");
     }, function () {});
   });
@@ -299,11 +310,9 @@
     var lines = s.waiting.slice(0, 5).map(function (w) { return { text: w.label + " · " + hhmm(w.device_time) }; });
     if (s.waiting.length > 5) lines.push({ text: "… +" + (s.waiting.length - 5) });
     fill(bar.querySelector("[data-sync-waiting]"), lines);
-    var notes = s.notices.map(function (n) { return { text: "⚑ " + n.label + ": " + n.message, cls: n.status }; });
-    if (s.problem === "auth") notes.unshift({ text: bar.getAttribute("data-t-signin"), cls: "rejected" });
-    fill(bar.querySelector("[data-sync-refused]"), notes);
-    var clear = bar.querySelector("[data-sync-clear]");
-    if (clear) clear.hidden = !s.notices.length;
+    // The refused actions (with "discard" / "correct and send again") and the state the
+    // waiting ones lead to: field-offline.js.
+    if (window.FieldOpsOffline) window.FieldOpsOffline.show(s);
     retry(s);
     // A sync went through ("synced" is only sent then). If this page is the phone's saved
     // copy, or something reached the server, show it as the server now holds it (unless
