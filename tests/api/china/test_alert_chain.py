@@ -32,8 +32,10 @@ def receiver():
 
 @pytest.fixture
 def chain_settings(china, receiver):
-    receiver.vapid_public_key, receiver.vapid_subject = china.vapid_public_key, china.vapid_subject
-    return replace(china, push_enabled=True, push_allow_insecure_endpoints=True)
+    subject = "mailto:night-desk@fieldops.example.cn"
+    receiver.vapid_public_key, receiver.vapid_subject = china.vapid_public_key, subject
+    return replace(china, push_enabled=True, push_allow_insecure_endpoints=True,
+                   vapid_subject=subject)
 
 
 def drain(engine, settings, now):
