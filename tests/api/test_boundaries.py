@@ -29,15 +29,14 @@ from tests.api.route_table import ACCESS, a_person_for, app_routes, concrete, pa
 from tests.conftest import csrf_token, login
 
 DEMO_PASSWORD = "fieldops-demo"
-PATH_VALUES = ["0", "-1", "2147483648", "9223372036854775808", "9" * 30, "%00", "x" * 3000,
-               "0001-01", "9999-12", "0001-01-01", "9999-12-31", "abc", "1e3", "%E2%80%AE"]  # fmt: skip
-TEXT_VALUES = ["\x00", "a\x00b", "x" * 25_000, "名" * 300, "-1", "0", "2147483648",
-               "9223372036854775808", "9" * 40, "0001-01-01", "9999-12-31", "0001-01", "9999-12",
-               "9999-12-31T23:59", "0001-01-01T00:00", "=HYPERLINK(\"x\")", "\r\n\t", "nope"]  # fmt: skip
-ONE_FIELD_VALUES = ["\x00", "9223372036854775808", "9999-12-31", "0001-01-01T00:00", "x" * 300]
-JSON_VALUES = [2**63, -1, 0, "\x00", "x" * 25_000, "9999-12-31T23:59:59", "0001-01-01", None,
-               [], {}, 1.5, True]  # fmt: skip
-SKIP = {("GET", "/events"), ("POST", "/logout")}  # a stream that never ends; signing out
+PATH_VALUES = ["0", "-1", "2147483648", "9223372036854775808", "9" * 30, "%00", "x" * 300,
+               "9999-12", "0001-01-01", "abc"]  # fmt: skip
+TEXT_VALUES = ["\x00", "x" * 25_000, "-1", "9223372036854775808", "0001-01-01",
+               "9999-12-31T23:59", "9999-12", "=HYPERLINK(\"x\")", "\r\n\t"]  # fmt: skip
+ONE_FIELD_VALUES = ["\x00", "9223372036854775808", "9999-12-31"]
+JSON_VALUES = [2**63, -1, "\x00", "x" * 25_000, "9999-12-31T23:59:59", None, [], 1.5]
+SKIP = {("GET", "/events"), ("POST", "/logout"),  # a stream that never ends; signing out
+        ("POST", "/me/sign-out-everywhere")}
 _FIELD = re.compile(r"""(?:data\.get|form_\w+)\(\s*(?:data,\s*)?["'](\w+)["']|data\[["'](\w+)["']\]""")
 ROUTE_FIELDS = {"day", "until", "kind", "name", "month", "staff_id", "reason", "note", "on",
                 "keep", "shift_id", "with_staff_id", "locale", "next", "username", "password",
@@ -141,7 +140,9 @@ def test_boundary_values_on_every_route_never_get_a_server_error(demo_app):
 
     client.__enter__()
     client.headers["accept"] = "text/html"
-    routes = sorted(app_routes(app), key=lambda r: str(a_person_for(ACCESS.get(r[:2], "public"))))
+    # a route no person may call (the rental system's token API) is not a person's
+    routes = sorted((r for r in app_routes(app) if ACCESS.get(r[:2], "public") != frozenset()),
+                    key=lambda r: str(a_person_for(ACCESS.get(r[:2], "public"))))  # fmt: skip
     try:
         for method, path, handler in routes:
             if method in ("OPTIONS", "HEAD") or (method, path) in SKIP:
