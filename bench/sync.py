@@ -1,6 +1,6 @@
 """Offline sync speed and the engineer's page weight.
 
-    .venv/bin/python bench/sync.py [--phones 50] [--per-push 20] [--no-browser]
+    .venv/bin/python bench/sync.py [--phones 50] [--per-push 20] [--no-browser] [--durability]
 
 A real server (``python -m server.cli serve``, uvicorn, SQLite in WAL mode) on a free
 127.0.0.1 port with the demo data plus one onsite engineer and job per phone. Prints:
@@ -328,7 +328,20 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--lighthouse", default=os.environ.get("LIGHTHOUSE", ""),
                         help="path to a lighthouse@12 binary (optional)")
+    parser.add_argument("--durability", action="store_true",
+                        help="the sync figures twice: push commits with SQLite synchronous=FULL "
+                             "(the default, README Durability) and with NORMAL, to see the cost")
     args = parser.parse_args()
+    if args.durability:
+        for durable in ("1", "0"):
+            os.environ["FIELDOPS_SQLITE_DURABLE_SYNC"] = durable
+            print(f"\n== sync push commits with synchronous={'FULL' if durable == '1' else 'NORMAL'}")
+            run_once(argparse.Namespace(**{**vars(args), "no_browser": True, "lighthouse": ""}))
+        return
+    run_once(args)
+
+
+def run_once(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="fieldops-bench-sync-") as tmp:
         data = Path(tmp)
         server = Server(data)

@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -28,7 +29,7 @@ from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
 from server.push.vapid import warn_about_subject
-from server.routes import ROUTES
+from server.routes import ROUTES, rental_api
 from server.routes._errors import EXCEPTION_HANDLERS
 from server.routes._http import provide_db
 from server.security import SessionAuthMiddleware, signed_in
@@ -40,8 +41,13 @@ from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 def openapi_config() -> OpenAPIConfig:
     """Only the JSON document (/schema and /schema/openapi.json), only for signed-in
     staff (the app-wide guard): no documentation UI, whose scripts come from public CDNs."""
-    return OpenAPIConfig(title="FieldOps", version=__version__, path="/schema",
-                         render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])])
+    return OpenAPIConfig(
+        title="FieldOps", version=__version__, path="/schema",
+        render_plugins=[JsonRenderPlugin(path=["/openapi.json", "/"])],
+        components=Components(security_schemes={"integrationToken": SecurityScheme(
+            type="http", scheme="bearer",
+            description="An integration token from the admin's integrations screen.")}),
+    )
 
 
 def _request_threads(size: int = 32) -> None:
@@ -61,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secrets()
     if settings.clock_start:  # tests and demos (server.clock); each worker process sets its own
         clock.start_at(clock.parse_start(settings.clock_start))
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
     _request_threads()
 
     env = Environment(
@@ -85,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                               request.client.host if request.client else None))
 
     return Litestar(
-        route_handlers=[*ROUTES, create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
+        route_handlers=[*ROUTES, rental_api.router(settings), create_static_files_router("/static", [STATIC_DIR], opt={"public": True}, include_in_schema=False)],
         dependencies={"db": Provide(provide_db)},
         middleware=[
             session_config.middleware,

@@ -13,7 +13,7 @@ from sqlmodel import Session, create_engine
 from server import clock
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, durable_sync: bool = True) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -31,22 +31,36 @@ def make_engine(url: str) -> Engine:
         # busy_timeout instead of one failing when it upgrades a read lock mid-way.
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:
-            write = conn.get_execution_options().get("fieldops_write", False)
+            options = conn.get_execution_options()
+            write = options.get("fieldops_write", False)
+            # Durability (README "Durability"): WAL with synchronous=NORMAL may lose the last
+            # commits on a power cut; a sync push is answered "applied" and the phone then
+            # deletes its copy, so its transaction is synced to disk first (FULL).
+            durable = durable_sync and options.get("fieldops_durable", False)
+            conn.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def open_session(engine: Engine, write: bool = False) -> Session:
-    bind = engine.execution_options(fieldops_write=True) if write else engine
+def open_session(engine: Engine, write: bool = False, durable: bool = False) -> Session:
+    """A session; ``write`` takes SQLite's write lock at BEGIN; ``durable`` commits with
+    synchronous=FULL on SQLite (the fsync before the answer; no effect on PostgreSQL,
+    which always syncs its WAL at commit)."""
+    if durable:
+        bind = engine.execution_options(fieldops_write=True, fieldops_durable=True)
+    elif write:
+        bind = engine.execution_options(fieldops_write=True)
+    else:
+        bind = engine
     return Session(bind, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(engine: Engine, write: bool = True) -> Iterator[Session]:
+def session_scope(engine: Engine, write: bool = True, durable: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
-    with open_session(engine, write) as session:
+    with open_session(engine, write, durable) as session:
         try:
             yield session
             session.commit()

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from server import demo_inbound
+from server.demo_equipment import add_equipment_desk
 from server.demo_history import add_history
 from server.demo_parts.data import (  # noqa: F401 - public names of the demo
     DEMO_LOGINS,
@@ -89,7 +91,9 @@ class _Loader(PeopleMixin, StockMixin, PlansMixin, RecordsMixin):
         self._equipment()
         self._rosters()
         self._requests()
+        self.counts["inbound_contacts"] = demo_inbound.load(self.db, self.now)  # issue 17
         self.counts.update(add_history(self.db, self.now, self.settings))  # KPIs (issue 16)
+        self.counts |= add_equipment_desk(self.db, self.now)  # issue 15: spares, repairs
         for status in ("rented", "reserve", "in_repair", "in_transit"):
             self.counts[f"units_{status}"] = sum(1 for u in self.units if u.status == status)
         self.db.add(AppMeta(key=META_KEY, value=self.now.isoformat()))

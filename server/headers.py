@@ -4,7 +4,8 @@ errors and 404s alike (a ``before_send`` hook, so not even a path without a rout
 The Content-Security-Policy allows scripts, styles, fonts and connections from this
 origin only: no ``unsafe-inline``, no ``unsafe-eval`` (templates carry no inline
 scripts, handlers or style attributes; htmx is configured with ``allowEval: false`` and
-``includeIndicatorStyles: false`` in base.html). Images may also be ``data:``/``blob:``
+``includeIndicatorStyles: false``, and without ``style`` in ``attributesToSettle``, in
+base.html). Images may also be ``data:``/``blob:``
 (the phone's photo preview). Nobody may frame the app (clickjacking).
 """
 

@@ -35,10 +35,12 @@ from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from server.db import open_session, utcnow
 from server.models import WebSession
+from server.storage import cannot_write
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -108,10 +110,14 @@ class DatabaseSessionStore(Store):
             self._delete(key)
             return None
         if renew and now - row.seen_at >= TOUCH_EVERY:
-            with open_session(self.engine, write=True) as db:
-                db.exec(update(WebSession).where(WebSession.id == row.id)
-                        .values(seen_at=now, expires_at=self._expiry(row.created_at, now)))
-                db.commit()
+            try:
+                with open_session(self.engine, write=True) as db:
+                    db.exec(update(WebSession).where(WebSession.id == row.id)
+                            .values(seen_at=now, expires_at=self._expiry(row.created_at, now)))
+                    db.commit()
+            except DBAPIError as exc:  # disk full or read-only: still signed in (issue 11)
+                if not cannot_write(exc):
+                    raise
         return row.data.encode()
 
     def _set(self, key: str, data: str) -> None:

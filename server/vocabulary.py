@@ -17,7 +17,9 @@ WORDS = (
     # device types
     N_("camera"), N_("encoder"), N_("mixer"), N_("audio"), N_("other"),
     # unit status
-    N_("rented"), N_("reserve"), N_("in_transit"), N_("in_repair"),
+    N_("rented"), N_("reserve"), N_("in_transit"), N_("in_repair"), N_("retired"),
+    # import outcomes (issue 14)
+    N_("created"), N_("updated"),
     # roster status, shifts
     N_("draft"), N_("published"), N_("night"), N_("day"),
     # day kinds, swap status, degrees (S8), training kinds (S13, S14)

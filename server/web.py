@@ -22,6 +22,7 @@ HTMX_FILE = "vendor/htmx-2.0.11.min.js"
 SHELL_FILES = (
     "css/app.css",
     "js/app.js",
+    "js/field-offline.js",
     "js/push.js",
     "js/copy.js",
     "js/sw-push.js",

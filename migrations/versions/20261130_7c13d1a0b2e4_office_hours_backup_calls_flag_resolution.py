@@ -1,7 +1,7 @@
 """office hours on the staff profile (D17), backup calls for a request (S12), flag resolutions
 
 Revision ID: 7c13d1a0b2e4
-Revises: 914db36dbabc
+Revises: c17a0b1d2e3f
 Create Date: 2026-11-30 08:00:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import server.models.base
 
 revision: str = '7c13d1a0b2e4'
-down_revision: str | None = '914db36dbabc'
+down_revision: str | None = 'c17a0b1d2e3f'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -30,6 +30,7 @@ from server.models import (
     OPEN_STATUSES,
     Job,
     JobStatus,
+    Notification,
     Role,
     Roster,
     RosterBackup,
@@ -58,10 +59,12 @@ def overdue_jobs(db: Session, now: datetime, targets: sla_rules.SlaTargets) -> l
             if now >= sla_rules.ack_deadline(assigned_at, priority, targets)]
 
 
-def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | None:
+def advance(db: Session, job_id: int, now: datetime, settings: Any,
+            declined: bool = False) -> Job | None:
     """Take the next step for one overdue job. Answers the job now offered (or, after
     raising to the lead, the same job); None if there was nothing to do or another
-    process took this step first."""
+    process took this step first. ``declined``: the engineer said no (field.decline):
+    the next step is taken at once, not at the ack deadline."""
     job = db.exec(select(Job).where(Job.id == job_id)
                   .execution_options(populate_existing=True)).first()
     if job is None or job.status != JobStatus.offered or job.accepted_at is not None:
@@ -69,7 +72,8 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
     request = db.get(SupportRequest, job.request_id)
     if request is None or request.status not in OPEN_STATUSES or job.ack_step >= LEAD:
         return None
-    if now < sla_rules.ack_deadline(job.assigned_at, request.priority, settings.sla):
+    if not declined and now < sla_rules.ack_deadline(job.assigned_at, request.priority,
+                                                     settings.sla):
         return None
     tried = set(db.exec(select(Job.assignee_id).where(Job.request_id == request.id,
                                                       Job.kind == job.kind)).all())
@@ -100,8 +104,29 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any) -> Job | Non
                  entity_id=job.id, at=now, step=STEP_NAMES[step], from_id=previous,
                  assignee_id=target.id if target else None, job_id=offered.id,
                  waited_minutes=waited)
+    if request.priority == "P1" and getattr(settings, "sms_enabled", False):
+        _also_by_sms(db, request, now)
     changes.changed(db, "job", job.id, staff_ids=[previous], request_id=request.id)
     return offered
+
+
+SMS_KINDS = ("job.assigned", "job.offered", "job.unacknowledged")
+
+
+def _also_by_sms(db: Session, request: SupportRequest, now: datetime) -> None:
+    """Issue 17: Web Push and WeCom go at once; a P1 not acknowledged within the first step
+    also goes by SMS, the last channel: every notice this step queued gets an SMS twin
+    (same dedupe key, so it is queued once across processes)."""
+    notes = db.exec(select(Notification).where(
+        Notification.request_id == request.id, Notification.channel == "webpush",
+        Notification.created_at == now)).all()
+    for note in notes:
+        if note.payload.get("kind") not in SMS_KINDS or note.staff_id is None:
+            continue
+        notify.enqueue(db, staff_id=note.staff_id, kind=note.payload["kind"],
+                       title=note.payload.get("title", ""), body=note.payload.get("body", ""),
+                       dedupe_key=note.dedupe_key.split(":", 1)[1], request_id=request.id,
+                       job_id=note.job_id, urgency="high", channels=("sms",), now=now)
 
 
 def _next_step(

@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import update
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlmodel import Session, select
 
-from server.actions import audit, changes
+from server import photos
+from server.actions import audit, changes, equipment
 from server.actions import sla as clocks
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
@@ -37,19 +37,14 @@ from server.models import (
     FieldFact,
     Job,
     JobStatus,
-    OrderLine,
     Photo,
-    RentalOrder,
     RequestStatus,
     SupportRequest,
-    Unit,
-    UnitStatus,
     UnitSwap,
     Venue,
 )
 
 MAX_PHOTO_BYTES = 2_000_000  # the phone shrinks photos to ~200 KB; this is a safety net
-PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
 OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -72,7 +67,18 @@ class AcceptArgs(JobArgs):
 
 
 class OnMyWayArgs(JobArgs):
-    pass
+    """The position, when the phone gives one, lets the customer's status link show an
+    arrival estimate (D19); it is never shown itself."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("lat", "lon", "accuracy_m", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        """A phone without a position sends the fields empty: still on its way (D14)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CheckInArgs(JobArgs):
@@ -100,7 +106,8 @@ class SwapArgs(JobArgs):
 class DoneArgs(JobArgs):
     customer_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                     max_length=64)]
-    stream_back: bool = Field(description="the customer confirms the stream is back")
+    stream_back: bool = Field(default=False, description="the customer confirms the stream is "
+                              "back (asked only when a stream is affected)")
     note: Text = ""
 
 
@@ -125,6 +132,8 @@ def on_my_way(db: Session, staff_id: int, args: OnMyWayArgs, device_time: dateti
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if args.lat is not None and args.lon is not None:
+        fact.lat, fact.lon, fact.accuracy_m = args.lat, args.lon, args.accuracy_m
     if not _changed_job(out) and job.status in ACTIVE_JOB_STATUSES:
         _accept_first(db, staff_id, job, fact, now, settings)
         if job.status == JobStatus.accepted:
@@ -192,17 +201,19 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
 
 def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
           now: datetime, settings: Any) -> rules.Outcome:
-    content = _decode_image(args.image)
-    content_type = next((t for magic, t in PHOTO_TYPES.items() if content.startswith(magic)), None)
-    if content_type is None:
-        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
-    if len(content) > MAX_PHOTO_BYTES:
+    sent = _decode_image(args.image)
+    if len(sent) > MAX_PHOTO_BYTES:
         return rules.Outcome().reject(N_("This photo is too large: take it again."))
+    content = photos.reencode(sent)  # only pixels Pillow decoded are ever stored (issue 11)
+    if content is None:
+        return rules.Outcome().reject(N_("This photo could not be read: take it again."))
+    content_type = photos.CONTENT_TYPE
     ctx = _begin(db, staff_id, args, "photo", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
     fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
+                 "sent_bytes": len(sent),
                  "caption": args.caption}
     db.add(fact)
     db.flush()  # the photo points at the fact
@@ -223,57 +234,39 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
     if _changed_job(out):
         out.say(N_("Swap kept as a report: the dispatcher will sort out the units."))
         return _keep(db, job, request, fact, out)
-    at = fact.effective_at
-    unit_out = _unit(db, args.unit_out)
-    unit_in = _unit(db, args.unit_in)
-    line = _open_line(db, request.order_id, unit_out.id) if unit_out and request.order_id else None
-    refusal = rules.swap_refusal(
-        _view(db, unit_out), _view(db, unit_in), args.unit_out, args.unit_in,
-        # No rental order: only the unit named on the request can be the one taken out (D13).
-        out_on_this_order=line is not None or (unit_out is not None and not request.order_id
-                                               and unit_out.id == request.unit_id),
-        request_id=request.id,
-    )
-    if refusal is None:
-        refusal = _move_units(db, unit_out, unit_in)
-    if refusal is not None:
-        return _refuse_swap(db, job, request, fact, out, refusal)
-    if line is not None:
-        line.removed_at = at
-        db.add(line)
-        db.add(OrderLine(order_id=request.order_id, unit_id=unit_in.id, added_at=at))
-    if request.unit_id == unit_out.id:
-        request.unit_id = unit_in.id
+    db.add(fact)
+    db.flush()  # the swap's records point at the fact
+    try:  # the units move through the equipment actions (issue 15 invariants)
+        swapped = equipment.swap_units(db, staff_id, request, args.unit_out, args.unit_in,
+                                       args.reason, fact.effective_at, fact.id)
+    except equipment.MoveRefused as exc:
+        return _refuse_swap(db, job, request, fact, out, exc.message)
+    unit_out, unit_in = swapped.unit_out, swapped.unit_in
     if job.status == JobStatus.done:  # reported after the sign-off: the outcome says swapped
         job.outcome = "swapped"
         _bump(db, job)
-    db.add(fact)
-    db.flush()
-    db.add(UnitSwap(fact_id=fact.id, order_id=request.order_id, unit_out_id=unit_out.id,
-                    unit_in_id=unit_in.id, reason=args.reason, swapped_at=at))
-    audit.record(db, "unit.swapped", staff_id, request_id=request.id, entity="unit",
-                 entity_id=unit_in.id, at=at, fact_id=fact.id, unit_out=unit_out.asset_tag,
-                 unit_in=unit_in.asset_tag, order_no=_order_no(db, request.order_id))
-    changes.changed(db, "unit", unit_out.id, request_id=request.id)
-    changes.changed(db, "unit", unit_in.id, request_id=request.id)
     out.say(N_("Swap recorded: {unit_out} out to repair, {unit_in} in on the order."),
             unit_out=unit_out.asset_tag, unit_in=unit_in.asset_tag)
+    if swapped.spare is not None:
+        out.say(N_("Spare unit delivered and swapped in."))
     return _keep(db, job, request, fact, out)
 
 
 def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | None,
          now: datetime, settings: Any) -> rules.Outcome:
-    """The customer confirms the stream is back: the job is done, the request resolved,
-    'resolution' stops at the device time and 'follow_up' starts (D5, D8c)."""
-    if not args.stream_back:
-        return rules.Outcome(job_id=args.job_id).reject(
-            N_("Ask the customer to confirm the stream is back before finishing."))
+    """The customer confirms the stream is back (when a stream is affected): the job is
+    done, the request resolved, 'resolution' stops at the device time and 'follow_up'
+    starts (D5, D8c)."""
     ctx = _begin(db, staff_id, args, "done", device_time, now, settings)
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if not args.stream_back and request.stream_state != "none":
+        return rules.Outcome(job_id=args.job_id).reject(
+            N_("Ask the customer to confirm the stream is back before finishing."))
     outcome = "swapped" if _swapped(db, job.id) else "fixed"
-    fact.data = {"customer_name": args.customer_name, "stream_back": True, "note": args.note,
+    fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
+                 "note": args.note,
                  "outcome": outcome}
     if _changed_job(out):
         return _keep(db, job, request, fact, out)
@@ -299,7 +292,7 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
             clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
-        release_holds(db, request.id)
+        release_holds(db, request.id, staff_id, at)
         clocks.start_clock(db, request, "follow_up", at, settings.sla)
         audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                      entity_id=request.id, at=at, outcome=outcome)
@@ -320,6 +313,9 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     job = db.get(Job, args.job_id)
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
+    refusal = rules.not_yours(job.assignee_id, staff_id, job.kind, kind)
+    if refusal is not None:  # not stored, and nothing about the venue said back
+        return rules.Outcome().reject(refusal)
     request = db.get(SupportRequest, job.request_id, with_for_update=True, populate_existing=True)
     job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
@@ -363,6 +359,22 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
     return out
 
 
+def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
+    """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
+    clock correction (D8c)."""
+    if reason in out.flags:
+        return
+    was_rejected = out.status == "rejected"
+    out.flag(reason)
+    if was_rejected:
+        out.status = "rejected"
+    fact.flagged = True
+    fact.flag_reason = "\n".join(
+        x for x in (fact.flag_reason, _for_dispatcher(Message(rules.FLAG_REASONS[reason]))) if x)
+    fact.data = dict(fact.data) | {"flags": list(out.flags)}
+    out.say(rules.FLAG_REASONS[reason])
+
+
 def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,
                   settings: Any) -> None:
     """Setting off, checking in or finishing is also the answer to an offer (D8b)."""
@@ -392,50 +404,14 @@ def _swapped(db: Session, job_id: int) -> bool:
                    .where(FieldFact.job_id == job_id)).first() is not None
 
 
-def _unit(db: Session, tag: str) -> Unit | None:
-    return db.exec(select(Unit).where(Unit.asset_tag == tag)).first() if tag else None
 
 
-def _open_line(db: Session, order_id: int, unit_id: int) -> OrderLine | None:
-    return db.exec(select(OrderLine).where(OrderLine.order_id == order_id,
-                                           OrderLine.unit_id == unit_id,
-                                           OrderLine.removed_at.is_(None))).first()
 
 
-def _view(db: Session, unit: Unit | None) -> rules.UnitView | None:
-    if unit is None:
-        return None
-    used = db.exec(select(OrderLine.id).where(OrderLine.unit_id == unit.id,
-                                              OrderLine.removed_at.is_(None))).first()
-    return rules.UnitView(unit.asset_tag, unit.status, used is not None, unit.held_for_request_id)
 
 
-def _move_units(db: Session, unit_out: Unit, unit_in: Unit) -> Message | None:
-    """Both units move, or neither: another swap that got there first wins."""
-    savepoint = db.begin_nested()
-    if not _move(db, unit_in, UnitStatus.reserve, UnitStatus.rented):
-        savepoint.rollback()
-        return Message(N_("Unit {tag} was just taken by another swap."),
-                       {"tag": unit_in.asset_tag})
-    if not _move(db, unit_out, unit_out.status, UnitStatus.in_repair):
-        savepoint.rollback()
-        return Message(N_("Unit {tag} was just changed by someone else: try again."),
-                       {"tag": unit_out.asset_tag})
-    savepoint.commit()
-    return None
 
 
-def _move(db: Session, unit: Unit, from_status: str, to_status: str) -> bool:
-    """Optimistic lock on Unit.version: a swap that read an old version changes nothing."""
-    values: dict[str, Any] = {"status": to_status, "version": unit.version + 1}
-    if to_status == UnitStatus.rented:
-        values.update(depot_id=None, held_for_request_id=None)
-    result = db.execute(
-        update(Unit).where(Unit.id == unit.id, Unit.version == unit.version,
-                           Unit.status == from_status).values(**values)
-        .execution_options(synchronize_session="fetch")
-    )
-    return result.rowcount == 1
 
 
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
@@ -461,9 +437,6 @@ def _for_dispatcher(message: Message) -> str:
     return message.render(translations(DEFAULT).gettext)
 
 
-def _order_no(db: Session, order_id: int | None) -> str:
-    order = db.get(RentalOrder, order_id) if order_id else None
-    return order.order_no if order else ""
 
 
 def _decode_image(value: str) -> bytes:

@@ -201,7 +201,7 @@ def finish_remote_job(
     for kind in ("first_response", "arrival", "resolution"):
         clocks.stop_clock(db, request.id, kind, now)
     request.status, request.resolved_at = RequestStatus.resolved, now
-    release_holds(db, request.id)
+    release_holds(db, request.id, staff_id, now)
     clocks.start_clock(db, request, "follow_up", now, settings.sla)
     audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                  entity_id=request.id, at=now, outcome="solved")
@@ -254,7 +254,7 @@ def cancel_request(
     ).all():
         clocks.stop_clock(db, request.id, clock.kind, now)
     request.status, request.closed_at, request.close_reason = RequestStatus.cancelled, now, reason
-    release_holds(db, request.id)
+    release_holds(db, request.id, actor_id, now)
     audit.record(db, "request.cancelled", actor_id, request_id=request.id, entity="request",
                  entity_id=request.id, at=now, reason=reason)
     touch(db, request)

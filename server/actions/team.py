@@ -43,25 +43,44 @@ def _date(raw: str, errors: dict, key: str, *, required: bool) -> date | None:
     return day
 
 
+def _kept(sent: str | None, current: object) -> str:
+    """What a partial update uses: the sent text, else the current value as text."""
+    if sent is not None:
+        return sent
+    return "" if current is None else str(current)
+
+
 def update_profile(
     db: Session,
     actor_id: int,
     staff_id: int,
     *,
-    birth_date: str,
-    degree: str,
-    experience_months: str,
-    group: str,
-    region: str,
-    phone: str,
-    email: str,
+    birth_date: str | None = None,
+    degree: str | None = None,
+    experience_months: str | None = None,
+    group: str | None = None,
+    region: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
     today: date,
     regions: tuple[str, ...],
 ) -> Staff:
-    """S8 qualifications, roster group/region and contact of one person."""
+    """S8 qualifications, roster group/region and contact of one person.
+
+    A partial update: a field given as None (not sent) keeps its value; only a field
+    sent empty is cleared. (An empty form used to blank the profile and take the
+    engineer out of dispatch, issue 11.)
+    """
     staff = db.get(Staff, staff_id)
     if staff is None:
         raise ActionError(N_("No such person."))
+    birth_date = _kept(birth_date, staff.birth_date.isoformat() if staff.birth_date else "")
+    degree = _kept(degree, staff.degree)
+    experience_months = _kept(experience_months, staff.support_experience_months)
+    group = _kept(group, staff.group)
+    region = _kept(region, staff.region)
+    phone = _kept(phone, staff.phone)
+    email = _kept(email, staff.email)
     errors: dict[str, Message] = {}
     born = _date(birth_date, errors, "birth_date", required=False)
     if born is not None and not date(1900, 1, 1) <= born <= today:

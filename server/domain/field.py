@@ -29,6 +29,19 @@ FAULT_LABELS = {
     "other": N_("Other"),
 }
 
+# Why an engineer declines an offered job (it then moves on along the D8b chain).
+DECLINE_REASONS = {
+    "busy": N_("Busy on another job"),
+    "too_far": N_("Too far away"),
+    "unwell": N_("Unwell"),
+}
+# What an engineer at the venue needs when it cannot be fixed there.
+CANNOT_FIX_NEEDS = {
+    "swap_unit": N_("Needs a swap unit"),
+    "second_engineer": N_("Needs a second engineer"),
+    "remote_help": N_("Needs remote help"),
+}
+
 # Why a fact was flagged; each is a msgid shown to the dispatcher in their language.
 FLAG_REASONS = {
     "cancelled": N_("The job was cancelled before this reached the server."),
@@ -36,6 +49,7 @@ FLAG_REASONS = {
     "not_assignee": N_("Recorded by someone who is not assigned to this job."),
     "escalated": N_("The job had been handed on before this reached the server."),
     "clock": N_("The phone's clock looked wrong: the server's time was used."),
+    "clock_skew": N_("The phone's clock was off: its times were corrected by the server."),
     "outside": N_("Checked in outside the venue's radius."),
     "swap_refused": N_("Swap refused: the report is kept for the dispatcher to resolve."),
 }
@@ -82,43 +96,21 @@ def job_change(
     return None
 
 
-@dataclass(frozen=True)
-class UnitView:
-    asset_tag: str
-    status: str  # rented | reserve | in_transit | in_repair
-    on_an_order: bool  # has an open order line
-    held_for_request_id: int | None = None
+ONSITE_ONLY = ("check_in", "swap", "photo")  # facts only someone at the venue can record
 
 
-def swap_refusal(
-    unit_out: UnitView | None,
-    unit_in: UnitView | None,
-    out_tag: str,
-    in_tag: str,
-    out_on_this_order: bool,
-    request_id: int,
-) -> Message | None:
-    """D13: a unit is never in two places. The reason a swap is refused, or None."""
-    if not out_tag or not in_tag:
-        return Message(N_("Give the asset tags of both units."))
-    if out_tag == in_tag:
-        return Message(N_("The unit taken out and the unit put in must be different."))
-    if unit_out is None:
-        return Message(N_("There is no unit with asset tag {tag}."), {"tag": out_tag})
-    if unit_in is None:
-        return Message(N_("There is no unit with asset tag {tag}."), {"tag": in_tag})
-    if not out_on_this_order:
-        return Message(N_("Unit {tag} is not on this request's rental order."), {"tag": out_tag})
-    if unit_in.status != "reserve":
-        return Message(
-            N_("Unit {tag} is not in the reserve (it is {status}): it cannot be put in."),
-            {"tag": in_tag, "status": unit_in.status},
-        )
-    if unit_in.on_an_order:
-        return Message(N_("Unit {tag} is already on a rental order: it cannot be put in."),
-                       {"tag": in_tag})
-    if unit_in.held_for_request_id not in (None, request_id):
-        return Message(N_("Unit {tag} is held for another live request."), {"tag": in_tag})
+def not_yours(assignee_id: int | None, staff_id: int, job_kind: str, fact_kind: str) -> str | None:
+    """Who may record what, as a msgid refusing it, or None.
+
+    A job that is not the engineer's and never was (each Job row keeps its engineer, also
+    after a reassignment) is refused and nothing is kept: a stranger's report would be
+    noise, and its answer must not tell them how far they are from a customer's venue. A
+    job that *was* theirs goes on to ``job_change`` (kept and flagged, D14). A check-in,
+    swap or photo needs someone at the venue: not on a remote engineer's job."""
+    if assignee_id != staff_id:
+        return N_("This job is not yours: nothing was recorded.")
+    if fact_kind in ONSITE_ONLY and job_kind != "onsite":
+        return N_("Only the onsite engineer at the venue can record this.")
     return None
 
 

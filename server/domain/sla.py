@@ -80,6 +80,9 @@ class SlaTargets:
     ack_timeout_p3_minutes: int = 10
     # D8c: a device time this far ahead of the server is not believed
     max_future_skew_seconds: int = 120
+    # D8c: a phone clock off by more than this (measured at each push) is corrected and
+    # the facts it dated are flagged; a smaller offset is corrected silently
+    clock_flag_seconds: int = 300
 
     def __post_init__(self) -> None:
         if not 0 < self.warn_fraction < 1:

@@ -20,4 +20,6 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, gettext=lambda s: s) -> str:
-        return gettext(self.msgid).format(**self.params)
+        params = {k: v.render(gettext) if isinstance(v, Message) else v
+                  for k, v in self.params.items()}
+        return gettext(self.msgid).format(**params)

@@ -19,6 +19,7 @@ class JobStatus(StrEnum):
     escalated = "escalated"  # a remote job handed on to onsite (D8)
     reassigned = "reassigned"  # given to someone else
     cancelled = "cancelled"
+    declined = "declined"  # the engineer said no, with a reason; it moved on (D8b)
 
 
 ACTIVE_JOB_STATUSES = (JobStatus.offered, JobStatus.accepted, JobStatus.en_route, JobStatus.on_site)

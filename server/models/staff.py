@@ -45,6 +45,7 @@ class Staff(SQLModel, table=True):
     office_hours_duty: bool = True
     away_until: datetime | None = instant()
     ical_token: str | None = Field(default=None, unique=True, max_length=64)
+    wecom_userid: str = Field(default="", max_length=64)  # WeCom application messages
     created_at: datetime | None = instant()
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from server.actions.sla import pauses_of
@@ -24,6 +26,7 @@ from server.models import (
     UnitStatus,
     Venue,
 )
+from server.queries.equipment import spare_for_request
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
 # The clock that matters most at each step of an onsite job.
@@ -64,6 +67,7 @@ class JobCard:
     contact_phone: str
     clock: Clock | None
     nav: list[tuple[str, str]] = field(default_factory=list)
+    clocks: list[Clock] = field(default_factory=list)  # every running one (the phone's guess)
 
 
 @dataclass
@@ -74,6 +78,7 @@ class JobPage(JobCard):
     facts: list[FieldFact] = field(default_factory=list)
     refused: list[ClientMutation] = field(default_factory=list)
     swap_offered: bool = False  # D8: a P1 still not fixed 20 min after check-in
+    spare: Any = None  # issue 15: the spare unit on its way (queries.equipment)
 
 
 def my_open_jobs(db: Session, staff_id: int, now: datetime, targets: sla.SlaTargets) -> list[JobCard]:
@@ -108,15 +113,20 @@ def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -
             select(Unit).join(OrderLine, OrderLine.unit_id == Unit.id)
             .where(OrderLine.order_id == request.order_id, OrderLine.removed_at.is_(None))
             .order_by(Unit.asset_tag)).all())
-    page.reserve = list(db.exec(
-        select(Unit).where(Unit.status == UnitStatus.reserve,
+    page.reserve = list(db.exec(  # the unit held or shipped for this request first
+        select(Unit).where(or_(and_(Unit.status == UnitStatus.reserve,
+                                    Unit.held_for_request_id.is_(None)),
+                               Unit.held_for_request_id == request.id),
                            Unit.device_type == request.device_type)
-        .order_by(Unit.asset_tag).limit(30)).all())
+        .order_by(Unit.held_for_request_id.is_(None), Unit.asset_tag).limit(30)).all())
+    page.spare = spare_for_request(db, request.id)
     page.facts = list(db.exec(select(FieldFact).where(FieldFact.job_id == job.id)
                               .order_by(FieldFact.effective_at, FieldFact.received_at)).all())
     page.refused = list(db.exec(
+        # a refusal whose report was kept (a refused swap, D13) shows on that fact instead
         select(ClientMutation).where(ClientMutation.job_id == job.id,
-                                     ClientMutation.result == "rejected")
+                                     ClientMutation.result == "rejected",
+                                     ClientMutation.fact_id.is_(None))
         .order_by(ClientMutation.received_at.desc()).limit(10)).all())
     checked_in = min((f.effective_at for f in page.facts if f.kind == "check_in"), default=None)
     page.swap_offered = job.status == "on_site" and sla.swap_offered(
@@ -133,19 +143,23 @@ def _card(db: Session, job: Job, request: SupportRequest, now: datetime,
         contact = db.get(Contact, order.contact_id) if order and order.contact_id else None
         phone = contact.phone if contact else ""
     nav = rules.navigation_links(venue.lat, venue.lon, venue.datum, venue.name) if venue else []
-    return JobCard(job, request, venue, phone, _key_clock(db, job, request, now, targets), nav)
-
-
-def _key_clock(db: Session, job: Job, request: SupportRequest, now: datetime,
-               targets: sla.SlaTargets) -> Clock | None:
     running = {c.kind: c for c in db.exec(
         select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.stopped_at.is_(None))
     ).all()}
-    clock = running.get(KEY_CLOCK.get(job.status, "")) or running.get("resolution")
-    if clock is None and running:
-        clock = min(running.values(), key=lambda c: c.deadline_at)
-    if clock is None:
-        return None
+    clocks = {c.kind: _clock(db, c, now, targets) for c in running.values()}
+    return JobCard(job, request, venue, phone, _key_clock(job, clocks), nav, list(clocks.values()))
+
+
+def _key_clock(job: Job, clocks: dict[str, Clock]) -> Clock | None:
+    """The clock that matters most at the job's step (the phone repeats this in
+    field-offline.js for the state its queued actions lead to)."""
+    clock = clocks.get(KEY_CLOCK.get(job.status, "")) or clocks.get("resolution")
+    if clock is None and clocks:
+        clock = min(clocks.values(), key=lambda c: c.deadline)
+    return clock
+
+
+def _clock(db: Session, clock: SlaClock, now: datetime, targets: sla.SlaTargets) -> Clock:
     status = sla.clock_status(clock.started_at, clock.deadline_at, pauses_of(db, clock), None,
                               now, targets)
     # D7: the 80 % mark, moved by the time paused like the deadline (D6)

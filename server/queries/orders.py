@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from server.domain.intake import normalize_phone
 from server.models import Contact, Customer, OrderLine, RentalOrder, Unit, Venue
+from server.queries.catalog import caller_by_phone
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def find_order(db: Session, order_no: str) -> OrderInfo | None:
     wanted = "".join(order_no.split()).upper()
     if not wanted:
         return None
-    order = db.exec(select(RentalOrder).where(func.upper(RentalOrder.order_no) == wanted)).first()
+    order = db.exec(select(RentalOrder).where(func.upper(RentalOrder.order_no) == wanted,
+                                              RentalOrder.archived_at.is_(None))).first()
     if order is None:
         return None
     units = db.exec(
@@ -59,17 +60,10 @@ def find_order(db: Session, order_no: str) -> OrderInfo | None:
 
 
 def find_caller(db: Session, phone: str) -> CallerInfo | None:
-    """A contact person's number first, then a customer's switchboard number."""
-    number = normalize_phone(phone)
-    if number is None:
-        return None
-    contact = db.exec(select(Contact).where(Contact.phone == number).order_by(Contact.id)).first()
-    if contact is not None:
-        return CallerInfo(db.get(Customer, contact.customer_id), contact)
-    customer = db.exec(
-        select(Customer).where(Customer.phone == number).order_by(Customer.id)
-    ).first()
-    return CallerInfo(customer, None) if customer else None
+    """A contact person's number first, then a customer's switchboard number: the same
+    search as the customers screen (server.queries.catalog)."""
+    card = caller_by_phone(db, phone)
+    return CallerInfo(card.customer, card.matched) if card else None
 
 
 def current_orders(db: Session, customer_id: int, now: datetime) -> list[RentalOrder]:
@@ -77,7 +71,7 @@ def current_orders(db: Session, customer_id: int, now: datetime) -> list[RentalO
     return list(
         db.exec(
             select(RentalOrder)
-            .where(RentalOrder.customer_id == customer_id)
+            .where(RentalOrder.customer_id == customer_id, RentalOrder.archived_at.is_(None))
             .where((RentalOrder.ends_at.is_(None)) | (RentalOrder.ends_at >= now))
             .order_by(RentalOrder.starts_at)
             .limit(5)

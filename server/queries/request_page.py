@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -23,6 +24,7 @@ from server.models import (
     Venue,
 )
 from server.queries.board import CLOCK_ORDER, EPOCH, ClockView, clock_view
+from server.queries.equipment import spare_for_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,12 @@ TIMELINE_LABELS = {
     "job.cancelled": N_("Job cancelled"),
     "job.checked_in": N_("Checked in at the venue"),
     "unit.swapped": N_("Device swapped"),
+    "unit.released": N_("Held unit back in reserve"),
+    "spare.asked": N_("Spare unit asked for"),
+    "spare.shipped": N_("Spare unit shipped"),
+    "spare.delivered": N_("Spare unit delivered and swapped in"),
+    "spare.cancelled": N_("Spare request cancelled"),
+    "swap.resolved": N_("Refused swap resolved"),
     "feedback.recorded": N_("Customer feedback recorded"),
     "sla.paused": N_("Clock paused"),
     "sla.resumed": N_("Clock resumed"),
@@ -112,6 +120,10 @@ TIMELINE_LABELS = {
     "fact.photo": N_("Photo"),
     "fact.done": N_("Finished at the venue"),
     "fact.sign_off": N_("Customer signed off"),
+    "job.declined": N_("Declined by the engineer"),
+    "job.cannot_fix": N_("Cannot be fixed on site"),
+    "fact.decline": N_("Declined by the engineer"),
+    "fact.cannot_fix": N_("Cannot be fixed on site"),
 }
 
 
@@ -123,6 +135,7 @@ class RequestPage:
     jobs: list[tuple[Job, str]]  # every job, oldest first, with the assignee's name
     timeline: list[TimelineItem]
     names: dict[int, str]
+    spare: Any = None  # issue 15: the spare unit asked / on its way (queries.equipment)
 
 
 def request_page(db: Session, request_id: int, now: datetime, targets: rules.SlaTargets) -> RequestPage | None:
@@ -167,7 +180,7 @@ def request_page(db: Session, request_id: int, now: datetime, targets: rules.Sla
 
     timeline = _timeline(entries, events, facts, names)
     return RequestPage(request, venue, details, [(j, names.get(j.assignee_id, "—")) for j in jobs],
-                       timeline, names)
+                       timeline, names, spare_for_request(db, request_id))
 
 
 # a fact the phone recorded whose action writes its own audit entry without the fact id

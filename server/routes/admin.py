@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, FieldErrors, accounts, signin
 from server.db import utcnow
+from server.domain.bounds import LONG_TEXT
 from server.domain.text import N_
 from server.i18n import render
 from server.models import Role, Staff, StaffRole
 from server.routes._http import DB, fragment, get, page, post
-from server.routes.params import Form, IdPath
+from server.routes.params import Form, IdPath, MultiForm, form_text
 from server.security import requires
 
 
@@ -43,18 +44,18 @@ class PeopleController(Controller):
                     errors={}, form={}, push_problem=request.app.state.push_problem)
 
     @post("/")
-    def add(self, request: Request, db: DB, data: Form) -> Response:
+    def add(self, request: Request, db: DB, data: MultiForm) -> Response:
         user = request.scope["user"]
         try:
             accounts.add_person(
                 db, user.id,
-                username=str(data.get("username", "")),
-                display_name=str(data.get("display_name", "")),
-                password=str(data.get("password", "")),
+                username=form_text(data, "username", LONG_TEXT, multiline=True),
+                display_name=form_text(data, "display_name", LONG_TEXT, multiline=True),
+                password=form_text(data, "password", LONG_TEXT, strip=False),
                 roles=_roles_from(data),
-                phone=str(data.get("phone", "")),
-                group=str(data.get("group", "")) or None,
-                region=str(data.get("region", "")) or None,
+                phone=form_text(data, "phone", LONG_TEXT, multiline=True),
+                group=form_text(data, "group", LONG_TEXT, multiline=True) or None,
+                region=form_text(data, "region", LONG_TEXT, multiline=True) or None,
                 now=utcnow(),
             )
         except FieldErrors as exc:
@@ -65,7 +66,7 @@ class PeopleController(Controller):
         return Redirect("/admin/people", status_code=303)
 
     @post("/{staff_id:int}/roles")
-    def set_roles(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
+    def set_roles(self, request: Request, db: DB, staff_id: IdPath, data: MultiForm) -> Response:
         user = request.scope["user"]
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_roles(db, user.id, staff_id, _roles_from(data)))
@@ -92,6 +93,12 @@ class PeopleController(Controller):
         active = data.get("active") == "1"
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_active(db, user.id, staff_id, active), where="account")
+
+    @post("/{staff_id:int}/wecom")
+    def set_wecom(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
+        user = request.scope["user"]
+        return _row_after(request, db, staff_id, lambda: accounts.set_wecom_userid(
+            db, user.id, staff_id, str(data.get("wecom_userid", ""))[:100], utcnow()))
 
 
 def _row_after(request: Request, db: Session, staff_id: int, change, done: str | None = None,

@@ -71,7 +71,8 @@ class AuthController(Controller):
     @post("/logout")
     def logout(self, request: Request) -> Redirect:
         end_session(request)
-        return Redirect("/login", status_code=303)
+        # A shared phone: the browser drops its cached copies of this person's pages.
+        return Redirect("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
 
 
     @post("/language", opt={"public": True})

@@ -8,28 +8,43 @@ keeps the post and answers for the server.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
+import msgspec
 from litestar import Controller, Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from server.db import open_session, utcnow
-from server.domain.field import FAULT_KINDS, FAULT_LABELS, FLAG_REASONS
+from server.domain.field import (
+    CANNOT_FIX_NEEDS,
+    DECLINE_REASONS,
+    FAULT_KINDS,
+    FAULT_LABELS,
+    FLAG_REASONS,
+)
 from server.domain.text import N_, Message
 from server.models import FieldFact, Job, Photo, Role
 from server.queries import field as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
-from server.routes.params import Form, IdPath, TokenPath
+from server.routes.params import IdPath, TokenPath
 from server.security import requires
 from server.sync.apply import MutationIn, apply, parse_device_time
 from server.sync.registry import REGISTRY, list_pages
 
+# Not params.Form: a photo travels as a data: URL far longer than its text bound (and a NUL
+# in a note must be refused as that one action, readably, like a replay of it: issue 12);
+# each value is judged by the mutation's own argument model (server.sync.apply).
+_FieldValue = Annotated[str, msgspec.Meta(max_length=3_100_000)]
+Form = Annotated[dict[str, _FieldValue | list[_FieldValue]],
+                 Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Form fields that travel with a mutation but are not its arguments (sw.js strips the same).
-ENVELOPE = ("mutation", "mutation_id", "device_time", "client_id")
+ENVELOPE = ("mutation", "mutation_id", "device_time", "client_id", "sent_at")
 OVERSEERS = (Role.dispatcher, Role.manager)
 
 register(Screen("/field", N_("My jobs"), N_("Check in, fix notes, swaps: works offline"),
@@ -66,11 +81,13 @@ class FieldController(Controller):
             device_time=parse_device_time(data.get("device_time")) or utcnow(),
         )
         client_id = str(data.get("client_id") or f"form-{user.id}")[:64]
-        result = apply(request.app.state.engine, user, client_id, mutation, settings)
+        result = apply(request.app.state.engine, user, client_id, mutation, settings,
+                       sent_at=parse_device_time(data.get("sent_at")))
         # "retry": nothing was stored (an unexpected failure). Answer 503, so the service
         # worker keeps the action in the outbox and sends it again (D14: never dropped),
         # and a page without it says so instead of looking saved.
-        status = 503 if result.status == "retry" else 200
+        # "rejected": nothing was saved and the page says why (a 4xx; bad photo data too)
+        status = {"retry": 503, "rejected": 422}.get(result.status, 200)
         if status == 200 and request.headers.get("hx-request") != "true":
             return Redirect(f"/field/jobs/{job_id}", status_code=303)
         if status == 503:
@@ -95,8 +112,11 @@ class FieldController(Controller):
         if user.id not in (fact.author_id, job.assignee_id) and not user.has(
                 Role.equipment, *OVERSEERS):
             raise PermissionDeniedException("role")
+        # re-encoded on arrival (server/photos.py); nosniff: never read as anything else
         return Response(photo.content, media_type=photo.content_type,
-                        headers={"Cache-Control": "private, max-age=86400"})
+                        headers={"Cache-Control": "private, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff",
+                                 "Content-Disposition": "inline"})  # fmt: skip
 
 
 def _job_page(db: Session, request: Request, job_id: int) -> q.JobPage:
@@ -118,6 +138,7 @@ def _uuid(value: Any) -> str | None:
 
 def _words() -> dict[str, Any]:
     return {"fault_kinds": FAULT_KINDS, "fault_labels": FAULT_LABELS,
+            "decline_reasons": DECLINE_REASONS, "cannot_fix_needs": CANNOT_FIX_NEEDS,
             "flag_reasons": FLAG_REASONS, "mutation_labels": {n: m.label
                                                               for n, m in REGISTRY.items()}}
 

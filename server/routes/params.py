@@ -53,9 +53,11 @@ def choice_path(*values: str) -> Any:
     return Annotated[Literal[values], PathParameter()]  # type: ignore[valid-type]
 
 
-# Every posted form field: a bounded text (a repeated field: a list of them).
+# Every posted form field: a bounded text. A field sent twice (a list where the handler
+# reads one text) is a 400 too; only MultiForm, for forms with checkbox lists, takes lists.
 _FormText = Annotated[str, msgspec.Meta(max_length=b.FORM_VALUE, pattern=b.MULTI_LINE_PATTERN)]
-Form = Annotated[
+Form = Annotated[dict[str, _FormText], Body(media_type=RequestEncodingType.URL_ENCODED)]
+MultiForm = Annotated[
     dict[str, _FormText | list[_FormText]],
     Body(media_type=RequestEncodingType.URL_ENCODED),
 ]
@@ -89,12 +91,13 @@ def check_form(data: Mapping[str, Any]) -> None:
 
 
 def form_text(data: Mapping[str, Any], name: str, max_length: int = b.SHORT_TEXT,
-              multiline: bool = False, default: str = "") -> str:  # fmt: skip
-    """One text field, stripped; too long or with control characters -> BadInput."""
+              multiline: bool = False, default: str = "", strip: bool = True) -> str:  # fmt: skip
+    """One text field, stripped (a password: ``strip=False``); a repeated field gives its
+    last value; too long or with control characters -> BadInput."""
     value = data.get(name)
     if isinstance(value, list):
         value = value[-1] if value else None
-    text = default if value is None else str(value).strip()
+    text = default if value is None else (str(value).strip() if strip else str(value))
     problem = b.text_problem(text, max_length, multiline)
     if problem is not None:
         raise BadInput(name, problem)
@@ -193,7 +196,7 @@ def explain(raw: str) -> Message:
 
 
 __all__ = [
-    "BadInput", "CountQuery", "DayPath", "Form", "IdPath", "IdQuery", "MonthPath",
+    "BadInput", "CountQuery", "DayPath", "Form", "MultiForm", "IdPath", "IdQuery", "MonthPath",
     "MonthQuery", "TextQuery", "TokenPath", "WordQuery", "check_form", "choice_path", "explain",
     "form_choice", "form_day", "form_id", "form_month", "form_text", "to_day", "to_month",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from server.actions import ActionError
 from server.actions import jobs as job_actions
 from server.db import utcnow
+from server.domain.bounds import LONG_TEXT
 from server.domain.checklists import FAULT_TITLES
 from server.domain.field import FLAG_REASONS
 from server.domain.text import N_
@@ -22,7 +23,7 @@ from server.queries import remote as q
 from server.queries import request_page as request_q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
-from server.routes.params import Form, IdPath
+from server.routes.params import IdPath, MultiForm, form_text
 from server.security import requires
 
 register(Screen("/remote", N_("Remote queue"), N_("My remote jobs and fault checklists"),
@@ -78,12 +79,12 @@ class RemoteController(Controller):
         return self._job(request, db, job_id, message=_("Accepted."), force_fragment=True)
 
     @post("/jobs/{job_id:int}/finish")
-    def finish(self, request: Request, db: DB, job_id: IdPath, data: Form) -> Template:
+    def finish(self, request: Request, db: DB, job_id: IdPath, data: MultiForm) -> Template:
         """One form: save the notes and steps, or finish as solved / needs onsite."""
         user = request.scope["user"]
         now = utcnow()
-        outcome = str(data.get("outcome", "save"))
-        notes = str(data.get("notes", ""))
+        outcome = form_text(data, "outcome", default="save")
+        notes = form_text(data, "notes", LONG_TEXT, multiline=True)
         steps = _steps(data)
         try:
             with db.begin_nested():

@@ -9,8 +9,10 @@ from litestar.response import Template
 from sqlalchemy import text
 
 from server import __version__
+from server.db import open_session, utcnow
 from server.i18n import gettext as _
 from server.routes._http import DB, get, page
+from server.storage import cannot_write, probe_write
 from server.web import SHELL_FILES, STATIC_DIR, shell_version, static_url
 
 PUBLIC = {"public": True}
@@ -18,17 +20,29 @@ PUBLIC = {"public": True}
 
 @get("/healthz", opt=PUBLIC, tags=["system"], summary="Liveness and database check")
 def healthz(request: Request, db: DB) -> Response:
+    """``{"status", "database", "database_writable", "backend", "version"}``; 503 when the
+    database cannot be read, or cannot be written (disk full, read-only; issue 11): the
+    write probe commits one row, so a full disk shows here, not only on the next save."""
     try:
         db.exec(text("SELECT 1"))
         database = "ok"
     except Exception as exc:  # noqa: BLE001 - report, never crash the probe
         database = f"error: {type(exc).__name__}"
-    status = "ok" if database == "ok" else "degraded"
+    writable: bool | str = False
+    if database == "ok":
+        try:
+            with open_session(request.app.state.engine, write=True) as probe:
+                probe_write(probe, utcnow())
+            writable = True
+        except Exception as exc:  # noqa: BLE001 - report, never crash the probe
+            writable = False if cannot_write(exc) else f"error: {type(exc).__name__}"
+    status = "ok" if database == "ok" and writable is True else "degraded"
     backend = "sqlite" if request.app.state.settings.is_sqlite else "postgresql"
     return Response(
-        {"status": status, "database": database, "backend": backend, "version": __version__},
+        {"status": status, "database": database, "database_writable": writable,
+         "backend": backend, "version": __version__},
         status_code=200 if status == "ok" else 503,
-    )
+    )  # fmt: skip
 
 
 @get("/manifest.webmanifest", opt=PUBLIC, include_in_schema=False)

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Response, Template
 
 from server.actions import ActionError, FieldErrors
 from server.actions import team as actions
+from server.domain.bounds import SHORT_TEXT
 from server.domain.qualification import DEGREES
 from server.domain.text import N_
 from server.i18n import render
@@ -19,10 +20,12 @@ from server.queries.calendar import load_calendar
 from server.queries.roster import describe
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
-from server.routes.params import Form, IdPath
+from server.routes.params import Form, IdPath, form_text
 from server.routes.roster import local_today, now_of, rules_of
 from server.security import requires
 
+PROFILE_FIELDS = ("birth_date", "degree", "experience_months", "group", "region", "phone",
+                  "email")  # fmt: skip
 DEGREE_LABELS = {
     "none": N_("No degree"),
     "high_school": N_("high_school"),
@@ -90,13 +93,9 @@ class TeamController(Controller):
         try:
             actions.update_profile(
                 db, user.id, staff_id,
-                birth_date=str(data.get("birth_date", "")),
-                degree=str(data.get("degree", "")),
-                experience_months=str(data.get("experience_months", "")),
-                group=str(data.get("group", "")),
-                region=str(data.get("region", "")),
-                phone=str(data.get("phone", "")),
-                email=str(data.get("email", "")),
+                # only the fields sent change (a partial update; issue 11)
+                **{name: form_text(data, name, SHORT_TEXT) if name in data else None
+                   for name in PROFILE_FIELDS},
                 today=local_today(request),
                 regions=rules_of(request).regions,
             )  # fmt: skip

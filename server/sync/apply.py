@@ -21,19 +21,28 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, select
 
 from server.actions import ActionError
+from server.actions.field import flag_fact
 from server.db import open_session, session_scope, utcnow
+from server.domain import device_clock
+from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
 from server.domain.field import Outcome
 from server.domain.text import N_, Message
 from server.i18n import gettext, render
-from server.models import ClientMutation, Job
+from server.models import ClientMutation, FieldFact, Job
 from server.sync import mutations as _field_mutations  # noqa: F401 - fills the registry
 from server.sync.registry import REGISTRY
 
 log = logging.getLogger(__name__)
+# The database is unreachable or busy: nothing is wrong with the mutation, send it again.
+# Any other failure while applying one mutation is that mutation's own (a value the
+# database cannot hold, a NUL byte, a number out of range): it alone is refused (D14: one
+# bad entry never jams the phone's outbox).
+OUTAGE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, ConnectionError)
 BIG_ARG = 512  # longer argument values (photos) are not copied into the mutation log
 
 ARG_LABELS = {
@@ -70,22 +79,30 @@ class Result:
 
 
 def apply(engine: Engine, user: Any, client_id: str, m: MutationIn, settings: Any,
-          now: datetime | None = None) -> Result:
-    return apply_all(engine, user, client_id, [m], settings, now)[0]
+          now: datetime | None = None, sent_at: datetime | None = None) -> Result:
+    return apply_all(engine, user, client_id, [m], settings, now, sent_at)[0]
 
 
 def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
-              settings: Any, now: datetime | None = None) -> list[Result]:
+              settings: Any, now: datetime | None = None,
+              sent_at: datetime | None = None) -> list[Result]:
     """Apply a push in order. Each mutation and its log row share one savepoint, so each
     is all or nothing; the push commits once (a crash before that loses the whole push,
-    which the phone still holds and sends again). A mutation that fails unexpectedly
-    stops the push there: it and all after it are answered "retry"."""
+    which the phone still holds and sends again). A mutation whose data the database
+    cannot take is refused alone, with the reason; only an outage of the database stops
+    the push there: that mutation and all after it are answered "retry".
+
+    ``sent_at`` is the phone's clock when it sent the push: the offset to the server's
+    clock corrects every device time in it (D8c, ``server.domain.device_clock``)."""
     known = stored_results(engine, client_id, [m.id for m in mutations])
     results: list[Result] = []
     if all(m.id in known for m in mutations):  # a replay: no write lock needed
         return [_owned(known[m.id], user, m) for m in mutations]
     now = now or utcnow()
-    with _one_writer(engine), session_scope(engine, write=True) as db:
+    offset = device_clock.measure(sent_at, now, settings.sla.clock_flag_seconds)
+    # durable: the phone deletes its copy on our answer, so the commit reaches the disk
+    # before we answer (SQLite synchronous=FULL for this transaction; README Durability)
+    with _one_writer(engine), session_scope(engine, write=True, durable=True) as db:
         seq = db.exec(select(func.max(ClientMutation.seq))
                       .where(ClientMutation.client_id == client_id)).one() or 0
         for k, m in enumerate(mutations):
@@ -93,9 +110,9 @@ def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[Mutatio
                 results.append(_owned(known[m.id], user, m))
                 continue
             try:
-                result = _apply_one(db, user, client_id, m, settings, now, seq + 1)
-            except Exception:  # noqa: BLE001 - keep what went before; the phone retries
-                log.exception("mutation %s (%s) failed", m.id, m.name)
+                result = _apply_one(db, user, client_id, m, settings, now, seq + 1, offset)
+            except OUTAGE:  # keep what went before; the phone sends the rest again
+                log.exception("mutation %s (%s) failed: database unavailable", m.id, m.name)
                 results += [Result(x.id, "retry") for x in mutations[k:]]
                 break
             seq += 1
@@ -134,22 +151,29 @@ def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
 
 
 def _apply_one(db: Session, user: Any, client_id: str, m: MutationIn, settings: Any,
-               now: datetime, seq: int, clash: bool = False) -> Result:
-    """The mutation's change and its log row, all or nothing (one savepoint)."""
+               now: datetime, seq: int, offset: ClockOffset = NO_OFFSET,
+               clash: bool = False, broken: Exception | None = None) -> Result:
+    """The mutation's change and its log row, all or nothing (one savepoint).
+
+    ``clash``: its record's id is another device's; ``broken``: applying it failed on
+    its own data. Either way only the refusal is logged (once: a replay answers it)."""
     savepoint = db.begin_nested()
     try:
         if clash:  # its record's id was taken by another device's record: log the refusal
             outcome = _refusal(None, m)
+        elif broken is not None:
+            outcome = _data_refusal(broken, m)
         else:
             try:
-                outcome = _run(db, user, m, settings, now)
+                outcome = _run(db, user, m, settings, now, offset)
             except ActionError as exc:  # refused: undo whatever it began
                 savepoint.rollback()
                 savepoint = db.begin_nested()
                 outcome = _refusal(exc, m)
         row = ClientMutation(
-            client_id=client_id, mutation_id=m.id, staff_id=user.id, name=m.name[:32],
-            args=_loggable(m.args), device_time=_aware(m.device_time), received_at=now, seq=seq,
+            client_id=client_id[:64], mutation_id=m.id[:64], staff_id=user.id,
+            name=_clean(m.name)[:32], args=_loggable(m.args) if broken is None else {},
+            device_time=sane_instant(m.device_time), received_at=now, seq=seq,
             result=outcome.status,
             message=" ".join(msg.render() for msg in outcome.messages)[:2000],
             fact_id=outcome.fact_id if outcome.status != "rejected" or outcome.flags else None,
@@ -171,13 +195,44 @@ def _apply_one(db: Session, user: Any, client_id: str, m: MutationIn, settings: 
             .execution_options(populate_existing=True)).first()
         if twin is not None:
             return _owned((twin.staff_id, _result_of(twin, replayed=True)), user, m)
-        if clash:
-            raise
+        if clash or broken is not None:
+            return _unstored(m)
         return _apply_one(db, user, client_id, m, settings, now, seq, clash=True)
+    except OUTAGE:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    except Exception as exc:  # noqa: BLE001 - this mutation's own data: refuse it alone
+        if savepoint.is_active:
+            savepoint.rollback()
+        log.warning("mutation %s (%s) refused: %r", m.id, _clean(m.name)[:32], exc)
+        if clash or broken is not None:
+            return _unstored(m)
+        return _apply_one(db, user, client_id, m, settings, now, seq, broken=exc)
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()
         raise
+
+
+def _data_refusal(exc: Exception, m: MutationIn) -> Outcome:
+    """A readable reason for a failure caused by the mutation's own values."""
+    out = Outcome(job_id=_job_id(m.args))
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "0x00" in text or "nul character" in text or "\x00" in text:
+        return out.reject(N_("Not recorded: it contains a character that cannot be stored. "
+                             "Record it again."))
+    if "too long" in text or "truncat" in text:
+        return out.reject(N_("Not recorded: a text is too long. Shorten it and record it again."))
+    return out.reject(N_("Not recorded: a value in it is out of range or cannot be stored. "
+                         "Check it and record it again."))
+
+
+def _unstored(m: MutationIn) -> Result:
+    """Not even the refusal could be logged: answered, not stored (a resend asks again)."""
+    return Result(m.id, "rejected", [Message(N_(
+        "Not recorded: a value in it is out of range or cannot be stored. "
+        "Check it and record it again."))], job_id=_job_id(m.args))
 
 
 def _refusal(exc: ActionError | None, m: MutationIn) -> Outcome:
@@ -187,14 +242,18 @@ def _refusal(exc: ActionError | None, m: MutationIn) -> Outcome:
     return out.reject(N_("This record was already received from another device."))
 
 
-def _run(db: Session, user: Any, m: MutationIn, settings: Any, now: datetime) -> Outcome:
+def _run(db: Session, user: Any, m: MutationIn, settings: Any, now: datetime,
+         offset: ClockOffset = NO_OFFSET) -> Outcome:
     spec = REGISTRY.get(m.name)
     if spec is None:
         return Outcome(job_id=_job_id(m.args)).reject(
             N_("This phone sent an action the server does not know ({name}): update the app."),
-            name=m.name[:32])
+            name=_clean(m.name)[:32])
     if not user.has(*spec.roles):
         return Outcome(job_id=_job_id(m.args)).reject(N_("Your role cannot do this."))
+    if _has_nul(m.args):  # PostgreSQL text cannot hold it; nobody types it
+        return Outcome(job_id=_job_id(m.args)).reject(
+            N_("Not recorded: it contains a character that cannot be stored. Record it again."))
     try:
         args = spec.args.model_validate({**m.args, "fact_id": m.args.get("fact_id") or m.id})
     except ValidationError as exc:
@@ -202,7 +261,13 @@ def _run(db: Session, user: Any, m: MutationIn, settings: Any, now: datetime) ->
                         for e in exc.errors() if e["loc"]})
         return Outcome(job_id=_job_id(m.args)).reject(
             N_("Not recorded: check {fields} and record it again."), fields=", ".join(names))
-    return spec.handler(db, user.id, args, _aware(m.device_time), now, settings)
+    device_time = offset.correct(sane_instant(m.device_time))
+    outcome = spec.handler(db, user.id, args, device_time, now, settings)
+    if offset.flagged and outcome.fact_id and outcome.status != "rejected":
+        fact = db.get(FieldFact, outcome.fact_id)
+        if fact is not None:
+            flag_fact(fact, outcome, "clock_skew")
+    return outcome
 
 
 def _result_of(row: ClientMutation, replayed: bool = False) -> Result:
@@ -219,9 +284,40 @@ def _owned(stored: tuple[int, Result], user: Any, m: MutationIn) -> Result:
     return result
 
 
-def _loggable(args: dict[str, Any]) -> dict[str, Any]:
-    return {k: (f"<{len(v)} characters>" if isinstance(v, str) and len(v) > BIG_ARG else v)
-            for k, v in args.items()}
+def _loggable(args: Any) -> dict[str, Any]:
+    """The arguments as the log keeps them: big values summed up, no NUL (PostgreSQL's
+    JSON cannot hold one), nothing that is not JSON."""
+    if not isinstance(args, dict):
+        return {}
+
+    def clean(v: Any, depth: int = 0) -> Any:
+        if isinstance(v, str):
+            return f"<{len(v)} characters>" if len(v) > BIG_ARG else _clean(v)
+        if isinstance(v, bool) or v is None or isinstance(v, int) and abs(v) < 2**53:
+            return v
+        if isinstance(v, float):
+            return v if v == v and abs(v) != float("inf") else str(v)
+        if isinstance(v, list | dict) and depth < 3:
+            items = list(v.items() if isinstance(v, dict) else enumerate(v))[:20]
+            cleaned = {_clean(str(k))[:64]: clean(x, depth + 1) for k, x in items}
+            return cleaned if isinstance(v, dict) else list(cleaned.values())
+        return _clean(str(v))[:BIG_ARG]
+
+    return {_clean(str(k))[:64]: clean(v) for k, v in list(args.items())[:50]}
+
+
+def _clean(text: Any) -> str:
+    return str(text).replace("\x00", "")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _job_id(args: dict[str, Any]) -> int | None:
@@ -232,17 +328,14 @@ def _job_id(args: dict[str, Any]) -> int | None:
     return value if 0 < value < 2**31 else None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is None or value.utcoffset() is None:
-        return None
-    return value
-
-
 def parse_device_time(value: Any) -> datetime | None:
-    """The phone's clock as it sent it (ISO 8601); anything unreadable counts as missing."""
+    """The phone's clock as it sent it (ISO 8601), in UTC; anything unreadable or absurd
+    (outside 2000-2200, naive) counts as missing (D8c: the server's time, flagged)."""
     if isinstance(value, datetime):
-        return _aware(value)
+        return sane_instant(value)
+    if not isinstance(value, str) or len(value) > 64:
+        return None
     try:
-        return _aware(datetime.fromisoformat(str(value).strip()))
-    except ValueError:
+        return sane_instant(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):
         return None

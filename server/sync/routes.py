@@ -9,6 +9,7 @@ reason) so one bad entry never blocks the outbox behind it.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
@@ -29,6 +30,7 @@ from server.sync.registry import PAGE_LISTERS, REGISTRY
 log = logging.getLogger(__name__)
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+UUID_RE = re.compile(UUID_PATTERN)
 MutationId = Annotated[str, Field(pattern=UUID_PATTERN, description="client-made UUID")]
 MAX_MUTATIONS = 100
 MAX_CHANGES = 500
@@ -36,12 +38,13 @@ SETTLE = timedelta(seconds=60)  # longer than any transaction between a change a
 
 
 class OtherMutation(BaseModel):
-    """Any mutation whose name or arguments do not fit: answered 'rejected' with the reason."""
+    """Any mutation whose name or arguments do not fit: answered 'rejected' with the reason
+    (one bad entry never makes the whole push a 400 the phone would send again forever)."""
 
-    id: MutationId
-    name: str = Field(min_length=1, max_length=32)
-    args: dict[str, Any] = Field(default_factory=dict)
-    device_time: str | None = Field(default=None, max_length=64)
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=200)
+    args: Any = Field(default_factory=dict)
+    device_time: Any = None
 
 
 def _typed(name: str) -> type[BaseModel]:
@@ -63,6 +66,8 @@ AnyMutation = Annotated[
 
 class PushBody(BaseModel):
     client_id: str = Field(min_length=1, max_length=64, description="one per phone, made there")
+    sent_at: str | None = Field(default=None, max_length=64,
+                                description="the phone's clock when it sent this push (D8c)")
     mutations: list[AnyMutation] = Field(max_length=MAX_MUTATIONS,
                                          description="in the order they were taken")
 
@@ -109,7 +114,7 @@ class SyncController(Controller):
         # The audit log says which phone replayed it (its client id) besides the browser.
         audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
         applied = apply_all(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
-                            settings)
+                            settings, sent_at=parse_device_time(data.sent_at))
         fresh = [r.id for r in applied if r.status != "retry" and not r.replayed]
         if fresh:  # applied in order just now: the last of them is the newest
             last = fresh[-1]
@@ -173,9 +178,12 @@ def _settled_version(db: Any) -> int:
 
 
 def _incoming(m: Any) -> MutationIn:
-    args = m.args if isinstance(m.args, dict) else m.args.model_dump(mode="json",
-                                                                     exclude_none=True)
-    return MutationIn(m.id, m.name, args, parse_device_time(m.device_time))
+    if isinstance(m.args, BaseModel):
+        args = m.args.model_dump(mode="json", exclude_none=True)
+    else:
+        args = m.args if isinstance(m.args, dict) else {}
+    name = m.name if UUID_RE.match(m.id) else "-"  # a malformed id: refused as unknown
+    return MutationIn(m.id, name, args, parse_device_time(m.device_time))
 
 
 def _out(r: Result) -> MutationResult:

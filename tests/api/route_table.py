@@ -43,6 +43,22 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/admin/people/{staff_id:int}/roles"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/password"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/sign-out"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/wecom"): frozenset({ADMIN}),
+    # issue 17: the agents' inbox; the outside services' callbacks (signed by each
+    # service); the customer's status link and the WeCom card's accept link (own tokens)
+    ("GET", "/inbox"): frozenset({A, D, M}),
+    ("GET", "/inbox/calls"): frozenset({A, D, M}),
+    ("POST", "/inbox/{contact_id:int}/close"): frozenset({A, D, M}),
+    ("GET", "/channels/wechat"): PUBLIC,
+    ("POST", "/channels/wechat"): PUBLIC,
+    ("GET", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/callcenter"): PUBLIC,
+    ("GET", "/s/{token:str}"): PUBLIC,
+    ("GET", "/s/{token:str}/card"): PUBLIC,
+    ("GET", "/s/{token:str}/events"): PUBLIC,
+    ("GET", "/a/{token:str}"): PUBLIC,
+    ("POST", "/a/{token:str}"): PUBLIC,
     # intake and follow-up: the agent (and the manager)
     ("GET", "/requests/new"): frozenset({A, M}),
     ("POST", "/requests/new"): frozenset({A, M}),
@@ -143,6 +159,49 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/drills/{drill_id:int}/record"): frozenset({M}),
     ("POST", "/drills/{drill_id:int}/clean"): frozenset({M}),
     ("GET", "/audit"): frozenset({M, ADMIN}),
+    # real company data (issue 14): customers, venues, orders (agent, dispatcher), units and
+    # depots (equipment), import (by kind), integration tokens (admin)
+    ("GET", "/customers"): frozenset({A, D}),
+    ("POST", "/customers"): frozenset({A, D}),
+    ("GET", "/customers/{customer_id:int}"): frozenset({A, D}),
+    ("POST", "/customers/{customer_id:int}"): frozenset({A, D}),
+    ("POST", "/customers/{customer_id:int}/archive"): frozenset({A, D}),
+    ("GET", "/venues"): frozenset({A, D}),
+    ("POST", "/venues"): frozenset({A, D}),
+    ("GET", "/venues/new"): frozenset({A, D}),
+    ("GET", "/venues/{venue_id:int}"): frozenset({A, D}),
+    ("POST", "/venues/{venue_id:int}"): frozenset({A, D}),
+    ("POST", "/venues/{venue_id:int}/archive"): frozenset({A, D}),
+    ("GET", "/orders"): frozenset({A, D}),
+    ("POST", "/orders"): frozenset({A, D}),
+    ("GET", "/orders/new"): frozenset({A, D}),
+    ("GET", "/orders/{order_id:int}"): frozenset({A, D}),
+    ("POST", "/orders/{order_id:int}"): frozenset({A, D}),
+    ("POST", "/orders/{order_id:int}/units"): frozenset({A, D}),
+    ("POST", "/orders/{order_id:int}/units/{unit_id:int}/remove"): frozenset({A, D}),
+    ("POST", "/orders/{order_id:int}/archive"): frozenset({A, D}),
+    ("GET", "/units"): frozenset({E}),
+    ("POST", "/units"): frozenset({E}),
+    ("GET", "/units/{unit_id:int}"): frozenset({E}),
+    ("POST", "/units/{unit_id:int}"): frozenset({E}),
+    ("POST", "/units/{unit_id:int}/retire"): frozenset({E}),
+    ("GET", "/depots"): frozenset({E}),
+    ("POST", "/depots"): frozenset({E}),
+    ("POST", "/depots/{depot_id:int}"): frozenset({E}),
+    ("POST", "/depots/{depot_id:int}/archive"): frozenset({E}),
+    ("GET", "/import"): frozenset({A, D, E}),
+    ("POST", "/import"): frozenset({A, D, E}),
+    ("POST", "/import/{upload_id:str}/apply"): frozenset({A, D, E}),
+    ("GET", "/import/template/{name:str}"): frozenset({A, D, E}),
+    ("GET", "/admin/integrations"): frozenset({ADMIN}),
+    ("POST", "/admin/integrations"): frozenset({ADMIN}),
+    ("POST", "/admin/integrations/{token_id:int}/revoke"): frozenset({ADMIN}),
+    # the rental system's machine API: an integration token only, never a person (403)
+    ("PUT", "/api/rental/v1/customers"): frozenset(),
+    ("PUT", "/api/rental/v1/venues"): frozenset(),
+    ("PUT", "/api/rental/v1/orders/{order_no:str}"): frozenset(),
+    ("PUT", "/api/rental/v1/units/{asset_tag:str}"): frozenset(),
+    ("GET", "/api/rental/v1/units/{asset_tag:str}"): frozenset(),
     # files and the API document
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
@@ -155,7 +214,10 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
 # Answers that look like a refusal but are the route's own work: a sign-in with no
 # password is 401, signing out sends you to the sign-in page.
 OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303},
-               ("POST", "/me/sign-out-everywhere"): {303}}  # signed out: off to sign in
+               ("POST", "/me/sign-out-everywhere"): {303},  # signed out: off to sign in
+               # an unsigned callback is refused whoever sends it (issue 17)
+               **{(m, f"/channels/{c}"): {403} for m in ("GET", "POST")
+                  for c in ("wechat", "wecom", "callcenter")}}
 
 # A typical valid value for each path parameter, by its name.
 SAMPLE = {"month": "2026-11", "day": "2026-11-03", "kind": "handoff", "token": "nope.ics",

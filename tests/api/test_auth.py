@@ -88,6 +88,7 @@ def test_logout_ends_the_session(client, people):
     assert client.get("/", follow_redirects=False).status_code == 200
     r = form_post(client, "/logout")
     assert r.status_code == 303
+    assert r.headers["clear-site-data"] == '"cache"'  # a shared phone keeps no page (issue 12)
     assert client.get("/", follow_redirects=False).status_code == 303
 
 

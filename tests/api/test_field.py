@@ -75,7 +75,9 @@ def test_the_job_page_has_a_big_button_for_each_step(phone, world):
     html = phone.get(f"/field/jobs/{world.job.id}").text
     for name in ("on_my_way", "check_in", "fix_note", "photo", "swap", "done"):
         assert f'data-mutation="{name}"' in html, name
-    assert 'data-mutation="accept"' not in html  # already accepted
+    # already accepted: the accept step is there only for the phone's offline state, hidden
+    assert re.search(r'data-mutation="accept" data-offer="offered" hidden', html)
+    assert not re.search(r'data-mutation="on_my_way" data-offer="[^"]*" hidden', html)
     assert 'capture="environment"' in html and "data-geo" in html
     assert "ENC-0100" in html  # the reserve unit of the right type is offered
     assert 'id="sync-notice"' in html and "立即同步" in html  # the sync bar, in Chinese
@@ -147,10 +149,12 @@ def test_an_unexpected_failure_answers_503_so_the_phone_keeps_the_action(phone, 
                                                                          monkeypatch):
     """D14: nothing stored means the answer must not look like success; the service
     worker keeps any 5xx post in its outbox and sends it again."""
+    from sqlalchemy.exc import OperationalError
+
     from server.sync import registry
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("database went away")
+    def broken(*args, **kwargs):  # an outage; a mutation's own bad data is refused instead
+        raise OperationalError("UPDATE job", {}, Exception("database went away"))
 
     spec = REGISTRY["fix_note"]
     monkeypatch.setitem(registry.REGISTRY, "fix_note",
@@ -176,9 +180,10 @@ def test_a_photo_is_kept_and_shown_only_to_those_concerned(phone, client, db, wo
     r = results(push(phone, [m]))[0]
     assert r["status"] == "applied"
     photo = db.get(Photo, m["id"])
-    assert photo.content == jpeg() and photo.content_type == "image/jpeg"
+    assert photo.content_type == "image/jpeg" and _size(photo.content) == (64, 48)
     got = phone.get(f"/field/photos/{m['id']}")
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-content-type-options"] == "nosniff"
     assert got.content == photo.content
     assert f'/field/photos/{m["id"]}' in phone.get(f"/field/jobs/{world.job.id}").text
     row = db.exec(select(ClientMutation)).one()
@@ -188,11 +193,68 @@ def test_a_photo_is_kept_and_shown_only_to_those_concerned(phone, client, db, wo
     assert client.get(f"/field/photos/{m['id']}").status_code == 403
 
 
-@pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode()])
+def test_a_photo_taken_online_goes_through_the_form_post(phone, db, world):
+    """A phone's shrunk photo (~100-300 KB as a data: URL) is far longer than a text field."""
+    import os
+
+    big = jpeg((1280, 960))
+    image = "data:image/jpeg;base64," + base64.b64encode(big + os.urandom(60_000)).decode()
+    data = form_fields(world, "photo", image=image, caption="接口烧毁")
+    r = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)
+    assert r.status_code == 200, r.text[:300]
+    assert facts(db, kind="photo") == 1
+
+
+def _size(content: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        assert image.format == "JPEG"
+        return image.size
+
+
+PNG_THEN_HTML = b"\x89PNG\r\n\x1a\n" + b"<html><script>alert(document.cookie)</script></html>"
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (40, 30), (0, 128, 255, 128)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode(),
+                                   base64.b64encode(PNG_THEN_HTML).decode(),
+                                   base64.b64encode(_png()[:60]).decode(),  # cut short
+                                   base64.b64encode(b"RIFF\x00\x00\x00\x00WEBPVP8 ").decode()])
 def test_something_that_is_not_a_photo_is_rejected(phone, db, world, image):
     r = results(push(phone, [mutation("photo", world.job.id, image=image)]))[0]
     assert r["status"] == "rejected" and "照片" in r["message"]
     assert facts(db) == 0
+
+
+def test_a_bad_photo_in_a_batch_rejects_only_itself(phone, db, world):
+    """Issue 11: a PNG signature followed by HTML is neither stored nor served; the rest
+    of the push applies, with no 5xx."""
+    batch = [mutation("photo", world.job.id, image=base64.b64encode(jpeg()).decode()),
+             mutation("photo", world.job.id, image=base64.b64encode(PNG_THEN_HTML).decode()),
+             mutation("photo", world.job.id, image=base64.b64encode(_png()).decode())]
+    r = push(phone, batch)
+    assert r.status_code == 200
+    assert [x["status"] for x in results(r)] == ["applied", "rejected", "applied"]
+    assert "照片" in results(r)[1]["message"]
+    assert db.get(Photo, batch[1]["id"]) is None
+    stored = db.get(Photo, batch[2]["id"])  # a PNG is kept as a re-encoded JPEG
+    assert stored.content_type == "image/jpeg" and _size(stored.content) == (40, 30)
+    assert PNG_THEN_HTML[8:] not in stored.content
+
+
+def test_bad_photo_data_on_the_form_path_is_a_4xx(phone, db, world):
+    data = {"mutation": "photo", "image": base64.b64encode(PNG_THEN_HTML).decode()}
+    r = form_post(phone, f"/field/jobs/{world.job.id}", data, htmx=True)
+    assert r.status_code == 422 and "照片" in text_of(r.text)
+    assert facts(db, kind="photo") == 0
 
 
 # -- the sync API's contract -----------------------------------------------------------------
@@ -259,7 +321,8 @@ def test_push_refuses_what_is_not_a_push(phone, client, world):
     bad_id = {"id": "not-a-uuid", "name": "fix_note", "args": {}}
     r = phone.post("/sync/push", json={"client_id": "p", "mutations": [bad_id]},
                    headers={"x-csrftoken": token, **JSON})
-    assert r.status_code == 400
+    # one malformed entry is refused alone, so it cannot jam the outbox behind it (issue 12)
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "rejected"
     too_many = [note(world.job.id) for _ in range(101)]
     r = phone.post("/sync/push", json={"client_id": "p", "mutations": too_many},
                    headers={"x-csrftoken": token, **JSON})

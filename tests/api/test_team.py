@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from server.models import AuditEntry, Staff, TrainingRecord
 from tests.api.roster_team import engineer, train
@@ -196,3 +196,23 @@ def test_only_the_support_manager_reaches_the_team(client, db, trained, username
     assert r.status_code == 403
     fresh(db)
     assert db.get(Staff, trained["ok"].id).region is None
+
+
+def test_a_partial_profile_post_changes_only_what_was_sent(client, engine, crew):
+    """Issue 11: an empty POST blanked birth date, degree, group, region and phone, and
+    the engineer silently dropped out of dispatch."""
+    person = crew["failed"]  # onsite, urban
+    login(client, "manager")
+    assert form_post(client, f"/team/{person.id}", GOOD).status_code == 303
+    before = _fresh(engine, person.id)
+    assert before["group"] == "onsite" and before["region"] == "suburban" and before["phone"]
+    assert form_post(client, f"/team/{person.id}", {}).status_code == 303
+    assert _fresh(engine, person.id) == before
+    assert form_post(client, f"/team/{person.id}", {"phone": "13700137000"}).status_code == 303
+    after = _fresh(engine, person.id)
+    assert after == before | {"phone": "13700137000"}
+
+
+def _fresh(engine, staff_id: int) -> dict:
+    with Session(engine) as session:
+        return session.get(Staff, staff_id).model_dump()

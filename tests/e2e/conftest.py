@@ -109,6 +109,38 @@ def browser():
         b.close()
 
 
+def _wait_for_function(page, expression: str, *, arg=None, timeout: float | None = None,
+                       polling=None):
+    """Playwright's ``wait_for_function`` turns its string into a function inside the page
+    (eval), which the app's CSP forbids; this one polls ``page.evaluate`` instead, which runs
+    over CDP and is not subject to the page's CSP. Same arguments; answers the truthy value."""
+    from playwright.sync_api import Error, TimeoutError
+
+    deadline = time.monotonic() + (15_000 if timeout is None else timeout) / 1000
+    while True:
+        try:
+            value = page.evaluate(expression, arg)
+        except Error as exc:  # the page navigated mid-poll: try again on the new one
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wait_for_function timed out: {expression[:120]}")
+        page.wait_for_timeout(50)
+
+
+def _install_csp_safe_waits() -> None:
+    from playwright.sync_api import Frame, Page
+
+    Page.wait_for_function = _wait_for_function
+    Frame.wait_for_function = _wait_for_function
+
+
+_install_csp_safe_waits()
+
+
 def is_csp_violation(text: str) -> bool:
     return "Content Security Policy" in text or "Content-Security-Policy" in text
 

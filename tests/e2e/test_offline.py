@@ -58,7 +58,7 @@ def phone_ready(page, base: str) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     assert page.evaluate("!!navigator.serviceWorker.controller")
-    page.wait_for_function("""caches.open('pages-v1').then(c => c.keys())
+    page.wait_for_function("""caches.keys().then(names => Promise.all(names.filter(n => n.startsWith('pages-')).map(n => caches.open(n).then(c => c.keys())))).then(all => all.flat())
         .then(k => k.filter(r => r.url.includes('/field/jobs/')).length >= 1)""", polling=200)
 
 
@@ -119,12 +119,12 @@ def test_a_job_worked_offline_reaches_the_server_once(server, new_context, tmp_p
     job = job_on_page(page, server)
     ctx.grant_permissions(["geolocation"], origin=server.url)
     ctx.set_geolocation({"latitude": job["lat"] + 0.0003, "longitude": job["lon"], "accuracy": 12})
-    for box in page.locator("details.fdetails").all():
+    for box in page.locator("details.fdetails:not([hidden])").all():
         box.locator("summary").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate(SMALL_TARGETS_JS) == []
     assert page.evaluate(UNLABELLED_JS) == []
-    for box in page.locator("details.fdetails").all():
+    for box in page.locator("details.fdetails:not([hidden])").all():
         box.locator("summary").click()
     screenshot(page, "field-job-phone")
 

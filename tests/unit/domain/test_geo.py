@@ -11,6 +11,7 @@ from server.domain.geo import (
     distance_to_venue_m,
     gcj02_to_wgs84,
     haversine_m,
+    in_mainland_china,
     outside_china,
     to_wgs84,
     wgs84_to_gcj02,
@@ -75,8 +76,108 @@ def test_no_shift_outside_china(point) -> None:
     assert gcj02_to_wgs84(*point) == point
 
 
+# Cities on both sides of every stretch of the mainland's border and coast.
+MAINLAND_CITIES = [
+        ("shanghai", 31.23, 121.47),
+        ("beijing", 39.9, 116.4),
+        ("harbin", 45.75, 126.65),
+        ("urumqi", 43.8, 87.6),
+        ("kashgar", 39.47, 75.99),
+        ("lhasa", 29.65, 91.1),
+        ("sanya", 18.25, 109.5),
+        ("haikou", 20.04, 110.34),
+        ("shenzhen", 22.54, 114.06),
+        ("futian", 22.535, 114.06),
+        ("zhuhai", 22.27, 113.57),
+        ("guangzhou", 23.13, 113.26),
+        ("xiamen", 24.48, 118.09),
+        ("kunming", 25.04, 102.7),
+        ("ruili", 24.01, 97.85),
+        ("dalian", 38.91, 121.6),
+        ("qingdao", 36.07, 120.38),
+        ("zhoushan", 30.0, 122.2),
+        ("manzhouli", 49.6, 117.43),
+        ("heihe", 50.245, 127.49),
+        ("hunchun", 42.87, 130.36),
+        ("dandong", 40.13, 124.38),
+        ("erenhot", 43.65, 111.97),
+        ("mohe", 52.97, 122.54),
+        ("yantai", 37.46, 121.45),
+        ("fuzhou", 26.07, 119.3),
+        ("pingtan", 25.5, 119.79),
+        ("dongxing", 21.55, 107.97),
+        ("mengzi", 23.37, 103.4),
+        ("khorgos", 44.2, 80.4),
+        ("tacheng", 46.75, 82.98),
+        ("altay", 47.85, 88.13),
+        ("jinghong", 22.0, 100.8),
+        ("shigatse", 29.27, 88.88),
+        ("ngari", 32.5, 80.1),
+        ("hotan", 37.1, 79.92),
+]
+NEIGHBOURS = [
+        ("seoul", 37.5665, 126.978),
+        ("pyongyang", 39.03, 125.75),
+        ("vladivostok", 43.12, 131.89),
+        ("khabarovsk", 48.48, 135.07),
+        ("blagoveshchensk", 50.28, 127.53),
+        ("halong", 20.95, 107.08),
+        ("ulaanbaatar", 47.9, 106.9),
+        ("zamyn_uud", 43.73, 111.9),
+        ("almaty", 43.25, 76.9),
+        ("bishkek", 42.87, 74.6),
+        ("kathmandu", 27.7, 85.3),
+        ("thimphu", 27.47, 89.64),
+        ("delhi", 28.6, 77.2),
+        ("hanoi", 21.03, 105.85),
+        ("laocai", 22.49, 103.97),
+        ("myitkyina", 25.38, 97.4),
+        ("taipei", 25.03, 121.56),
+        ("penghu", 23.57, 119.58),
+        ("hongkong", 22.3, 114.17),
+        ("hk_lowu", 22.51, 114.12),
+        ("hk_tuenmun", 22.39, 113.97),
+        ("lantau", 22.25, 113.95),
+        ("macau", 22.19, 113.54),
+        ("tokyo", 35.68, 139.7),
+        ("jeju", 33.5, 126.53),
+        ("busan", 35.1, 129.0),
+        ("naha", 26.2, 127.68),
+        ("manila", 14.6, 121.0),
+        ("bangkok", 13.75, 100.5),
+        ("vientiane", 17.97, 102.6),
+        ("yangon", 16.8, 96.15),
+        ("islamabad", 33.7, 73.1),
+        ("dushanbe", 38.56, 68.77),
+        ("novosibirsk", 55.0, 82.9),
+        ("irkutsk", 52.3, 104.3),
+        ("chita", 52.03, 113.5),
+        ("kaohsiung", 22.63, 120.3),
+]
+
+
+@pytest.mark.parametrize(("name", "lat", "lon"), MAINLAND_CITIES)
+def test_gcj02_applies_in_the_mainland(name, lat, lon) -> None:
+    assert in_mainland_china(lat, lon), name
+    assert haversine_m(lat, lon, *wgs84_to_gcj02(lat, lon)) > 50
+
+
+@pytest.mark.parametrize(("name", "lat", "lon"), NEIGHBOURS)
+def test_no_shift_beyond_the_mainland(name, lat, lon) -> None:
+    assert outside_china(lat, lon), name
+    assert wgs84_to_gcj02(lat, lon) == (lat, lon)
+    assert gcj02_to_wgs84(lat, lon) == (lat, lon)
+
+
+def test_seoul_is_not_shifted() -> None:
+    """The old rectangle test moved Seoul by ~457 m."""
+    seoul = (37.5665, 126.9780)
+    assert wgs84_to_gcj02(*seoul) == seoul
+
+
+# Well inside the mainland: near its border a shifted point may cross it (by design).
 @settings(max_examples=300)
-@given(st.floats(18.0, 53.0), st.floats(74.0, 134.0))
+@given(st.floats(24.0, 40.0), st.floats(100.0, 117.0))
 def test_round_trip_under_a_metre(lat: float, lon: float) -> None:
     back = gcj02_to_wgs84(*wgs84_to_gcj02(lat, lon))
     assert haversine_m(lat, lon, *back) < 1.0

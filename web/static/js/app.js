@@ -208,17 +208,28 @@
   function prepare(form) {
     if (form.hasAttribute("data-photo") && !form.elements.image.value) return Promise.reject();
     if (!form.hasAttribute("data-geo")) return Promise.resolve();
+    // data-geo-soft ("on my way"): the position only feeds the customer's arrival
+    // estimate, so the action goes without one when the phone cannot tell.
+    var soft = form.hasAttribute("data-geo-soft");
     var wait = form.querySelector("[data-geo-wait]"), error = form.querySelector("[data-geo-error]");
-    error.hidden = true; wait.hidden = false;
+    if (error) error.hidden = true;
+    if (wait) wait.hidden = false;
     return new Promise(function (resolve, reject) {
-      if (!navigator.geolocation) { wait.hidden = true; error.hidden = false; return reject(); }
+      function without() {
+        if (wait) wait.hidden = true;
+        if (soft) return resolve();
+        if (error) error.hidden = false;
+        reject();
+      }
+      if (!navigator.geolocation) return without();
       navigator.geolocation.getCurrentPosition(function (pos) {
         form.elements.lat.value = pos.coords.latitude;
         form.elements.lon.value = pos.coords.longitude;
         form.elements.accuracy_m.value = Math.round(pos.coords.accuracy);
-        wait.hidden = true; resolve();
-      }, function () { wait.hidden = true; error.hidden = false; reject(); },
-      { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+        if (wait) wait.hidden = true;
+        resolve();
+      }, without, { enableHighAccuracy: true, timeout: soft ? 8000 : 20000,
+                    maximumAge: soft ? 120000 : 30000 });
     });
   }
 
@@ -231,6 +242,7 @@
       form.elements.mutation_id.value = uuid();
       form.elements.device_time.value = at;
       form.elements.client_id.value = clientId();
+      if (form.elements.sent_at) form.elements.sent_at.value = new Date().toISOString(); // D8c
       window.htmx.trigger(form, "fo:ready");
     }, function () {});
   });
@@ -261,7 +273,10 @@
       createImageBitmap(picker.files[0]).then(function (bmp) {
         return new window.BarcodeDetector().detect(bmp);
       }).then(function (codes) {
-        if (codes.length) { target.value = codes[0].rawValue.trim().toUpperCase(); target.focus(); }
+        if (!codes.length) return;
+        target.value = codes[0].rawValue.trim().toUpperCase();
+        target.focus();
+        target.dispatchEvent(new Event("input", { bubbles: true })); // e.g. the stock search
       });
     };
     picker.click();
@@ -308,11 +323,9 @@
     var lines = s.waiting.slice(0, 5).map(function (w) { return { text: w.label + " · " + hhmm(w.device_time) }; });
     if (s.waiting.length > 5) lines.push({ text: "… +" + (s.waiting.length - 5) });
     fill(bar.querySelector("[data-sync-waiting]"), lines);
-    var notes = s.notices.map(function (n) { return { text: "⚑ " + n.label + ": " + n.message, cls: n.status }; });
-    if (s.problem === "auth") notes.unshift({ text: bar.getAttribute("data-t-signin"), cls: "rejected" });
-    fill(bar.querySelector("[data-sync-refused]"), notes);
-    var clear = bar.querySelector("[data-sync-clear]");
-    if (clear) clear.hidden = !s.notices.length;
+    // The refused actions (with "discard" / "correct and send again") and the state the
+    // waiting ones lead to: field-offline.js.
+    if (window.FieldOpsOffline) window.FieldOpsOffline.show(s);
     retry(s);
     // A sync went through ("synced" is only sent then). If this page is the phone's saved
     // copy, or something reached the server, show it as the server now holds it (unless

@@ -4,6 +4,11 @@
 //  2. Pages: network first (a few seconds), else the cached copy stamped with when it was
 //     fetched (app.js shows "offline — last updated 12:03"), else /offline. After each
 //     sync the pages of the engineer's open jobs (the pull's `pages`) are fetched again.
+//     A shared phone: pages are kept per person (cache "pages-<staff id>", read from the
+//     page's <meta name="fieldops-user">) and only the signed-in person's are served; the
+//     pages tell who is signed in ("whoami"): signed out, or someone else, and every other
+//     person's pages and sync messages are deleted (their unsent actions stay, unshown,
+//     until they sign in again: D14).
 //  3. Outbox: a form post carrying a `mutation_id` that cannot reach the server is kept in
 //     IndexedDB and answered with the "saved on this phone" fragment, so the page behaves
 //     the same. The outbox is replayed in order to /sync/push (online event, page load,
@@ -14,8 +19,8 @@
 "use strict";
 importScripts(SHELL_URLS.find((u) => u.includes("/js/sw-push.js"))); // job alerts (sw-push.js)
 const SHELL_CACHE = "shell-" + SHELL_VERSION;
-const PAGE_CACHE = "pages-v1";
-const ENVELOPE = ["mutation", "mutation_id", "device_time", "client_id"]; // not arguments
+const PAGE_CACHE = "pages-"; // + the staff id of the person the pages belong to
+const ENVELOPE = ["mutation", "mutation_id", "device_time", "client_id", "sent_at"]; // not arguments
 const PAGE_TIMEOUT_MS = 4000; // a venue basement: better the saved page than a spinner
 const POST_TIMEOUT_MS = 10000; // a post that hangs is kept; a replay of it is harmless
 const BATCH = 20; // mutations per push
@@ -56,16 +61,50 @@ self.addEventListener("fetch", (event) => {
 // -- pages ---------------------------------------------------------------------------
 
 async function networkFirst(request) {
+  let response;
   try {
-    const response = await withTimeout(fetch(request), PAGE_TIMEOUT_MS);
-    if (response.ok && (response.headers.get("content-type") || "").includes("text/html")) {
-      const copy = await stamp(response.clone());
-      caches.open(PAGE_CACHE).then((cache) => cache.put(request.url, copy));
-    }
-    return response;
+    response = await withTimeout(fetch(request), PAGE_TIMEOUT_MS);
   } catch (err) {
     return fromCache(request.url);
   }
+  if (response.ok && (response.headers.get("content-type") || "").includes("text/html")) {
+    keepPage(request.url, response.clone()).catch(() => {});
+  }
+  return response;
+}
+
+// Kept for the person the page was made for, and only while they are signed in here.
+async function keepPage(url, response) {
+  const copy = await stamp(response);
+  const owner = ownerOf(await copy.clone().text());
+  if (!owner) return; // signed out: nothing of it is kept
+  await iAm(owner);
+  await (await caches.open(PAGE_CACHE + owner)).put(url, copy);
+}
+
+function ownerOf(html) {
+  const m = /<meta name="fieldops-user" content="(\d+)"/.exec(html);
+  return m ? Number(m[1]) : null;
+}
+
+// Who is signed in on this phone now (null: nobody). Another person's pages, pending
+// sync messages and page list go at once; their outbox entries stay, shown to nobody.
+async function iAm(user) {
+  const before = (await metaGet("user")) || null;
+  if (before === user) return;
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k.startsWith(PAGE_CACHE) && k !== PAGE_CACHE + user)
+    .map((k) => caches.delete(k)));
+  await metaSet("user", user);
+  await metaSet("notices", []);
+  await metaSet("pages", []);
+  await metaSet("cursor", 0);
+  await metaSet("persist", "");
+}
+
+async function pageCache() {
+  const user = await metaGet("user");
+  return user ? caches.open(PAGE_CACHE + user) : null;
 }
 
 // A copy to keep, with the time it was fetched (decoded body: drop the transfer headers).
@@ -78,7 +117,8 @@ async function stamp(response) {
 }
 
 async function fromCache(url) {
-  const hit = await caches.match(url, { cacheName: PAGE_CACHE, ignoreVary: true });
+  const cache = await pageCache();
+  const hit = cache && await cache.match(url, { ignoreVary: true });
   if (!hit) return (await caches.match("/offline")) || Response.error();
   const at = hit.headers.get("X-Fieldops-Cached-At") || "";
   const html = (await hit.text()).replace("</head>", `<meta name="fieldops-cached-at" content="${at}"></head>`);
@@ -86,13 +126,16 @@ async function fromCache(url) {
 }
 
 async function refreshPages(pages) {
-  const cache = await caches.open(PAGE_CACHE);
+  const cache = await pageCache();
+  if (!cache) return;
   const known = (await metaGet("pages")) || [];
   await Promise.all(known.filter((u) => !pages.includes(u)).map((u) => cache.delete(u)));
   await Promise.all([...pages, "/sync/saved"].map(async (u) => {
     try {
       const response = await fetch(u, { cache: "no-store", credentials: "same-origin" });
-      if (response.ok && !response.redirected) await cache.put(u, await stamp(response));
+      if (!response.ok || response.redirected) return;
+      if (u === "/sync/saved") await cache.put(u, await stamp(response)); // a fragment
+      else await keepPage(u, response);
     } catch (err) { /* offline again: keep the old copy */ }
   }));
   await metaSet("pages", pages);
@@ -136,7 +179,8 @@ async function keep(form) {
 }
 
 async function savedAnswer() {
-  const cached = await caches.match("/sync/saved", { cacheName: PAGE_CACHE, ignoreVary: true });
+  const cache = await pageCache();
+  const cached = cache && await cache.match("/sync/saved", { ignoreVary: true });
   const html = cached ? await cached.text()
     : '<p class="outcome queued" role="status">已保存在本机，等待同步 · Saved on this phone, waiting to sync</p>';
   return new Response(html, {
@@ -171,6 +215,7 @@ async function doFlush() {
   let ok = true;
   try {
     const clientId = (await metaGet("client_id")) || "-";
+    await ensureShell();
     const me = await pull(clientId);
     let applied = 0;
     for (;;) {
@@ -200,7 +245,7 @@ async function pull(clientId) {
   if (response.status === 401 || response.status === 403) throw new Error("auth");
   if (!response.ok) throw new Error("pull " + response.status);
   const data = await response.json();
-  await metaSet("user", data.staff_id);
+  await iAm(data.staff_id);
   // Replicache's lastMutationID: what the server applied (its reply may have been lost)
   // needs no resending. Only this client's entries of this person (a shared phone keeps
   // another person's unsent actions), up to that one in the order taken.
@@ -231,7 +276,8 @@ async function pushBatch(waiting) {
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", accept: "application/json",
                "X-CSRFToken": (await metaGet("csrf")) || "" },
-    body: JSON.stringify({ client_id: clientId, mutations: batch.map((e) => (
+    // sent_at: this phone's clock now; the server measures how far off it is (D8c)
+    body: JSON.stringify({ client_id: clientId, sent_at: new Date().toISOString(), mutations: batch.map((e) => (
       { id: e.id, name: e.name, args: e.args, device_time: e.device_time })) }),
   }), POST_TIMEOUT_MS * 3); // a lost reply is harmless: the next push is answered from the log
   if (response.status === 401 || response.status === 403) throw new Error("auth");
@@ -246,24 +292,35 @@ async function pushBatch(waiting) {
     if (!entry) continue;
     if (r.status === "retry") { stopped = true; break; } // keep it, and all after it
     finished.push(entry.seq);
-    if (r.status !== "applied") notices.unshift({ label: entry.label, status: r.status, message: r.message });
+    // Shown once per action (a replay answers the same), with what the engineer needs
+    // to correct and send it again (a new action: the refused one stays refused).
+    if (r.status !== "applied" && !notices.some((n) => n.id === entry.id)) {
+      notices.unshift({ id: entry.id, name: entry.name, job_id: jobOf(entry), label: entry.label,
+                        status: r.status, message: r.message, args: small(entry.args) });
+    }
   }
   await outboxDelete(finished);
-  await metaSet("notices", notices.slice(0, 10));
+  await metaSet("notices", notices.slice(0, 20));
   return { done: finished.length, stopped: stopped || !finished.length };
 }
 
 // -- talking to the pages -------------------------------------------------------------
 
+// What the pages show: only the signed-in person's waiting actions (field-offline.js
+// paints the state they lead to from name, job_id and args).
 async function status() {
-  const waiting = await outboxAll();
+  const user = (await metaGet("user")) || null;
+  const waiting = user ? (await outboxAll()).filter((e) => !e.user || e.user === user) : [];
   return {
     type: "status",
+    user: user,
     count: waiting.length,
-    waiting: waiting.map((e) => ({ label: e.label, device_time: e.device_time })),
+    waiting: waiting.map((e) => ({ id: e.id, name: e.name, job_id: jobOf(e), label: e.label,
+                                   device_time: e.device_time, args: small(e.args) })),
     last_sync: (await metaGet("last_sync")) || null,
     notices: (await metaGet("notices")) || [],
     problem: (await metaGet("problem")) || "",
+    persist: (await metaGet("persist")) || "",
   };
 }
 
@@ -280,6 +337,10 @@ self.addEventListener("message", (event) => {
     if (msg.csrf) await metaSet("csrf", msg.csrf);
     if (msg.type === "sync") await flush();
     else if (msg.type === "clear") await metaSet("notices", []);
+    else if (msg.type === "discard") {
+      await metaSet("notices", ((await metaGet("notices")) || []).filter((n) => n.id !== msg.id));
+    } else if (msg.type === "whoami") await iAm(msg.user || null);
+    else if (msg.type === "persist") await metaSet("persist", msg.state || "");
     if (msg.type !== "sync") await broadcast();
   })();
   event.waitUntil(work);
@@ -323,6 +384,25 @@ const outboxAdd = (entry) => tx("outbox", "readwrite", (s) => s.add(entry));
 const outboxDelete = (seqs) => tx("outbox", "readwrite", (s) => { seqs.forEach((k) => s.delete(k)); });
 const metaGet = (key) => tx("meta", "readonly", (s) => s.get(key));
 const metaSet = (key, value) => tx("meta", "readwrite", (s) => s.put(value, key));
+
+function jobOf(entry) {
+  return entry.args && entry.args.job_id ? Number(entry.args.job_id) : null;
+}
+
+// The arguments a page needs to show or correct an action: not the photo itself.
+function small(args) {
+  const out = {};
+  for (const [k, v] of Object.entries(args || {})) {
+    if (k !== "image") out[k] = typeof v === "string" ? v.slice(0, 2000) : v;
+  }
+  return out;
+}
+
+// Clear-Site-Data: "cache" at sign-out may empty the shell too: put it back.
+async function ensureShell() {
+  const cache = await caches.open(SHELL_CACHE);
+  if ((await cache.keys()).length < SHELL_URLS.length) await cache.addAll(SHELL_URLS);
+}
 
 function withTimeout(promise, ms) {
   return new Promise((resolve, reject) => {
