@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from server import demo_inbound
 from server.actions.audit import record
 from server.demo_equipment import add_equipment_desk
 from server.demo_history import add_history
@@ -339,6 +340,7 @@ class _Loader:
         self._equipment()
         self._rosters()
         self._requests()
+        self.counts["inbound_contacts"] = demo_inbound.load(self.db, self.now)  # issue 17
         self.counts.update(add_history(self.db, self.now, self.settings))  # KPIs (issue 16)
         self.counts |= add_equipment_desk(self.db, self.now)  # issue 15: spares, repairs
         for status in ("rented", "reserve", "in_repair", "in_transit"):

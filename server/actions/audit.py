@@ -33,7 +33,7 @@ def record(
         action=action,
         request_id=request_id,
         entity=entity,
-        entity_id=str(entity_id),
+        entity_id=str(entity_id)[:36],  # the column's size: a 40-char typed username (issue 11)
         device=current_device.get()[:64],
         details=details,
     )

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlmodel import Session, select
 
 from server import photos
@@ -67,7 +67,18 @@ class AcceptArgs(JobArgs):
 
 
 class OnMyWayArgs(JobArgs):
-    pass
+    """The position, when the phone gives one, lets the customer's status link show an
+    arrival estimate (D19); it is never shown itself."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("lat", "lon", "accuracy_m", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        """A phone without a position sends the fields empty: still on its way (D14)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CheckInArgs(JobArgs):
@@ -121,6 +132,8 @@ def on_my_way(db: Session, staff_id: int, args: OnMyWayArgs, device_time: dateti
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if args.lat is not None and args.lon is not None:
+        fact.lat, fact.lon, fact.accuracy_m = args.lat, args.lon, args.accuracy_m
     if not _changed_job(out) and job.status in ACTIVE_JOB_STATUSES:
         _accept_first(db, staff_id, job, fact, now, settings)
         if job.status == JobStatus.accepted:

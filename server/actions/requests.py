@@ -10,7 +10,7 @@ reserve unit if the fault looks like hardware.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -146,8 +146,19 @@ def next_number(db: Session, received_at: datetime, tz: str) -> str:
 def record_request(
     db: Session, actor_id: int, form: Mapping[str, Any], now: datetime, settings
 ) -> SupportRequest:
-    """S2/S3: save the request form and start the handoff clock from 'received at' (S4)."""
+    """S2/S3: save the request form and start the handoff clock from 'received at' (S4).
+
+    Made from an inbound contact (``contact_id``), the clock starts when the contact
+    arrived, whatever the form says (D18), and the contact's messages join the timeline.
+    """
+    from server.actions import inbound
+
+    contact = inbound.open_contact(db, _contact_id(form)) if _contact_id(form) else None
+    if contact is not None:
+        form = {**form, "channel": contact.channel}
     checked = read_form(db, form, now, settings.time_zone)
+    if contact is not None:
+        checked = replace(checked, received_at=contact.received_at)
     request = None
     for _attempt in range(20):  # another agent may take the same number at the same moment
         request = SupportRequest(
@@ -169,8 +180,15 @@ def record_request(
     record(db, "request.received", actor_id, request_id=request.id, entity="request",
            entity_id=request.id, at=checked.received_at, channel=request.channel,
            priority=request.priority, recorded_at=now.isoformat())  # fmt: skip
+    if contact is not None:
+        inbound.link_request(db, actor_id, contact, request, now, settings)
     changed(db, "request", request.id, request_id=request.id)
     return request
+
+
+def _contact_id(form: Mapping[str, Any]) -> int | None:
+    raw = _text(form, "contact_id")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 def on_air(request: SupportRequest, now: datetime) -> bool:

@@ -16,6 +16,7 @@ from server.models.equipment import (
 )
 from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
+from server.models.inbound import ChannelCursor, InboundContact, InboundMessage, UsedLink
 from server.models.integrations import ImportUpload, IntegrationToken
 from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
 from server.models.push import Notification, PushSubscription
@@ -36,11 +37,12 @@ from server.models.sync import ChangeRecord, ClientMutation
 
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
-    "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
+    "CalendarOverride", "ChangeRecord", "ChannelCursor", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
-    "Group", "GuessFailure", "ImportUpload", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
-    "Photo", "PushSubscription",
-    "RentalOrder", "RepairTicket", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
-    "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
+    "Group", "GuessFailure", "ImportUpload", "InboundContact", "InboundMessage", "IntegrationToken",
+    "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
+    "RentalOrder", "RepairTicket", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift",
+    "SlaClock", "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole",
+    "SupportRequest", "SwapRequest", "UsedLink",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

@@ -42,6 +42,7 @@ class Staff(SQLModel, table=True):
     degree: str | None = Field(default=None, max_length=16)
     support_experience_months: int | None = None
     ical_token: str | None = Field(default=None, unique=True, max_length=64)
+    wecom_userid: str = Field(default="", max_length=64)  # WeCom application messages
     created_at: datetime | None = instant()
 
 

@@ -93,6 +93,12 @@ class PeopleController(Controller):
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_active(db, user.id, staff_id, active), where="account")
 
+    @post("/{staff_id:int}/wecom")
+    def set_wecom(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
+        user = request.scope["user"]
+        return _row_after(request, db, staff_id, lambda: accounts.set_wecom_userid(
+            db, user.id, staff_id, str(data.get("wecom_userid", ""))[:100], utcnow()))
+
 
 def _row_after(request: Request, db: Session, staff_id: int, change, done: str | None = None,
                where: str = "roles") -> Response:

@@ -109,9 +109,11 @@ def _order(db: DB, order_id: int) -> RentalOrder:
 def _units(request: Request, db: DB, order: RentalOrder, status_code: int = 200,
            errors: dict[str, str] | None = None) -> Response:
     """The order's units: a fragment for htmx, else the whole page."""
-    context = {"order": order, "units": actions.open_units(db, order.id), "unit_errors": errors or {}}
+    context = {"units": actions.open_units(db, order.id), "unit_errors": errors or {}}
     if request.headers.get("hx-request") == "true":
-        return fragment(request, "partials/order_units.html", status_code=status_code, **context)
+        return fragment(request, "partials/order_units.html", status_code=status_code,
+                        order=order, **context)  # fmt: skip
+    # (the order went twice to _order_page: a refused unit without htmx was a 500)
     return _order_page(request, db, order, status_code, **context)
 
 

@@ -43,6 +43,22 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/admin/people/{staff_id:int}/roles"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/password"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/sign-out"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/wecom"): frozenset({ADMIN}),
+    # issue 17: the agents' inbox; the outside services' callbacks (signed by each
+    # service); the customer's status link and the WeCom card's accept link (own tokens)
+    ("GET", "/inbox"): frozenset({A, D, M}),
+    ("GET", "/inbox/calls"): frozenset({A, D, M}),
+    ("POST", "/inbox/{contact_id:int}/close"): frozenset({A, D, M}),
+    ("GET", "/channels/wechat"): PUBLIC,
+    ("POST", "/channels/wechat"): PUBLIC,
+    ("GET", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/callcenter"): PUBLIC,
+    ("GET", "/s/{token:str}"): PUBLIC,
+    ("GET", "/s/{token:str}/card"): PUBLIC,
+    ("GET", "/s/{token:str}/events"): PUBLIC,
+    ("GET", "/a/{token:str}"): PUBLIC,
+    ("POST", "/a/{token:str}"): PUBLIC,
     # intake and follow-up: the agent (and the manager)
     ("GET", "/requests/new"): frozenset({A, M}),
     ("POST", "/requests/new"): frozenset({A, M}),
@@ -207,7 +223,10 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
 # Answers that look like a refusal but are the route's own work: a sign-in with no
 # password is 401, signing out sends you to the sign-in page.
 OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303},
-               ("POST", "/me/sign-out-everywhere"): {303}}  # signed out: off to sign in
+               ("POST", "/me/sign-out-everywhere"): {303},  # signed out: off to sign in
+               # an unsigned callback is refused whoever sends it (issue 17)
+               **{(m, f"/channels/{c}"): {403} for m in ("GET", "POST")
+                  for c in ("wechat", "wecom", "callcenter")}}
 
 # A typical valid value for each path parameter, by its name.
 SAMPLE = {"month": "2026-11", "day": "2026-11-03", "kind": "handoff", "token": "nope.ics",

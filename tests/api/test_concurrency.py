@@ -16,7 +16,8 @@ from tests.e2e.conftest import LiveServer
 
 
 def _sign_in(base: str, username: str) -> int:
-    with httpx.Client(base_url=base, headers={"accept": "text/html"}, timeout=25) as c:
+    with httpx.Client(base_url=base, headers={"accept": "text/html"},
+                      timeout=90) as c:  # past the 30 s busy timeout: a lock shows as 500
         c.get("/login")
         r = c.post("/login", data={"username": username, "password": "fieldops-demo",
                                    "_csrf_token": c.cookies["csrftoken"]})

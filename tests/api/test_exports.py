@@ -53,6 +53,8 @@ def test_every_export_writes_formula_like_text_as_text(app, client, db, people):
             cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
             assert not [c for c in cells if c.data_type == "f"], path
             names = {c.value: c.data_type for c in cells if isinstance(c.value, str)}
+            if "/hours/" not in path:  # the monthly review lists requests, not these people
+                continue  # (tests/api/test_kpi.py puts a formula-like customer name in it)
             for name in EVIL:  # XML reads a CR back as a line feed
                 shown = name.replace("\r", "\n")
                 assert names.get(shown) == "s", (path, name, names.get(shown))

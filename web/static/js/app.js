@@ -198,17 +198,28 @@
   function prepare(form) {
     if (form.hasAttribute("data-photo") && !form.elements.image.value) return Promise.reject();
     if (!form.hasAttribute("data-geo")) return Promise.resolve();
+    // data-geo-soft ("on my way"): the position only feeds the customer's arrival
+    // estimate, so the action goes without one when the phone cannot tell.
+    var soft = form.hasAttribute("data-geo-soft");
     var wait = form.querySelector("[data-geo-wait]"), error = form.querySelector("[data-geo-error]");
-    error.hidden = true; wait.hidden = false;
+    if (error) error.hidden = true;
+    if (wait) wait.hidden = false;
     return new Promise(function (resolve, reject) {
-      if (!navigator.geolocation) { wait.hidden = true; error.hidden = false; return reject(); }
+      function without() {
+        if (wait) wait.hidden = true;
+        if (soft) return resolve();
+        if (error) error.hidden = false;
+        reject();
+      }
+      if (!navigator.geolocation) return without();
       navigator.geolocation.getCurrentPosition(function (pos) {
         form.elements.lat.value = pos.coords.latitude;
         form.elements.lon.value = pos.coords.longitude;
         form.elements.accuracy_m.value = Math.round(pos.coords.accuracy);
-        wait.hidden = true; resolve();
-      }, function () { wait.hidden = true; error.hidden = false; reject(); },
-      { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+        if (wait) wait.hidden = true;
+        resolve();
+      }, without, { enableHighAccuracy: true, timeout: soft ? 8000 : 20000,
+                    maximumAge: soft ? 120000 : 30000 });
     });
   }
 
