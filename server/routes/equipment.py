@@ -4,13 +4,11 @@ repair, refused swaps, QR labels; and "ask for a spare unit" from a request or a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 from sqlmodel import Session
 
@@ -24,9 +22,8 @@ from server.models import Depot, DeviceType, Role, SupportRequest, Unit
 from server.queries import equipment as q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
+from server.routes.params import Form, IdPath, TokenPath, WordQuery
 from server.security import requires
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 register(Screen("/equipment", N_("Equipment stock"),
                 N_("Every unit, its state and history; low stock"), ("equipment", "manager")))
@@ -64,9 +61,8 @@ class EquipmentController(Controller):
     include_in_schema = False
 
     @get("/")
-    def stock(self, request: Request, db: DB, depot: FromQuery[str] = "",
-              device_type: FromQuery[str] = "", status: FromQuery[str] = "",
-              tag: FromQuery[str] = "") -> Template:
+    def stock(self, request: Request, db: DB, depot: WordQuery = "", device_type: WordQuery = "",
+              status: WordQuery = "", tag: WordQuery = "") -> Template:
         depot_id = _int(depot)
         device_type = device_type if device_type in DeviceType._value2member_map_ else ""
         state = status if status in rules.STATES else ""
@@ -79,11 +75,11 @@ class EquipmentController(Controller):
                     request_query=request.url.query, **LABELS)
 
     @get("/units/{unit_id:int}")
-    def unit(self, request: Request, db: DB, unit_id: FromPath[int]) -> Template:
+    def unit(self, request: Request, db: DB, unit_id: IdPath) -> Template:
         return self._unit_page(request, db, unit_id)
 
     @post("/units/{unit_id:int}/retire")
-    def retire(self, request: Request, db: DB, unit_id: FromPath[int], data: Form) -> Template:
+    def retire(self, request: Request, db: DB, unit_id: IdPath, data: Form) -> Template:
         try:
             repairs.retire(db, request.scope["user"].id, unit_id, _text(data, "note", 2000),
                            utcnow())
@@ -109,7 +105,7 @@ class EquipmentController(Controller):
         return self._queue(request, db)
 
     @post("/spares/{spare_id:int}/ship")
-    def ship(self, request: Request, db: DB, spare_id: FromPath[int], data: Form) -> Template:
+    def ship(self, request: Request, db: DB, spare_id: IdPath, data: Form) -> Template:
         tz = request.app.state.settings.time_zone
         eta = _local_instant(_text(data, "eta", 32), tz)
         return self._act(request, db, spare_id, N_("Spare unit shipped."), lambda user, now:
@@ -119,30 +115,30 @@ class EquipmentController(Controller):
                                            _text(data, "tracking_note", 200), eta, now))
 
     @post("/spares/{spare_id:int}/cancel")
-    def cancel(self, request: Request, db: DB, spare_id: FromPath[int], data: Form) -> Template:
+    def cancel(self, request: Request, db: DB, spare_id: IdPath, data: Form) -> Template:
         return self._act(request, db, spare_id, N_("Spare request cancelled."), lambda user, now:
                          spares.cancel_spare(db, user, spare_id, _text(data, "reason"), now))
 
     @post("/units/{unit_id:int}/back")
-    def back(self, request: Request, db: DB, unit_id: FromPath[int], data: Form) -> Template:
+    def back(self, request: Request, db: DB, unit_id: IdPath, data: Form) -> Template:
         return self._act(request, db, f"u{unit_id}", N_("Unit back in the reserve."),
                          lambda user, now: spares.back_to_reserve(
                              db, user, unit_id, _int(data.get("depot_id")) or 0, now))
 
     @post("/repairs/{ticket_id:int}/receive")
-    def receive(self, request: Request, db: DB, ticket_id: FromPath[int]) -> Template:
+    def receive(self, request: Request, db: DB, ticket_id: IdPath) -> Template:
         return self._act(request, db, f"r{ticket_id}", N_("Unit received for repair."),
                          lambda user, now: repairs.receive(db, user, ticket_id, now))
 
     @post("/repairs/{ticket_id:int}/finish")
-    def finish(self, request: Request, db: DB, ticket_id: FromPath[int], data: Form) -> Template:
+    def finish(self, request: Request, db: DB, ticket_id: IdPath, data: Form) -> Template:
         return self._act(request, db, f"r{ticket_id}", N_("Repair recorded."), lambda user, now:
                          repairs.finish_repair(db, user, ticket_id, _text(data, "outcome", 16),
                                                _int(data.get("depot_id")),
                                                _text(data, "note", 2000), now))
 
     @post("/swaps/{fact_id:str}/resolve")
-    def resolve(self, request: Request, db: DB, fact_id: FromPath[str], data: Form) -> Template:
+    def resolve(self, request: Request, db: DB, fact_id: TokenPath, data: Form) -> Template:
         happened = {"yes": True, "no": False}.get(_text(data, "happened", 3))
 
         def act(user: int, now: datetime) -> Any:
@@ -176,9 +172,9 @@ class EquipmentController(Controller):
                     errors=extra.pop("errors", {}), **LABELS, **extra)
 
     @get("/labels")
-    def labels(self, request: Request, db: DB, depot: FromQuery[str] = "",
-               device_type: FromQuery[str] = "", status: FromQuery[str] = "",
-               tag: FromQuery[str] = "") -> Template:
+    def labels(self, request: Request, db: DB, depot: WordQuery = "",
+               device_type: WordQuery = "", status: WordQuery = "",
+               tag: WordQuery = "") -> Template:
         """Printable QR labels, 3 × 8 per A4 sheet, for the units the filters select."""
         data = q.stock(db, request.app.state.settings.equipment, depot_id=_int(depot),
                        device_type=device_type if device_type in DeviceType._value2member_map_
@@ -197,7 +193,7 @@ class AskSpareController(Controller):
     include_in_schema = False
 
     @post("/ask/{request_id:int}")
-    def ask(self, request: Request, db: DB, request_id: FromPath[int], data: Form) -> Template:
+    def ask(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
         user = request.scope["user"]
         source = "engineer" if user.has("onsite") and not user.has("dispatcher", "manager",
                                                                       "equipment") else "dispatcher"

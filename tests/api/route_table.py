@@ -196,6 +196,20 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/admin/integrations"): frozenset({ADMIN}),
     ("POST", "/admin/integrations"): frozenset({ADMIN}),
     ("POST", "/admin/integrations/{token_id:int}/revoke"): frozenset({ADMIN}),
+    # the equipment desk (issue 15): the equipment manager, the support manager reads along;
+    # a spare unit is asked from the request page or by the job's engineer
+    ("GET", "/equipment"): frozenset({E, M}),
+    ("GET", "/equipment/queue"): frozenset({E, M}),
+    ("GET", "/equipment/labels"): frozenset({E, M}),
+    ("GET", "/equipment/units/{unit_id:int}"): frozenset({E, M}),
+    ("POST", "/equipment/units/{unit_id:int}/retire"): frozenset({E, M}),
+    ("POST", "/equipment/units/{unit_id:int}/back"): frozenset({E, M}),
+    ("POST", "/equipment/spares/{spare_id:int}/ship"): frozenset({E, M}),
+    ("POST", "/equipment/spares/{spare_id:int}/cancel"): frozenset({E, M}),
+    ("POST", "/equipment/repairs/{ticket_id:int}/receive"): frozenset({E, M}),
+    ("POST", "/equipment/repairs/{ticket_id:int}/finish"): frozenset({E, M}),
+    ("POST", "/equipment/swaps/{fact_id:str}/resolve"): frozenset({E, M}),
+    ("POST", "/spares/ask/{request_id:int}"): frozenset({D, M, O, E}),
     # the rental system's machine API: an integration token only, never a person (403)
     ("PUT", "/api/rental/v1/customers"): frozenset(),
     ("PUT", "/api/rental/v1/venues"): frozenset(),
