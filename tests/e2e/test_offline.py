@@ -179,7 +179,7 @@ def test_a_job_worked_offline_reaches_the_server_once(server, new_context, tmp_p
     desk.goto(f"{server.url}/board/requests/{job['request_id']}")
     timeline = desk.inner_text("#timeline")
     assert "接收机电源接口松动" in timeline
-    assert f"{job['unit_out']} → {job['unit_in']}" in timeline
+    assert f"{job['unit_out']} → 换上 {job['unit_in']}" in timeline  # both units (issue 13)
     assert "签到" in timeline
     screenshot(desk, "field-facts-dispatcher-laptop")
 

@@ -184,7 +184,7 @@ def test_a_pushed_job_is_shown_and_accepted_offline_then_once_online(server, new
     sw.evaluate("data => self.fieldopsPush.click('accept', data)", shown["data"])
     synced(page)
     assert sql(server, "SELECT count(*) FROM audit_entry WHERE action = 'job.accepted' "
-                       "AND entity_id = ?", str(job["job_id"])) == [(1,)]
+                       "AND entity = 'job' AND entity_id = ?", str(job["job_id"])) == [(1,)]
     rows = sql(server, "SELECT result FROM client_mutation WHERE name = 'accept'")
     assert len(rows) == 2 and {r[0] for r in rows} <= {"applied", "flagged"}
     until(lambda: sql(server, "SELECT acknowledged_at FROM notification WHERE id = ?",
