@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from server.domain.calendar import OfficeHours
+from server.domain.equipment import EquipmentRules
 from server.domain.roster import RosterRules
 from server.domain.sla import SlaTargets
 
@@ -47,6 +49,34 @@ class Settings:
     session_idle_minutes: int = 720  # a session unused this long ends
     session_absolute_hours: int = 168  # a session ends this long after sign-in, used or not
     venue_radius_m: int = 300  # D15
+    office_hours: str = "08:00-18:00"  # D17: working days' office hours, local time
+    # Reaching people in mainland China (issue 17): each service's base URL is a setting
+    # so tests point it at a local fake. Empty credentials switch a channel off.
+    public_base_url: str = "http://127.0.0.1:8000"  # links in WeCom cards and customer messages
+    wechat_app_id: str = ""  # official account (公众号) AppID
+    wechat_app_secret: str = ""
+    wechat_token: str = ""  # callback Token (signature check)
+    wechat_encoding_aes_key: str = ""  # callback EncodingAESKey (43 chars, safe mode)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_corp_id: str = ""  # 企业微信 CorpID
+    wecom_agent_id: str = ""  # the FieldOps application's AgentId
+    wecom_app_secret: str = ""  # the application's Secret (application messages)
+    wecom_kf_secret: str = ""  # 微信客服 Secret (kf/sync_msg, kf/send_msg)
+    wecom_callback_token: str = ""  # callback Token
+    wecom_callback_aes_key: str = ""  # callback EncodingAESKey
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    callcenter_secret: str = ""  # HMAC-SHA256 key of the call center's webhook
+    callcenter_max_skew_seconds: int = 300  # webhook timestamps older than this are refused
+    sms_enabled: bool = False  # SMS: the last channel for P1 assignments and escalations
+    sms_access_key_id: str = ""  # Aliyun SMS (dysmsapi) AccessKey
+    sms_access_key_secret: str = ""
+    sms_sign_name: str = ""  # 短信签名
+    sms_template_alert: str = ""  # template code: job alert, params ${title} ${number}
+    sms_template_status: str = ""  # template code: status link, params ${number} ${url}
+    sms_api_base: str = "https://dysmsapi.aliyuncs.com"
+    inbox_agent_alert_minutes: int = 2  # an unhandled contact alerts every agent (D18)
+    inbox_lead_alert_minutes: int = 10  # ... and the on-duty lead (S4's 10 minutes)
+    status_link_hours_after_close: int = 24  # D19: the customer's link expires then
     rental_api_rate_per_minute: int = 300  # requests per integration token per minute
     feedback_link_days: int = 7  # S6: how long the customer's private feedback link works
     feedback_link_max_guesses: int = 10  # wrong links per address within the login window
@@ -55,10 +85,15 @@ class Settings:
     clock_start: str = ""
     sla: SlaTargets = field(default_factory=SlaTargets)
     roster: RosterRules = field(default_factory=RosterRules)
+    equipment: EquipmentRules = field(default_factory=EquipmentRules)  # low-stock thresholds
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'fieldops.db'}"
+
+    @property
+    def office(self) -> OfficeHours:
+        return OfficeHours.parse(self.office_hours)
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,15 +104,18 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in ("sla", "roster"):
+            if f.name in ("sla", "roster", "equipment"):
                 continue
             raw = env.get(f"FIELDOPS_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _parse(f.type, raw, f.name)
         values["sla"] = _nested(SlaTargets(), "FIELDOPS_SLA_", env)
         values["roster"] = _nested(RosterRules(), "FIELDOPS_ROSTER_", env)
+        values["equipment"] = _nested(EquipmentRules(), "FIELDOPS_EQUIPMENT_", env)
         values.update(overrides)
-        return cls(**values)
+        made = cls(**values)
+        made.office  # noqa: B018 - a bad FIELDOPS_OFFICE_HOURS stops the start, with the reason
+        return made
 
     def with_secrets(self) -> Settings:
         """Fill in generated secrets, kept in the data folder across restarts."""

@@ -140,3 +140,25 @@ def _check_roles(roles: list[str]) -> Message | None:
     if unknown:
         return Message(N_("Unknown role: {role}"), {"role": unknown[0]})
     return None
+
+
+WECOM_USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def set_wecom_userid(db: Session, actor_id: int, staff_id: int, userid: str,
+                     now: datetime) -> Staff:
+    """Issue 17: WeCom application messages reach a person by the user id (帐号) WeCom
+    gives them; empty removes it."""
+    staff = db.get(Staff, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    userid = (userid or "").strip()
+    if userid and not WECOM_USERID_RE.match(userid):
+        raise ActionError(N_("A WeCom user id has letters, digits and . _ @ - only."),
+                          "wecom_userid")
+    if staff.wecom_userid != userid:
+        record(db, "staff.wecom_userid", actor_id, entity="staff", entity_id=staff.id, at=now,
+               before=staff.wecom_userid, after=userid)
+        staff.wecom_userid = userid
+        db.add(staff)
+    return staff

@@ -30,6 +30,7 @@ from server.models import (
     OPEN_STATUSES,
     Job,
     JobStatus,
+    Notification,
     Role,
     Roster,
     RosterBackup,
@@ -76,7 +77,7 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any,
         return None
     tried = set(db.exec(select(Job.assignee_id).where(Job.request_id == request.id,
                                                       Job.kind == job.kind)).all())
-    step, target = _next_step(db, job, request, tried, now)
+    step, target = _next_step(db, job, request, tried, now, settings)
     seen = job.ack_step
     won = db.exec(
         update(Job)
@@ -103,15 +104,37 @@ def advance(db: Session, job_id: int, now: datetime, settings: Any,
                  entity_id=job.id, at=now, step=STEP_NAMES[step], from_id=previous,
                  assignee_id=target.id if target else None, job_id=offered.id,
                  waited_minutes=waited)
+    if request.priority == "P1" and getattr(settings, "sms_enabled", False):
+        _also_by_sms(db, request, now)
     changes.changed(db, "job", job.id, staff_ids=[previous], request_id=request.id)
     return offered
 
 
+SMS_KINDS = ("job.assigned", "job.offered", "job.unacknowledged")
+
+
+def _also_by_sms(db: Session, request: SupportRequest, now: datetime) -> None:
+    """Issue 17: Web Push and WeCom go at once; a P1 not acknowledged within the first step
+    also goes by SMS, the last channel: every notice this step queued gets an SMS twin
+    (same dedupe key, so it is queued once across processes)."""
+    notes = db.exec(select(Notification).where(
+        Notification.request_id == request.id, Notification.channel == "webpush",
+        Notification.created_at == now)).all()
+    for note in notes:
+        if note.payload.get("kind") not in SMS_KINDS or note.staff_id is None:
+            continue
+        notify.enqueue(db, staff_id=note.staff_id, kind=note.payload["kind"],
+                       title=note.payload.get("title", ""), body=note.payload.get("body", ""),
+                       dedupe_key=note.dedupe_key.split(":", 1)[1], request_id=request.id,
+                       job_id=note.job_id, urgency="high", channels=("sms",), now=now)
+
+
 def _next_step(
-    db: Session, job: Job, request: SupportRequest, tried: set[int | None], now: datetime
+    db: Session, job: Job, request: SupportRequest, tried: set[int | None], now: datetime,
+    settings: Any = None,
 ) -> tuple[int, Staff | None]:
     if job.ack_step < NEXT_ENGINEER:
-        for duty in job_actions.eligible_engineers(db, request, job.kind, now):
+        for duty in job_actions.eligible_engineers(db, request, job.kind, now, settings):
             if duty.staff_id not in tried:
                 return NEXT_ENGINEER, db.get(Staff, duty.staff_id)
     if job.ack_step < BACKUP:

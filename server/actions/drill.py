@@ -38,6 +38,8 @@ from server.models import (
     SupportRequest,
     UnitSwap,
 )
+from server.models.equipment import RepairTicket, SpareRequest
+from server.models.inbound import InboundContact
 
 REVIEW_LIMIT = 10000
 
@@ -156,6 +158,12 @@ def clean_up(db: Session, actor_id: int, drill_id: int, summary: dict, now: date
         db.exec(delete(SlaClock).where(SlaClock.request_id.in_(ids)))
         db.exec(delete(Job).where(Job.request_id.in_(ids)))
         db.exec(delete(FeedbackLink).where(FeedbackLink.request_id.in_(ids)))
+        # A spare asked for a drill request goes with it; a real unit's repair ticket or an
+        # inbound contact only loses its link to the drill request.
+        db.exec(delete(SpareRequest).where(SpareRequest.request_id.in_(ids)))
+        db.exec(update(RepairTicket).where(RepairTicket.request_id.in_(ids)).values(request_id=None))
+        db.exec(update(InboundContact).where(InboundContact.request_id.in_(ids))
+                .values(request_id=None))
         db.exec(delete(Feedback).where(Feedback.request_id.in_(ids)))
         # The audit trail of the drill stays readable: entries lose only their request link.
         db.exec(update(AuditEntry).where(AuditEntry.request_id.in_(ids)).values(request_id=None))

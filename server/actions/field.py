@@ -20,12 +20,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import update
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlmodel import Session, select
 
 from server import photos
-from server.actions import audit, changes
+from server.actions import audit, changes, equipment
 from server.actions import sla as clocks
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
@@ -38,13 +37,9 @@ from server.models import (
     FieldFact,
     Job,
     JobStatus,
-    OrderLine,
     Photo,
-    RentalOrder,
     RequestStatus,
     SupportRequest,
-    Unit,
-    UnitStatus,
     UnitSwap,
     Venue,
 )
@@ -72,7 +67,18 @@ class AcceptArgs(JobArgs):
 
 
 class OnMyWayArgs(JobArgs):
-    pass
+    """The position, when the phone gives one, lets the customer's status link show an
+    arrival estimate (D19); it is never shown itself."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("lat", "lon", "accuracy_m", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        """A phone without a position sends the fields empty: still on its way (D14)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class CheckInArgs(JobArgs):
@@ -126,6 +132,8 @@ def on_my_way(db: Session, staff_id: int, args: OnMyWayArgs, device_time: dateti
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
+    if args.lat is not None and args.lon is not None:
+        fact.lat, fact.lon, fact.accuracy_m = args.lat, args.lon, args.accuracy_m
     if not _changed_job(out) and job.status in ACTIVE_JOB_STATUSES:
         _accept_first(db, staff_id, job, fact, now, settings)
         if job.status == JobStatus.accepted:
@@ -162,7 +170,8 @@ def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetim
             job.status = JobStatus.on_site
         job.arrived_at = min(job.arrived_at, at) if job.arrived_at else at
         _bump(db, job)
-        _stop_at_earliest(db, request.id, "arrival", at)
+        if not seen.outside:  # D15: beyond the radius, only the dispatcher's accept stops it
+            _stop_at_earliest(db, request.id, "arrival", at)
         audit.record(db, "job.checked_in", staff_id, request_id=request.id, entity="job",
                      entity_id=job.id, at=at, fact_id=fact.id, distance_m=seen.distance_m,
                      outside=seen.outside, flagged="clock" in out.flags)
@@ -225,41 +234,21 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
     if _changed_job(out):
         out.say(N_("Swap kept as a report: the dispatcher will sort out the units."))
         return _keep(db, job, request, fact, out)
-    at = fact.effective_at
-    unit_out = _unit(db, args.unit_out)
-    unit_in = _unit(db, args.unit_in)
-    line = _open_line(db, request.order_id, unit_out.id) if unit_out and request.order_id else None
-    refusal = rules.swap_refusal(
-        _view(db, unit_out), _view(db, unit_in), args.unit_out, args.unit_in,
-        # No rental order: only the unit named on the request can be the one taken out (D13).
-        out_on_this_order=line is not None or (unit_out is not None and not request.order_id
-                                               and unit_out.id == request.unit_id),
-        request_id=request.id,
-    )
-    if refusal is None:
-        refusal = _move_units(db, unit_out, unit_in)
-    if refusal is not None:
-        return _refuse_swap(db, job, request, fact, out, refusal)
-    if line is not None:
-        line.removed_at = at
-        db.add(line)
-        db.add(OrderLine(order_id=request.order_id, unit_id=unit_in.id, added_at=at))
-    if request.unit_id == unit_out.id:
-        request.unit_id = unit_in.id
+    db.add(fact)
+    db.flush()  # the swap's records point at the fact
+    try:  # the units move through the equipment actions (issue 15 invariants)
+        swapped = equipment.swap_units(db, staff_id, request, args.unit_out, args.unit_in,
+                                       args.reason, fact.effective_at, fact.id)
+    except equipment.MoveRefused as exc:
+        return _refuse_swap(db, job, request, fact, out, exc.message)
+    unit_out, unit_in = swapped.unit_out, swapped.unit_in
     if job.status == JobStatus.done:  # reported after the sign-off: the outcome says swapped
         job.outcome = "swapped"
         _bump(db, job)
-    db.add(fact)
-    db.flush()
-    db.add(UnitSwap(fact_id=fact.id, order_id=request.order_id, unit_out_id=unit_out.id,
-                    unit_in_id=unit_in.id, reason=args.reason, swapped_at=at))
-    audit.record(db, "unit.swapped", staff_id, request_id=request.id, entity="unit",
-                 entity_id=unit_in.id, at=at, fact_id=fact.id, unit_out=unit_out.asset_tag,
-                 unit_in=unit_in.asset_tag, order_no=_order_no(db, request.order_id))
-    changes.changed(db, "unit", unit_out.id, request_id=request.id)
-    changes.changed(db, "unit", unit_in.id, request_id=request.id)
     out.say(N_("Swap recorded: {unit_out} out to repair, {unit_in} in on the order."),
             unit_out=unit_out.asset_tag, unit_in=unit_in.asset_tag)
+    if swapped.spare is not None:
+        out.say(N_("Spare unit delivered and swapped in."))
     return _keep(db, job, request, fact, out)
 
 
@@ -303,7 +292,7 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
             clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
-        release_holds(db, request.id)
+        release_holds(db, request.id, staff_id, at)
         clocks.start_clock(db, request, "follow_up", at, settings.sla)
         audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                      entity_id=request.id, at=at, outcome=outcome)
@@ -395,10 +384,7 @@ def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: da
 
 def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
     """D8c: the clock stops when the thing first happened, even if that report came last."""
-    clock = clocks.stop_clock(db, request_id, kind, at)
-    if clock is not None and clock.stopped_at is not None and at < clock.stopped_at:
-        clock.stopped_at = max(at, clock.started_at)
-        db.add(clock)
+    clocks.stop_at_earliest(db, request_id, kind, at)
 
 
 def _bump(db: Session, job: Job, announce: bool = True) -> None:
@@ -418,50 +404,14 @@ def _swapped(db: Session, job_id: int) -> bool:
                    .where(FieldFact.job_id == job_id)).first() is not None
 
 
-def _unit(db: Session, tag: str) -> Unit | None:
-    return db.exec(select(Unit).where(Unit.asset_tag == tag)).first() if tag else None
 
 
-def _open_line(db: Session, order_id: int, unit_id: int) -> OrderLine | None:
-    return db.exec(select(OrderLine).where(OrderLine.order_id == order_id,
-                                           OrderLine.unit_id == unit_id,
-                                           OrderLine.removed_at.is_(None))).first()
 
 
-def _view(db: Session, unit: Unit | None) -> rules.UnitView | None:
-    if unit is None:
-        return None
-    used = db.exec(select(OrderLine.id).where(OrderLine.unit_id == unit.id,
-                                              OrderLine.removed_at.is_(None))).first()
-    return rules.UnitView(unit.asset_tag, unit.status, used is not None, unit.held_for_request_id)
 
 
-def _move_units(db: Session, unit_out: Unit, unit_in: Unit) -> Message | None:
-    """Both units move, or neither: another swap that got there first wins."""
-    savepoint = db.begin_nested()
-    if not _move(db, unit_in, UnitStatus.reserve, UnitStatus.rented):
-        savepoint.rollback()
-        return Message(N_("Unit {tag} was just taken by another swap."),
-                       {"tag": unit_in.asset_tag})
-    if not _move(db, unit_out, unit_out.status, UnitStatus.in_repair):
-        savepoint.rollback()
-        return Message(N_("Unit {tag} was just changed by someone else: try again."),
-                       {"tag": unit_out.asset_tag})
-    savepoint.commit()
-    return None
 
 
-def _move(db: Session, unit: Unit, from_status: str, to_status: str) -> bool:
-    """Optimistic lock on Unit.version: a swap that read an old version changes nothing."""
-    values: dict[str, Any] = {"status": to_status, "version": unit.version + 1}
-    if to_status == UnitStatus.rented:
-        values.update(depot_id=None, held_for_request_id=None)
-    result = db.execute(
-        update(Unit).where(Unit.id == unit.id, Unit.version == unit.version,
-                           Unit.status == from_status).values(**values)
-        .execution_options(synchronize_session="fetch")
-    )
-    return result.rowcount == 1
 
 
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
@@ -474,7 +424,8 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact
     out.flag("swap_refused")
     out.status = "rejected"
     out.messages.append(refusal)
-    fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]}
+    fact.data = dict(fact.data) | {"refused": [refusal.msgid, params]} | (
+        {"refused_status": status} if status else {})  # the unit status code, for any reader's language
     _keep(db, job, request, fact, out)
     if status:
         refusal = Message(refusal.msgid, params | {"status": _for_dispatcher(Message(status))})
@@ -486,9 +437,6 @@ def _for_dispatcher(message: Message) -> str:
     return message.render(translations(DEFAULT).gettext)
 
 
-def _order_no(db: Session, order_id: int | None) -> str:
-    order = db.get(RentalOrder, order_id) if order_id else None
-    return order.order_no if order else ""
 
 
 def _decode_image(value: str) -> bytes:

@@ -12,10 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server.db import utcnow
-from server.models import Job, Notification, SupportRequest
+from server.models import Job, Notification, Staff, SupportRequest
 
 CHANNELS = ("webpush", "wecom")
 DRILL_TITLE = "【演练 DRILL】"
+# Issue 17: a person with a WeCom user id on the profile also gets a WeCom application
+# message, at once with Web Push (D8b); SMS is added by the ack chain for P1 escalations.
+WECOM_APP = "wecom_app"
 QUEUED = "fieldops_notices_queued"  # on the session: its commit wakes the sender (server.jobs.push)
 
 
@@ -32,13 +35,21 @@ def enqueue(
     urgency: str = "normal",
     channels: tuple[str, ...] = CHANNELS,
     now: datetime | None = None,
+    to: dict | None = None,
 ) -> list[Notification]:
-    """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning..."""
+    """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning...
+    ``to``: for a customer (staff_id None), where the customer is reached (channel, sender)."""
     now = now or utcnow()
     if _is_drill(db, request_id, job_id):  # D12: every drill notice says so, first thing
         title = f"{DRILL_TITLE}{title}"
     payload = {"kind": kind, "title": title, "body": body, "request_id": request_id,
                "job_id": job_id}
+    if to:
+        payload["to"] = to
+    if channels == CHANNELS and staff_id is not None:
+        wecom_id = db.exec(select(Staff.wecom_userid).where(Staff.id == staff_id)).first()
+        if wecom_id:
+            channels = (*channels, WECOM_APP)
     queued = []
     for channel in channels:
         key = f"{channel}:{dedupe_key}"

@@ -10,21 +10,22 @@ reserve unit if the fault looks like hardware.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
+from server.actions.equipment import release_for_request
 from server.actions.notify import enqueue
 from server.actions.sla import start_clock, stop_clock
-from server.domain.geo import distance_to_venue_m
+from server.actions.spares import hold_reserve_unit  # D8a, the equipment desk's queue
+from server.db import utcnow
 from server.domain.intake import (
     Proposal,
     looks_like_hardware,
@@ -36,7 +37,7 @@ from server.domain.intake import (
 from server.domain.sla import PRIORITIES, REGIONS
 from server.domain.text import N_, Message
 from server.i18n import translations
-from server.models import Depot, RequestStatus, SupportRequest, Unit, UnitStatus, Venue
+from server.models import RequestStatus, SupportRequest
 from server.queries.orders import find_caller, find_order
 from server.queries.staff import active_with_roles
 
@@ -145,8 +146,19 @@ def next_number(db: Session, received_at: datetime, tz: str) -> str:
 def record_request(
     db: Session, actor_id: int, form: Mapping[str, Any], now: datetime, settings
 ) -> SupportRequest:
-    """S2/S3: save the request form and start the handoff clock from 'received at' (S4)."""
+    """S2/S3: save the request form and start the handoff clock from 'received at' (S4).
+
+    Made from an inbound contact (``contact_id``), the clock starts when the contact
+    arrived, whatever the form says (D18), and the contact's messages join the timeline.
+    """
+    from server.actions import inbound
+
+    contact = inbound.open_contact(db, _contact_id(form)) if _contact_id(form) else None
+    if contact is not None:
+        form = {**form, "channel": contact.channel}
     checked = read_form(db, form, now, settings.time_zone)
+    if contact is not None:
+        checked = replace(checked, received_at=contact.received_at)
     request = None
     for _attempt in range(20):  # another agent may take the same number at the same moment
         request = SupportRequest(
@@ -168,8 +180,15 @@ def record_request(
     record(db, "request.received", actor_id, request_id=request.id, entity="request",
            entity_id=request.id, at=checked.received_at, channel=request.channel,
            priority=request.priority, recorded_at=now.isoformat())  # fmt: skip
+    if contact is not None:
+        inbound.link_request(db, actor_id, contact, request, now, settings)
     changed(db, "request", request.id, request_id=request.id)
     return request
+
+
+def _contact_id(form: Mapping[str, Any]) -> int | None:
+    raw = _text(form, "contact_id")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 def on_air(request: SupportRequest, now: datetime) -> bool:
@@ -222,55 +241,6 @@ def hand_off(
     return request
 
 
-def hold_reserve_unit(
-    db: Session, actor_id: int | None, request: SupportRequest, now: datetime
-) -> Unit | None:
-    """D8a: hold the nearest reserve unit of the same type (the same model first).
-
-    The unit stays in reserve at its depot, marked as held for the request, so the
-    equipment department can ship it the moment a swap is asked for. A unit held
-    for another request is never taken; two requests racing for one unit each get
-    their own (the update only succeeds on a unit nobody has held meanwhile).
-    """
-    held = db.exec(select(Unit).where(Unit.held_for_request_id == request.id)).first()
-    if held is not None:
-        return held
-    rows = db.exec(
-        select(Unit, Depot)
-        .join(Depot, Depot.id == Unit.depot_id, isouter=True)
-        .where(Unit.status == UnitStatus.reserve, Unit.device_type == request.device_type,
-               Unit.held_for_request_id.is_(None))  # fmt: skip
-    ).all()
-    venue = db.get(Venue, request.venue_id) if request.venue_id else None
-
-    def rank(row: tuple[Unit, Depot | None]) -> tuple:
-        unit, depot = row
-        far = float("inf")
-        if venue is not None and depot is not None:
-            far = distance_to_venue_m(depot.lat, depot.lon, venue.lat, venue.lon, venue.datum)
-        same_region = depot is not None and depot.region == request.region
-        return (not same_region, unit.model != request.device_model, far, unit.asset_tag)
-
-    for unit, depot in sorted(rows, key=rank):
-        taken = db.exec(
-            update(Unit)
-            .where(Unit.id == unit.id, Unit.version == unit.version,
-                   Unit.held_for_request_id.is_(None))  # fmt: skip
-            .values(held_for_request_id=request.id, version=unit.version + 1)
-        )
-        if taken.rowcount != 1:
-            continue
-        db.refresh(unit)
-        record(db, "unit.held", actor_id, request_id=request.id, entity="unit",
-               entity_id=unit.id, at=now, asset_tag=unit.asset_tag, model=unit.model,
-               depot=depot.name if depot else "")  # fmt: skip
-        changed(db, "unit", unit.id, request_id=request.id)
-        return unit
-    record(db, "unit.hold_failed", actor_id, request_id=request.id, entity="request",
-           entity_id=request.id, at=now, device_type=request.device_type)  # fmt: skip
-    return None
-
-
 def _in_language(locale: str, message: Message) -> str:
     return message.render(translations(locale).gettext)
 
@@ -289,12 +259,9 @@ def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> No
                 now=now)  # fmt: skip
 
 
-def release_holds(db: Session, request_id: int) -> None:
+def release_holds(db: Session, request_id: int, actor_id: int | None = None,
+                  at: datetime | None = None) -> None:
     """D8a holds end with the request (resolved or cancelled): the unit is back in the
-    emergency reserve for the next live stream. A unit swapped in was released then."""
-    db.exec(
-        update(Unit)
-        .where(Unit.held_for_request_id == request_id)
-        .values(held_for_request_id=None, version=Unit.version + 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    emergency reserve for the next live stream, visibly (issue 15). A unit swapped in was
+    released then."""
+    release_for_request(db, actor_id, request_id, at or utcnow(), "request ended")

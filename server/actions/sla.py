@@ -54,6 +54,16 @@ def stop_clock(db: Session, request_id: int, kind: str, at: datetime) -> SlaCloc
     return clock
 
 
+def stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> SlaClock | None:
+    """D8c: the clock stops when the thing first happened, even if that report came last
+    (a stopped clock moves back to ``at``, never before it started)."""
+    clock = stop_clock(db, request_id, kind, at)
+    if clock is not None and clock.stopped_at is not None and at < clock.stopped_at:
+        clock.stopped_at = max(at, clock.started_at)
+        db.add(clock)
+    return clock
+
+
 def pause_clock(
     db: Session, request_id: int, kind: str, reason: str, by_id: int, at: datetime
 ) -> SlaPause:

@@ -7,7 +7,7 @@ anything, so a form with one bad field saves nothing. Every change is audited.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -213,3 +213,20 @@ def remove_training(db: Session, actor_id: int, staff_id: int, record_id: int) -
            passed=row.passed)  # fmt: skip
     db.delete(row)
     changed(db, "staff", staff_id, staff_ids=[staff_id])
+
+
+def set_office_hours(db: Session, actor_id: int, staff_id: int, *, counts: bool,
+                     away_until: datetime | None) -> Staff:
+    """D17: whether a person counts as on duty in office hours, and until when they are
+    away (None: not away). Audited."""
+    from server.models import Staff as StaffRow
+
+    staff = db.get(StaffRow, staff_id)
+    if staff is None:
+        raise ActionError(N_("No such person."))
+    staff.office_hours_duty, staff.away_until = bool(counts), away_until
+    db.add(staff)
+    record(db, "staff.office_hours", actor_id, entity="staff", entity_id=staff.id,
+           counts=bool(counts), away_until=away_until.isoformat() if away_until else None)
+    changed(db, "staff", staff.id)
+    return staff

@@ -66,6 +66,30 @@ def _package_day(d: date) -> tuple[DayKind, str | None] | None:
     return "holiday", name
 
 
+@dataclass(frozen=True)
+class OfficeHours:
+    """D17: the daytime hours of an official working day, e.g. 08:00-18:00."""
+
+    start: time = time(8)
+    end: time = time(18)
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError("office hours must start before they end, within one day")
+
+    @classmethod
+    def parse(cls, text: str) -> OfficeHours:
+        """'08:00-18:00' (setting FIELDOPS_OFFICE_HOURS); ValueError on anything else."""
+        try:
+            first, last = (part.strip() for part in text.split("-"))
+            return cls(time.fromisoformat(first), time.fromisoformat(last))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"office hours {text!r}: expected HH:MM-HH:MM, e.g. 08:00-18:00") from exc
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
 def _ensure_aware(instant: datetime) -> None:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("instant must be timezone-aware (D1: store and compare real instants)")
@@ -181,6 +205,16 @@ class SpecialCalendar:
         if self.day_kind(local.date()) != "workday":
             return self.day_slot(local.date())
         return None
+
+    def office_hours_at(self, instant: datetime, hours: OfficeHours) -> datetime | None:
+        """D17: when ``instant`` falls in a working day's office hours (make-up Saturdays
+        included, holidays excluded), the local instant those hours end; else None."""
+        local = self.local(instant)
+        if self.day_kind(local.date()) != "workday":
+            return None
+        if not hours.start <= local.time() < hours.end:
+            return None
+        return self._at(local.date(), hours.end)
 
     # -- slots ------------------------------------------------------------------------
 

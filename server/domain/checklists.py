@@ -19,6 +19,8 @@ FAULT_TITLES = {
     "no_signal": N_("Signal lost"),
     "push_failed": N_("Stream fails to push"),
 }
+# An audio device's signal is its sound (S8a "signal lost" for a microphone or mixer).
+AUDIO_TITLES = {"no_signal": N_("No sound")}
 DEVICE_TYPES = ("camera", "encoder", "mixer", "audio", "other")
 
 
@@ -37,6 +39,8 @@ class Checklist:
 
     @property
     def title(self) -> str:
+        if self.device_type == "audio" and self.fault in AUDIO_TITLES:
+            return AUDIO_TITLES[self.fault]
         return FAULT_TITLES[self.fault]
 
 
@@ -112,7 +116,9 @@ CHECKLISTS: dict[tuple[str, str], tuple[Step, ...]] = {
     ("audio", "no_signal"): (
         _s("audio.mute", N_("Check mute, gain and the channel fader on the mixer; watch the level meters.")),
         _s("audio.frequency", N_("Wireless: receiver and pack on the same frequency; scan and move to a clear channel.")),
-        SIGNAL_CABLE, SIGNAL_SPARE, SIGNAL_ONSITE,
+        _s("audio.cable", N_("Follow the audio cable from microphone or mixer to input: reseat both ends.")),
+        _s("audio.spare", N_("Swap in the spare audio cable from the case, then another input channel.")),
+        _s("audio.onsite", N_("Still no sound: cabling at the venue needs an engineer. Escalate to onsite."), onsite=True),
     ),
     ("audio", "push_failed"): (
         _s("audio.embed", N_("No sound in the stream: check the audio reaches the encoder (embedded or analogue input selected).")),

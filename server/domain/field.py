@@ -115,46 +115,6 @@ def not_yours(assignee_id: int | None, staff_id: int, job_kind: str, fact_kind: 
 
 
 @dataclass(frozen=True)
-class UnitView:
-    asset_tag: str
-    status: str  # rented | reserve | in_transit | in_repair
-    on_an_order: bool  # has an open order line
-    held_for_request_id: int | None = None
-
-
-def swap_refusal(
-    unit_out: UnitView | None,
-    unit_in: UnitView | None,
-    out_tag: str,
-    in_tag: str,
-    out_on_this_order: bool,
-    request_id: int,
-) -> Message | None:
-    """D13: a unit is never in two places. The reason a swap is refused, or None."""
-    if not out_tag or not in_tag:
-        return Message(N_("Give the asset tags of both units."))
-    if out_tag == in_tag:
-        return Message(N_("The unit taken out and the unit put in must be different."))
-    if unit_out is None:
-        return Message(N_("There is no unit with asset tag {tag}."), {"tag": out_tag})
-    if unit_in is None:
-        return Message(N_("There is no unit with asset tag {tag}."), {"tag": in_tag})
-    if not out_on_this_order:
-        return Message(N_("Unit {tag} is not on this request's rental order."), {"tag": out_tag})
-    if unit_in.status != "reserve":
-        return Message(
-            N_("Unit {tag} is not in the reserve (it is {status}): it cannot be put in."),
-            {"tag": in_tag, "status": unit_in.status},
-        )
-    if unit_in.on_an_order:
-        return Message(N_("Unit {tag} is already on a rental order: it cannot be put in."),
-                       {"tag": in_tag})
-    if unit_in.held_for_request_id not in (None, request_id):
-        return Message(N_("Unit {tag} is held for another live request."), {"tag": in_tag})
-    return None
-
-
-@dataclass(frozen=True)
 class CheckIn:
     distance_m: float | None
     radius_m: float

@@ -243,8 +243,15 @@ def fill_roster(
         for slot in slots:
             if available(staff_id, slot):
                 x[staff_id, slot.key] = model.NewBoolVar(f"x[{staff_id},{slot.day},{slot.kind}]")
+    # Kept shifts hold through assumptions: if they make the month impossible, the solver
+    # names the ones to blame (a core of assumptions) instead of a vague "no roster".
+    keep_lits = {}
     for a in fixed:
-        model.Add(x[a.staff_id, a.slot_key] == 1)
+        lit = model.NewBoolVar(f"keep[{a.staff_id},{a.slot_key[0]},{a.slot_key[1]}]")
+        model.Add(x[a.staff_id, a.slot_key] == 1).OnlyEnforceIf(lit)
+        keep_lits[lit.Index()] = a
+    if keep_lits:
+        model.AddAssumptions([model.GetBoolVarFromProtoIndex(i) for i in keep_lits])
 
     for pool, members in pools.items():  # S9: coverage, exactly the minimum
         for slot in slots:
@@ -256,11 +263,14 @@ def fill_roster(
     for staff_id in pool_of:
         for a, b in pairs:  # D10 + rest: no overlap, no 24 h stint
             if (staff_id, a) in x and (staff_id, b) in x:
+                if Assignment(staff_id, a) in fixed_set and Assignment(staff_id, b) in fixed_set:
+                    continue  # the manager kept both: the grid shows it; fill around them
                 model.AddBoolOr([x[staff_id, a].Not(), x[staff_id, b].Not()])
-        for window in windows:  # D10, hard: at most 3 nights in a row
+        for window in windows:  # D10: at most 3 nights in a row (kept ones may already exceed)
             run = [x[staff_id, k] for k in window if (staff_id, k) in x]
             if len(run) == len(window):
-                model.Add(sum(run) <= rules.max_consecutive_nights_warning)
+                kept = sum(1 for k in window if Assignment(staff_id, k) in fixed_set)
+                model.Add(sum(run) <= max(rules.max_consecutive_nights_warning, kept))
 
     model.Minimize(_fairness(model, x, slots, pools, rules))
 
@@ -273,6 +283,12 @@ def fill_roster(
     elapsed = time.monotonic() - started
 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        core = [keep_lits[i] for i in solver.SufficientAssumptionsForInfeasibility()
+                if i in keep_lits] if status == cp_model.INFEASIBLE and keep_lits else []
+        if core:
+            blame = [_blocking(a, rules) for a in sorted(
+                core, key=lambda a: (a.slot_key, str(a.staff_id)))]
+            return SolveResult([], set(backups or ()), False, blame, name, elapsed)
         if status == cp_model.INFEASIBLE:
             why = Message(
                 N_(
@@ -295,6 +311,15 @@ def fill_roster(
         backups, note = _choose_backups(chosen, pools, rules)
         reasons += note
     return SolveResult(chosen, set(backups), True, reasons, name, elapsed)
+
+
+def _blocking(a: Assignment, rules) -> Message:
+    """Why one kept shift blocks the fill (it is in the solver's core of kept shifts)."""
+    params = {"staff": a.staff_id, "day": a.slot_key[0], "kind": a.slot_key[1]}
+    return Message(N_("The kept shift {staff} {day} {kind} blocks the fill: with it, the other "
+                      "shifts cannot be covered (S9) without two shifts in a row or more than "
+                      "{nights} nights in a row (D10). Move or remove it, or fill without keeping"),
+                   params | {"nights": rules.max_consecutive_nights_warning})
 
 
 def _fairness(model, x, slots, pools, rules):

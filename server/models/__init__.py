@@ -3,11 +3,22 @@
 from server.models.audit import AppMeta, AuditEntry
 from server.models.customers import Contact, Customer, Venue
 from server.models.drill import Drill
-from server.models.equipment import Depot, DeviceType, OrderLine, RentalOrder, Unit, UnitStatus
+from server.models.equipment import (
+    Depot,
+    DeviceType,
+    OrderLine,
+    RentalOrder,
+    RepairTicket,
+    SpareRequest,
+    SpareStatus,
+    Unit,
+    UnitStatus,
+)
 from server.models.feedback import Feedback, FeedbackLink, GuessFailure
 from server.models.field import FieldFact, Photo, UnitSwap
+from server.models.inbound import ChannelCursor, InboundContact, InboundMessage, UsedLink
 from server.models.integrations import ImportUpload, IntegrationToken
-from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus
+from server.models.jobs import ACTIVE_JOB_STATUSES, Job, JobStatus, RequestBackupCall
 from server.models.push import Notification, PushSubscription
 from server.models.requests import OPEN_STATUSES, RequestStatus, SupportRequest
 from server.models.roster import (
@@ -26,11 +37,12 @@ from server.models.sync import ChangeRecord, ClientMutation
 
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
-    "CalendarOverride", "ChangeRecord", "ClientMutation", "Contact", "Customer",
+    "CalendarOverride", "ChangeRecord", "ChannelCursor", "ClientMutation", "Contact", "Customer",
     "DayOffRequest", "Depot", "DeviceType", "Drill", "Feedback", "FeedbackLink", "FieldFact",
-    "Group", "GuessFailure", "ImportUpload", "IntegrationToken", "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine",
-    "Photo", "PushSubscription",
-    "RentalOrder", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift", "SlaClock",
-    "SlaEvent", "SlaPause", "Staff", "StaffRole", "SupportRequest", "SwapRequest",
+    "Group", "GuessFailure", "ImportUpload", "InboundContact", "InboundMessage", "IntegrationToken",
+    "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
+    "RentalOrder", "RepairTicket", "RequestBackupCall", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift",
+    "SlaClock", "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole",
+    "SupportRequest", "SwapRequest", "UsedLink",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from server.models.base import instant, json_field
@@ -11,6 +12,8 @@ from server.models.base import instant, json_field
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
+    # A unit's history is its entries (issue 15): looked up by entity and id.
+    __table_args__ = (Index("ix_audit_entry_entity", "entity", "entity_id"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime | None = instant(nullable=False, index=True)
     actor_id: int | None = Field(default=None, foreign_key="staff.id")

@@ -12,6 +12,9 @@ from server.models.base import instant
 
 
 class UnitStatus(StrEnum):
+    """The stored status; "held for a request" is reserve + held_for_request_id (see
+    server.domain.equipment.unit_state for the one state a person reads)."""
+
     rented = "rented"
     reserve = "reserve"
     in_transit = "in_transit"
@@ -86,3 +89,54 @@ class OrderLine(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     added_at: datetime | None = instant()
     removed_at: datetime | None = instant()
+
+
+class SpareStatus(StrEnum):
+    open = "open"  # asked for, no unit on its way yet (a held unit may wait at its depot)
+    shipped = "shipped"  # on its way with a carrier and an ETA
+    delivered = "delivered"  # the engineer's swap put it in ("delivered and swapped in")
+    cancelled = "cancelled"  # the request ended or the manager withdrew it
+
+
+class SpareRequest(SQLModel, table=True):
+    """A request for a spare unit (S15, D8a): asked from the job or by the live hold."""
+
+    __tablename__ = "spare_request"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="support_request.id", index=True)
+    job_id: int | None = Field(default=None, foreign_key="job.id")
+    source: str = Field(max_length=16)  # auto | dispatcher | engineer
+    asked_by: int | None = Field(default=None, foreign_key="staff.id")
+    asked_at: datetime | None = instant(nullable=False)
+    device_type: str = Field(max_length=16)
+    device_model: str = Field(default="", max_length=64)
+    fault: str = Field(default="", max_length=2000)
+    deadline_at: datetime | None = instant()
+    status: str = Field(default=SpareStatus.open, index=True, max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    from_depot_id: int | None = Field(default=None, foreign_key="depot.id")
+    carrier: str = Field(default="", max_length=16)  # engineer | courier
+    carrier_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    tracking_note: str = Field(default="", max_length=200)
+    eta_at: datetime | None = instant()
+    shipped_at: datetime | None = instant()
+    shipped_by: int | None = Field(default=None, foreign_key="staff.id")
+    closed_at: datetime | None = instant()
+    version: int = 1
+
+
+class RepairTicket(SQLModel, table=True):
+    """A unit taken out by a swap, on its way through repair (fault copied from the request)."""
+
+    __tablename__ = "repair_ticket"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="support_request.id")
+    fault: str = Field(default="", max_length=2000)
+    opened_at: datetime | None = instant(nullable=False)
+    received_at: datetime | None = instant()
+    received_by: int | None = Field(default=None, foreign_key="staff.id")
+    closed_at: datetime | None = instant(index=True)
+    closed_by: int | None = Field(default=None, foreign_key="staff.id")
+    outcome: str = Field(default="", max_length=16)  # repaired | retired
+    note: str = Field(default="", max_length=2000)

@@ -31,6 +31,10 @@ class FieldFact(SQLModel, table=True):
     flag_reason: str = ""
     flag_resolved_at: datetime | None = instant()
     flag_resolved_by: int | None = Field(default=None, foreign_key="staff.id")
+    # accepted (the fact counts) | rejected (with a note) | equipment (handed to the
+    # equipment manager, for a refused swap)
+    flag_resolution: str = Field(default="", max_length=16)
+    flag_note: str = Field(default="", max_length=500)
 
 
 class Photo(SQLModel, table=True):

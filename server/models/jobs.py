@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from server.models.base import instant
+from server.models.base import instant, json_field
 
 
 class JobStatus(StrEnum):
@@ -40,3 +40,21 @@ class Job(SQLModel, table=True):
     outcome: str = ""  # solved | needs_onsite | fixed | swapped
     notes: str = ""
     version: int = 1
+
+
+class RequestBackupCall(SQLModel, table=True):
+    """S12 for one request nobody on duty can take: the backups of the job's group (and
+    region, onsite) are alerted at once; the first to accept gets the job."""
+
+    __tablename__ = "request_backup_call"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="support_request.id", index=True)
+    kind: str = Field(max_length=8)  # remote | onsite
+    region: str | None = Field(default=None, max_length=16)
+    called_at: datetime | None = instant(nullable=False)
+    called_by: int | None = Field(default=None, foreign_key="staff.id")
+    alerted: list = json_field(list)  # staff ids alerted
+    status: str = Field(default="open", max_length=16)  # open | taken | closed
+    taken_by: int | None = Field(default=None, foreign_key="staff.id")
+    taken_at: datetime | None = instant()
+    job_id: int | None = Field(default=None, foreign_key="job.id")

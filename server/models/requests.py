@@ -64,6 +64,7 @@ class SupportRequest(SQLModel, table=True):
     resolved_at: datetime | None = instant()
     closed_at: datetime | None = instant()
     close_reason: str = ""
+    status_token: str | None = Field(default=None, unique=True, max_length=64)  # D19 link
     is_drill: bool = False  # D12: same clocks and screens, excluded from KPIs
     drill_id: int | None = Field(default=None, foreign_key="drill.id", index=True)
     version: int = 1  # bumped on every change; the board and sync compare it

@@ -41,7 +41,11 @@ class Staff(SQLModel, table=True):
     birth_date: date | None = None
     degree: str | None = Field(default=None, max_length=16)
     support_experience_months: int | None = None
+    # D17: counts as on duty in office hours unless excluded here or marked away until then
+    office_hours_duty: bool = True
+    away_until: datetime | None = instant()
     ical_token: str | None = Field(default=None, unique=True, max_length=64)
+    wecom_userid: str = Field(default="", max_length=64)  # WeCom application messages
     created_at: datetime | None = instant()
 
 

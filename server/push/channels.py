@@ -52,6 +52,7 @@ class Outgoing:
     devices: tuple[Device, ...] = ()
     phone: str = ""
     name: str = ""
+    wecom_userid: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,10 +254,17 @@ class Channels:
 
 
 def channels_from_settings(settings: Any, limits: Limits = Limits()) -> Channels:
+    from server.push.china import CustomerChannel, SmsChannel, WeComAppChannel
+
     by_name: dict[str, Notifier] = {"board": BoardChannel()}
     if settings.push_enabled and settings.vapid_private_key:
         by_name["webpush"] = WebPushChannel(settings.vapid_private_key, settings.vapid_subject, limits,
                                             allow_loopback=settings.push_allow_insecure_endpoints)
     if settings.wecom_webhook_url:
         by_name["wecom"] = WeComChannel(settings.wecom_webhook_url, limits)
+    if settings.wecom_corp_id and settings.wecom_app_secret:
+        by_name["wecom_app"] = WeComAppChannel(settings)
+    if settings.sms_enabled and settings.sms_access_key_id:
+        by_name["sms"] = SmsChannel(settings)
+    by_name["customer"] = CustomerChannel(settings)
     return Channels(by_name)

@@ -54,6 +54,8 @@ def payload(
         url = f"/board/requests/{request_id}"
     elif job_id and kind not in ("job.reassigned", "job.cancelled"):
         url = job_url(job_kind, job_id)
+    elif kind.startswith("contact."):
+        url = "/inbox"
     else:
         url = "/"
     body = stored.get("body") or ""
@@ -74,4 +76,5 @@ def payload(
         "accept": accept,
         "labels": labels,
         "receipt": receipt_token(secret, note_id),
+        **({"to": stored["to"]} if stored.get("to") else {}),
     }

@@ -153,6 +153,7 @@ def _detach(db: Session, ids: list[int], settings: Any) -> list[Outgoing]:
             id=n.id, channel=n.channel, staff_id=n.staff_id, urgency=n.urgency, attempt=n.attempts,
             payload=data, devices=tuple(devices.get(n.staff_id, ())),
             phone=person.phone if person else "", name=person.display_name if person else "",
+            wecom_userid=person.wecom_userid if person else "",
         ))
     return items
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Float, func
 from sqlalchemy.ext.compiler import compiles
@@ -27,18 +28,16 @@ from server.domain.text import N_
 from server.models import (
     ACTIVE_JOB_STATUSES,
     OPEN_STATUSES,
-    AuditEntry,
     FieldFact,
     Job,
     JobStatus,
     SlaClock,
-    SlaEvent,
     SlaPause,
     Staff,
     SupportRequest,
     Venue,
 )
-from server.queries.duty import OnDuty, on_duty
+from server.queries.duty import OnDuty, duty_settings, on_duty
 
 CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
@@ -148,6 +147,7 @@ class JobView:
     status: str
     assignee_id: int | None
     assignee_name: str
+    assigned_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -167,6 +167,7 @@ class BoardRow:
     clocks: list[ClockView] = field(default_factory=list)
     jobs: list[JobView] = field(default_factory=list)
     flags: int = 0
+    arrival_unconfirmed: bool = False  # D15: a check-in beyond the radius awaits the dispatcher
     due: float | None = None  # the earliest effective deadline of the running clocks
     worst: str = ""  # the most urgent state of its clocks: breached > warning > paused > running
 
@@ -206,11 +207,33 @@ class DutyGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class Attention:
+    """One line of the board's attention strip, linking to its request."""
+
+    request_id: int
+    number: str
+    priority: str
+    kind: str  # unacknowledged | breached | warning | flagged | arrival | nobody
+
+
+ATTENTION_LABELS = {
+    "nobody": N_("Nobody on duty can take it"),
+    "breached": N_("Breached"),
+    "unacknowledged": N_("Assignment not accepted in time"),
+    "arrival": N_("Arrival unconfirmed"),
+    "flagged": N_("Field facts flagged for the dispatcher"),
+    "warning": N_("Warning"),
+}
+ATTENTION_ORDER = {kind: i for i, kind in enumerate(ATTENTION_LABELS)}
+
+
+@dataclass(frozen=True, slots=True)
 class Board:
     now: datetime
     rows: list[BoardRow]
     duty: list[DutyGroup]
     counts: dict[str, int]
+    attention: list[Attention] = field(default_factory=list)
 
 
 def _pauses(db: Session, clock_ids_query) -> dict[int, list[rules.Pause]]:
@@ -260,6 +283,9 @@ def rows_for(
     pauses = _pauses(db, select(SlaClock.id).where(*running)) if paused else {}
     now_s = (now - EPOCH).total_seconds()
     for clock_id, request_id, kind, started_s, deadline_s in clock_rows:
+        # julianday() arithmetic leaves float noise (19:03:59.99998 for 19:04:00): the
+        # stored instants have whole milliseconds at most, so round to them
+        started_s, deadline_s = round(started_s, 3), round(deadline_s, 3)
         row = rows.get(request_id)
         if row is not None:
             view = clock_view(kind, started_s, deadline_s, pauses.get(clock_id), now, now_s,
@@ -274,16 +300,19 @@ def rows_for(
             row.clocks.sort(key=lambda v: CLOCK_ORDER[v.kind])
 
     jobs = conn.execute(
-        select(Job.id, Job.request_id, Job.kind, Job.status, Job.assignee_id, Staff.display_name)
+        select(Job.id, Job.request_id, Job.kind, Job.status, Job.assignee_id, Staff.display_name,
+               Job.assigned_at)
         .join(Staff, Staff.id == Job.assignee_id, isouter=True)
         .where(Job.request_id.in_(ids_query), Job.status.in_(ACTIVE_JOB_STATUSES))
         .order_by(Job.id)
     ).all()
-    for job_id, request_id, kind, status, assignee_id, name in jobs:
+    for job_id, request_id, kind, status, assignee_id, name, assigned_at in jobs:
         row = rows.get(request_id)
         if row is None:
             continue
-        row.jobs.append(JobView(job_id, kind, status, assignee_id, name or "—"))
+        if assigned_at is not None and assigned_at.tzinfo is None:
+            assigned_at = assigned_at.replace(tzinfo=UTC)
+        row.jobs.append(JobView(job_id, kind, status, assignee_id, name or "—", assigned_at))
         if assignee_id is not None and by_person is not None:
             by_person[assignee_id].append((request_id, row.number, row.priority, status))
     # onsite first: the step shown is the one the customer waits on most
@@ -291,29 +320,34 @@ def rows_for(
         if len(row.jobs) > 1:
             row.jobs.sort(key=lambda j: (j.kind != "onsite", j.id))
 
-    for request_id, n in conn.execute(
-        select(FieldFact.request_id, func.count())
+    for request_id, kind, data in conn.execute(
+        select(FieldFact.request_id, FieldFact.kind, FieldFact.data)
         .where(FieldFact.flagged, FieldFact.flag_resolved_at.is_(None),
                FieldFact.request_id.in_(ids_query))
-        .group_by(FieldFact.request_id)
     ).all():
-        if request_id in rows:
-            rows[request_id].flags = n
+        row = rows.get(request_id)
+        if row is not None:
+            row.flags += 1
+            if kind == "check_in" and "outside" in ((data or {}).get("flags") or ()):
+                row.arrival_unconfirmed = True
     return rows
 
 
 def by_deadline(rows) -> list[BoardRow]:
-    """Soonest effective deadline first; then priority, then the oldest."""
+    """D4: P1 first in every queue; within a priority the earliest effective deadline
+    first (no running clock last), then the oldest."""
     far = float("inf")
-    return sorted(rows, key=lambda r: (far if r.due is None else r.due,
-                                       PRIORITY_ORDER.get(r.priority, 9), r.id))
+    return sorted(rows, key=lambda r: (PRIORITY_ORDER.get(r.priority, 9),
+                                       far if r.due is None else r.due, r.id))
 
 
-def board(db: Session, now: datetime, targets: rules.SlaTargets) -> Board:
-    """Every open request with its running clocks, soonest deadline first, and who is on duty."""
+def board(db: Session, now: datetime, targets: rules.SlaTargets, settings: Any = None) -> Board:
+    """Every open request with its running clocks (P1 first, then the soonest deadline),
+    who is on duty (D11, D17 with ``settings``' office hours) and what needs attention."""
     open_ids = select(SupportRequest.id).where(SupportRequest.status.in_(OPEN_STATUSES))
     by_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
     rows = rows_for(db, open_ids, now, targets, by_person)
+    duty = duty_groups(db, now, by_person, settings)
     ordered = by_deadline(rows.values())
     counts: dict[str, int] = defaultdict(int)
     for row in ordered:
@@ -323,14 +357,42 @@ def board(db: Session, now: datetime, targets: rules.SlaTargets) -> Board:
         if worst in ("breached", "warning"):
             counts[worst] += 1
     counts["open"] = len(ordered)
-    return Board(now, ordered, duty_groups(db, now, by_person), dict(counts))
+    return Board(now, ordered, duty, dict(counts), attention(ordered, duty, now, targets))
+
+
+def attention(rows: list[BoardRow], duty: list[DutyGroup], now: datetime,
+              targets: rules.SlaTargets) -> list[Attention]:
+    """What the dispatcher must look at now, most pressing first: requests nobody on duty
+    can take, breaches, assignments not accepted in time (D8b), unconfirmed arrivals
+    (D15), flagged field facts (D13-D14), warnings."""
+    staffed = {(g.group, g.region) for g in duty if g.people}
+    out: list[Attention] = []
+    for r in rows:
+        kinds = []
+        if r.status == "handed_off" and not r.jobs:
+            kind = r.classification if r.classification in ("remote", "onsite") else "remote"
+            if (kind, r.region if kind == "onsite" else None) not in staffed:
+                kinds.append("nobody")
+        if r.worst in ("breached", "warning"):
+            kinds.append(r.worst)
+        if any(j.status == "offered" and j.assigned_at is not None
+               and now >= rules.ack_deadline(j.assigned_at, r.priority, targets) for j in r.jobs):
+            kinds.append("unacknowledged")
+        if r.arrival_unconfirmed:
+            kinds.append("arrival")
+        elif r.flags:
+            kinds.append("flagged")
+        out.extend(Attention(r.id, r.number, r.priority, k) for k in kinds)
+    out.sort(key=lambda a: (ATTENTION_ORDER[a.kind], PRIORITY_ORDER.get(a.priority, 9)))
+    return out
 
 
 def duty_groups(
-    db: Session, now: datetime, jobs_by_person: dict[int, list[tuple[int, str, str, str]]] | None = None
+    db: Session, now: datetime,
+    jobs_by_person: dict[int, list[tuple[int, str, str, str]]] | None = None, settings: Any = None,
 ) -> list[DutyGroup]:
-    """S9/D11: who is on duty now, per group and region, with the jobs each one holds."""
-    people = on_duty(db, now)
+    """S9/D11/D17: who is on duty now, per group and region, with the jobs each one holds."""
+    people = on_duty(db, now, **duty_settings(settings))
     if jobs_by_person is None:
         jobs_by_person = active_jobs_by_person(db, [p.staff_id for p in people])
     groups: dict[tuple[str, str | None], list[DutyPerson]] = {}
@@ -358,162 +420,3 @@ def active_jobs_by_person(db: Session, staff_ids: list[int]) -> dict[int, list[t
     for assignee_id, request_id, number, priority, status in rows:
         out[assignee_id].append((request_id, number, priority, status))
     return out
-
-
-# -- a request's page --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ClockDetail:
-    kind: str
-    status: rules.ClockStatus
-    pauses: tuple[rules.Pause, ...]
-    view: ClockView | None  # for the countdown, while it runs
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineItem:
-    at: datetime
-    action: str  # an audit action code, or sla.warning / sla.breach / fact.<kind>
-    actor: str
-    details: dict
-    where: str = ""
-    flagged: bool = False
-    flag_reason: str = ""
-
-
-TIMELINE_LABELS = {
-    "request.received": N_("Request received"),
-    "request.handed_off": N_("Handed off to technical service"),
-    "request.updated": N_("Request updated"),
-    "request.escalated": N_("Escalated to onsite"),
-    "request.resolved": N_("Resolved"),
-    "request.cancelled": N_("Cancelled"),
-    "request.closed": N_("Closed"),
-    "request.reopened": N_("Reopened"),
-    "job.assigned": N_("Job assigned"),
-    "job.reassigned": N_("Job reassigned"),
-    "job.accepted": N_("Job accepted"),
-    "job.offered_next": N_("Not accepted in time: offered to the next engineer"),
-    "job.ack_timeout": N_("Not accepted in time: offered to the next engineer"),
-    "job.ack_backup": N_("Not accepted in time: a backup is called in"),
-    "job.ack_lead": N_("Nobody accepted in time: raised to the on-duty lead"),
-    "notification.gave_up": N_("Alert not delivered: gave up after several tries"),
-    "job.en_route": N_("On the way"),
-    "job.done": N_("Finished at the venue"),
-    "request.live_dispatch": N_("Live stream: remote guidance and onsite dispatch start at once"),
-    "unit.held": N_("Reserve unit held"),
-    "unit.hold_failed": N_("No reserve unit could be held"),
-    "job.escalated": N_("Escalated"),
-    "job.finished": N_("Remote job finished"),
-    "job.notes": N_("Notes updated"),
-    "job.cancelled": N_("Job cancelled"),
-    "job.checked_in": N_("Checked in at the venue"),
-    "unit.swapped": N_("Device swapped"),
-    "feedback.recorded": N_("Customer feedback recorded"),
-    "sla.paused": N_("Clock paused"),
-    "sla.resumed": N_("Clock resumed"),
-    "sla.warning": N_("SLA warning: the time is nearly up"),
-    "sla.breach": N_("SLA breached"),
-    "fact.accept": N_("Accepted on the phone"),
-    "fact.en_route": N_("On the way"),
-    "fact.check_in": N_("Checked in at the venue"),
-    "fact.fix_note": N_("Fix note"),
-    "fact.swap": N_("Device swapped"),
-    "fact.photo": N_("Photo"),
-    "fact.done": N_("Finished at the venue"),
-    "fact.sign_off": N_("Customer signed off"),
-    "job.declined": N_("Declined by the engineer"),
-    "job.cannot_fix": N_("Cannot be fixed on site"),
-    "fact.decline": N_("Declined by the engineer"),
-    "fact.cannot_fix": N_("Cannot be fixed on site"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RequestPage:
-    request: SupportRequest
-    venue: Venue | None
-    clocks: list[ClockDetail]
-    jobs: list[tuple[Job, str]]  # every job, oldest first, with the assignee's name
-    timeline: list[TimelineItem]
-    names: dict[int, str]
-
-
-def request_page(db: Session, request_id: int, now: datetime, targets: rules.SlaTargets) -> RequestPage | None:
-    request = db.get(SupportRequest, request_id)
-    if request is None:
-        return None
-    venue = db.get(Venue, request.venue_id) if request.venue_id else None
-    clock_rows = db.exec(select(SlaClock).where(SlaClock.request_id == request_id)).all()
-    clock_ids = [c.id for c in clock_rows]
-    pause_rows = db.exec(select(SlaPause).where(SlaPause.clock_id.in_(clock_ids))).all() if clock_ids else []
-    pauses: dict[int, list[rules.Pause]] = defaultdict(list)
-    for p in pause_rows:
-        pauses[p.clock_id].append(rules.Pause(p.started_at, p.ended_at, p.reason or "-"))
-    details = []
-    for c in sorted(clock_rows, key=lambda c: CLOCK_ORDER.get(c.kind, 9)):
-        status = rules.clock_status(c.started_at, c.deadline_at, pauses[c.id], c.stopped_at, now,
-                                    targets)
-        view = None
-        if c.stopped_at is None:
-            view = clock_view(c.kind, (c.started_at - EPOCH).total_seconds(),
-                              (c.deadline_at - EPOCH).total_seconds(), pauses[c.id], now,
-                              (now - EPOCH).total_seconds(), targets)
-        details.append(ClockDetail(c.kind, status, tuple(pauses[c.id]), view))
-
-    jobs = db.exec(select(Job).where(Job.request_id == request_id).order_by(Job.id)).all()
-    entries = db.exec(
-        select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.at, AuditEntry.id)
-    ).all()
-    facts = db.exec(select(FieldFact).where(FieldFact.request_id == request_id)).all()
-    events = db.exec(
-        select(SlaEvent, SlaClock.kind).join(SlaClock, SlaClock.id == SlaEvent.clock_id)
-        .where(SlaClock.request_id == request_id)
-    ).all() if clock_ids else []
-
-    staff_ids = {e.actor_id for e in entries} | {j.assignee_id for j in jobs} | {f.author_id for f in facts}
-    for e in entries:
-        for key in ("assignee_id", "from_id"):
-            if isinstance(e.details.get(key), int):
-                staff_ids.add(e.details[key])
-    staff_ids.discard(None)
-    names = dict(db.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(staff_ids))).all()) if staff_ids else {}
-
-    timeline: list[TimelineItem] = []
-    audited_facts = {str(e.details.get("fact_id")) for e in entries if e.details.get("fact_id")}
-    audited_sla = {(e.entity_id, e.action) for e in entries if e.action in ("sla.warning", "sla.breach")}
-    for e in entries:
-        timeline.append(TimelineItem(e.at, e.action, names.get(e.actor_id, "") if e.actor_id else "",
-                                     e.details or {}))
-    for event, kind in events:
-        action = "sla.warning" if event.level == "warning" else "sla.breach"
-        if (str(event.clock_id), action) in audited_sla:
-            continue
-        timeline.append(TimelineItem(event.fired_at, action, "", {"clock": kind}))
-    for f in facts:
-        if f.id in audited_facts:
-            continue
-        where = ""
-        if f.lat is not None and f.lon is not None:
-            where = f"{f.lat:.5f}, {f.lon:.5f}"
-        timeline.append(TimelineItem(
-            f.effective_at, f"fact.{f.kind}", names.get(f.author_id, ""),
-            dict(f.data or {}) | {"received_at": f.received_at, "distance_m": f.distance_m,
-                                  "accuracy_m": f.accuracy_m},
-            where, f.flagged and f.flag_resolved_at is None, f.flag_reason,
-        ))
-    # a check-in's audit entry carries the fact id: show where it happened on that entry
-    fact_by_id = {f.id: f for f in facts}
-    for i, item in enumerate(timeline):
-        fact = fact_by_id.get(str(item.details.get("fact_id", "")))
-        if fact is not None and fact.lat is not None:
-            timeline[i] = TimelineItem(
-                item.at, item.action, item.actor,
-                item.details | {"distance_m": fact.distance_m, "accuracy_m": fact.accuracy_m},
-                f"{fact.lat:.5f}, {fact.lon:.5f}", fact.flagged and fact.flag_resolved_at is None,
-                fact.flag_reason,
-            )
-    timeline.sort(key=lambda t: t.at)
-    return RequestPage(request, venue, details, [(j, names.get(j.assignee_id, "—")) for j in jobs],
-                       timeline, names)

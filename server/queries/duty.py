@@ -1,13 +1,18 @@
-"""Who is on duty at an instant (D11): the one query dispatch and the roster screens use."""
+"""Who is on duty at an instant (D11, D17): the one query dispatch and the roster screens use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
-from server.models import Absence, Roster, Shift, Staff
+from server.domain.calendar import OfficeHours
+from server.domain.roster import RosterRules
+from server.models import Absence, RequestBackupCall, Roster, Shift, Staff, SupportRequest
+from server.queries.calendar import load_calendar
+
+DEFAULT_OFFICE = OfficeHours()
 
 
 @dataclass(frozen=True)
@@ -17,16 +22,24 @@ class OnDuty:
     phone: str
     group: str  # remote | onsite
     region: str | None
-    shift_id: int
-    shift_kind: str
+    shift_id: int | None  # None in office hours (D17): no shift, the working day itself
+    shift_kind: str  # night | day | office
     ends_at: datetime
     called_in: bool = False  # a backup who took over an absent person's shift (S12)
 
+    @property
+    def office_hours(self) -> bool:
+        return self.shift_kind == "office"
+
 
 def on_duty(
-    db: Session, at: datetime, group: str | None = None, region: str | None = None
+    db: Session, at: datetime, group: str | None = None, region: str | None = None, *,
+    office: OfficeHours = DEFAULT_OFFICE, tz_name: str = "Asia/Shanghai",
+    rules: RosterRules | None = None,
 ) -> list[OnDuty]:
-    """Everyone rostered on a published shift covering ``at``, absences taken into account.
+    """Everyone rostered on a published shift covering ``at``, absences taken into account,
+    plus, in a working day's office hours (D17), every active qualified engineer of a group
+    not excluded on their profile and not marked away.
 
     A shift whose person reported unable to work is held by the backup who accepted it
     (``Absence.covered_by``), or by nobody while no backup has accepted yet.
@@ -58,8 +71,58 @@ def on_duty(
             result[backup_id] = OnDuty(staff.id, staff.display_name, staff.phone, shift.group,
                                        shift.region, shift.id, shift.kind, shift.ends_at,
                                        called_in=True)
+    for person in office_hours_people(db, at, group, region, office=office, tz_name=tz_name,
+                                      rules=rules):
+        result.setdefault(person.staff_id, person)
     return sorted(result.values(), key=lambda d: (d.group, d.region or "", d.display_name))
+
+
+def office_hours_people(
+    db: Session, at: datetime, group: str | None = None, region: str | None = None, *,
+    office: OfficeHours = DEFAULT_OFFICE, tz_name: str = "Asia/Shanghai",
+    rules: RosterRules | None = None,
+) -> list[OnDuty]:
+    """D17: on a working day's office hours (make-up Saturdays too, never a holiday),
+    every active engineer of a group who may be rostered (S8, S13), unless their profile
+    excludes them or marks them away now. Empty outside office hours."""
+    from server.queries.team import eligible_ids
+
+    calendar = load_calendar(db, tz_name)
+    ends = calendar.office_hours_at(at, office)
+    if ends is None:
+        return []
+    query = select(Staff).where(Staff.active, Staff.office_hours_duty, Staff.group.is_not(None),
+                                or_(Staff.away_until.is_(None), Staff.away_until <= at))
+    if group:
+        query = query.where(Staff.group == group)
+    if region:
+        query = query.where(Staff.region == region)
+    people = db.exec(query).all()
+    if not people:
+        return []
+    qualified = eligible_ids(db, calendar.local(at).date(), rules or RosterRules())
+    return [OnDuty(s.id, s.display_name, s.phone, s.group, s.region if s.group == "onsite" else None,
+                   None, "office", ends)
+            for s in people if s.id in qualified]
 
 
 def is_on_duty(db: Session, staff_id: int, at: datetime) -> bool:
     return any(d.staff_id == staff_id for d in on_duty(db, at))
+
+
+def duty_settings(settings: object | None) -> dict:
+    """The keyword arguments of ``on_duty`` that come from the settings (D17's hours, the
+    time zone, the S8/S13 rules); none when there are no settings (the defaults)."""
+    if settings is None:
+        return {}
+    return {"office": settings.office, "tz_name": settings.time_zone,  # type: ignore[attr-defined]
+            "rules": settings.roster}  # type: ignore[attr-defined]
+
+
+def job_calls(db: Session, staff_id: int) -> list[tuple[RequestBackupCall, SupportRequest]]:
+    """S12: open calls for a backup on one request that alerted ``staff_id``, newest first."""
+    rows = db.exec(select(RequestBackupCall, SupportRequest)
+                   .join(SupportRequest, SupportRequest.id == RequestBackupCall.request_id)
+                   .where(RequestBackupCall.status == "open")
+                   .order_by(RequestBackupCall.called_at.desc())).all()
+    return [(call, req) for call, req in rows if staff_id in (call.alerted or [])]

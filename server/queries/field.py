@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from server.actions.sla import pauses_of
@@ -24,6 +26,7 @@ from server.models import (
     UnitStatus,
     Venue,
 )
+from server.queries.equipment import spare_for_request
 
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
 # The clock that matters most at each step of an onsite job.
@@ -75,6 +78,7 @@ class JobPage(JobCard):
     facts: list[FieldFact] = field(default_factory=list)
     refused: list[ClientMutation] = field(default_factory=list)
     swap_offered: bool = False  # D8: a P1 still not fixed 20 min after check-in
+    spare: Any = None  # issue 15: the spare unit on its way (queries.equipment)
 
 
 def my_open_jobs(db: Session, staff_id: int, now: datetime, targets: sla.SlaTargets) -> list[JobCard]:
@@ -109,10 +113,13 @@ def job_page(db: Session, job_id: int, now: datetime, targets: sla.SlaTargets) -
             select(Unit).join(OrderLine, OrderLine.unit_id == Unit.id)
             .where(OrderLine.order_id == request.order_id, OrderLine.removed_at.is_(None))
             .order_by(Unit.asset_tag)).all())
-    page.reserve = list(db.exec(
-        select(Unit).where(Unit.status == UnitStatus.reserve,
+    page.reserve = list(db.exec(  # the unit held or shipped for this request first
+        select(Unit).where(or_(and_(Unit.status == UnitStatus.reserve,
+                                    Unit.held_for_request_id.is_(None)),
+                               Unit.held_for_request_id == request.id),
                            Unit.device_type == request.device_type)
-        .order_by(Unit.asset_tag).limit(30)).all())
+        .order_by(Unit.held_for_request_id.is_(None), Unit.asset_tag).limit(30)).all())
+    page.spare = spare_for_request(db, request.id)
     page.facts = list(db.exec(select(FieldFact).where(FieldFact.job_id == job.id)
                               .order_by(FieldFact.effective_at, FieldFact.received_at)).all())
     page.refused = list(db.exec(

@@ -11,9 +11,28 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from server.domain.text import N_
 from server.models import Notification, Staff
 
 RETRYING = "retrying"  # shown for a pending row that has failed at least once
+
+# What a notice was about, in the viewer's language (its stored title is in the
+# recipient's language, which may not be the viewer's).
+NOTICE_KINDS = {
+    "job.assigned": N_("Job offered"),
+    "job.reassigned": N_("Job given to someone else"),
+    "job.cancelled": N_("Job cancelled"),
+    "job.escalated": N_("Escalated to onsite"),
+    "job.unacknowledged": N_("Nobody accepted the job"),
+    "job.backup_call": N_("Called in as a backup"),
+    "job.backup_taken": N_("A backup took the job"),
+    "request.handed_off": N_("Request handed off"),
+    "request.raised": N_("Raised to the on-duty lead"),
+    "swap.handed_over": N_("Refused swap handed to the equipment manager"),
+    "sla.warning": N_("SLA warning: the time is nearly up"),
+    "sla.breach": N_("SLA breached"),
+    "push.test": N_("Test alert"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +90,29 @@ class NoticeView:
             if status in statuses:
                 return status
         return "off"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonNotices:
+    """A request's notices to one person, and whether any device of theirs has alerts on."""
+
+    staff_id: int | None
+    name: str
+    notices: tuple[NoticeView, ...]
+
+    @property
+    def no_device(self) -> bool:
+        """Said once per person (not per notice): the phone channel never had a device."""
+        phone = [c for n in self.notices for c in n.channels if c.channel == "webpush"]
+        return bool(phone) and all(c.status == "no_device" for c in phone)
+
+
+def by_person(notices: list[NoticeView]) -> list[PersonNotices]:
+    """Notices grouped by recipient, in the order each person was first told."""
+    groups: dict[int | None, list[NoticeView]] = {}
+    for n in notices:
+        groups.setdefault(n.staff_id, []).append(n)
+    return [PersonNotices(sid, ns[0].name, tuple(ns)) for sid, ns in groups.items()]
 
 
 def _views(db: Session, rows: list[Notification]) -> list[NoticeView]:

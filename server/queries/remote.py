@@ -10,8 +10,9 @@ from sqlmodel import Session, and_, exists, or_, select
 from server.domain import sla as rules
 from server.domain.checklists import Checklist, checklists_for
 from server.models import ACTIVE_JOB_STATUSES, AuditEntry, Job, RequestStatus, SupportRequest
-from server.queries.board import BoardRow, JobView, RequestPage, by_deadline, request_page, rows_for
+from server.queries.board import BoardRow, JobView, by_deadline, rows_for
 from server.queries.duty import on_duty
+from server.queries.request_page import RequestPage, request_page
 
 WAITING = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 

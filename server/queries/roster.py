@@ -535,6 +535,7 @@ class DutyShift:
     name: str
     absence: Absence | None
     covered_by_name: str | None
+    called_names: list[str] = field(default_factory=list)  # the backups alerted (S12)
 
 
 def shifts_between(db: Session, start: datetime, end: datetime) -> list[DutyShift]:
@@ -548,12 +549,27 @@ def shifts_between(db: Session, start: datetime, end: datetime) -> list[DutyShif
         .order_by(Shift.starts_at, Shift.group, Shift.region, Staff.display_name)
     ).all()
     names = _names(db, {a.covered_by for _, _, a in rows if a and a.covered_by})
+    called = _called_backups(db, [a.id for _, _, a in rows if a])
     return [
         DutyShift(
-            shift, staff.display_name, a, names.get(a.covered_by) if a and a.covered_by else None
+            shift, staff.display_name, a, names.get(a.covered_by) if a and a.covered_by else None,
+            called.get(a.id, []) if a else [],
         )
         for shift, staff, a in rows
     ]
+
+
+def _called_backups(db: Session, absence_ids: list[int]) -> dict[int, list[str]]:
+    """S12: the backups each absence alerted, by name (from the absence's audit entry)."""
+    if not absence_ids:
+        return {}
+    from server.models import AuditEntry
+
+    entries = db.exec(select(AuditEntry).where(AuditEntry.action == "roster.absence_reported")).all()
+    by_absence = {e.details.get("absence_id"): e.details.get("backups_alerted") or []
+                  for e in entries if e.details.get("absence_id") in set(absence_ids)}
+    names = _names(db, {sid for ids in by_absence.values() for sid in ids})
+    return {aid: [names.get(sid, "—") for sid in ids] for aid, ids in by_absence.items()}
 
 
 @dataclass

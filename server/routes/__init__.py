@@ -31,6 +31,14 @@ from server.routes import followup  # noqa: E402
 
 ROUTES += [*followup.ROUTES]
 
+# The equipment department's desk: stock, spare units, repairs, labels (issue 15).
+from server.routes import equipment  # noqa: E402
+
+ROUTES += [*equipment.ROUTES]
+# Reaching people in mainland China: channels, the inbox, the customer's status link (issue 17).
+from server.routes import channels, customer_status, inbox  # noqa: E402
+
+ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES]
 # Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
 from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
 

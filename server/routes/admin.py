@@ -61,7 +61,8 @@ class PeopleController(Controller):
         except FieldErrors as exc:
             errors = {k: render(v) for k, v in exc.errors.items()}
             return page(request, "pages/admin_people.html", status_code=422, people=_people(db),
-                        roles=list(Role), errors=errors, form=data)
+                        roles=list(Role), errors=errors, form=data,
+                        chosen_roles=_roles_from(data))  # what was ticked stays ticked
         return Redirect("/admin/people", status_code=303)
 
     @post("/{staff_id:int}/roles")
@@ -92,6 +93,12 @@ class PeopleController(Controller):
         active = data.get("active") == "1"
         return _row_after(request, db, staff_id,
                           lambda: accounts.set_active(db, user.id, staff_id, active), where="account")
+
+    @post("/{staff_id:int}/wecom")
+    def set_wecom(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
+        user = request.scope["user"]
+        return _row_after(request, db, staff_id, lambda: accounts.set_wecom_userid(
+            db, user.id, staff_id, str(data.get("wecom_userid", ""))[:100], utcnow()))
 
 
 def _row_after(request: Request, db: Session, staff_id: int, change, done: str | None = None,

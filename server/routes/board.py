@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,16 +27,19 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from server import live
-from server.actions import ActionError
+from server.actions import ActionError, field_flags
+from server.actions import assign as assign_actions
 from server.actions import jobs as job_actions
 from server.db import utcnow
 from server.domain.bounds import MAX_COUNT
+from server.domain.field import FLAG_REASONS
 from server.domain.sla import CLOCK_KINDS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
 from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
 from server.queries import board as q
+from server.queries import request_page as rp
 from server.routes import board_rows
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
@@ -45,6 +49,7 @@ from server.routes.params import (
     IdPath,
     IdQuery,
     TextQuery,
+    TokenPath,
     WordQuery,
     choice_path,
 )
@@ -63,6 +68,11 @@ def _settings(request: Request) -> Any:
     return request.app.state.settings
 
 
+def _now(request: Request) -> datetime:
+    """The current instant, from the server's one clock (``server.clock``)."""
+    return utcnow()
+
+
 def _int(value: Any) -> int | None:
     """A count or an id from a form, query or header; not a number in 0..2^31-1 -> None."""
     raw = str(value if value is not None else "").strip()
@@ -73,7 +83,7 @@ def _int(value: Any) -> int | None:
 
 
 def assign_context(db: Session, request: SupportRequest, kind: str | None, job_id: int | None,
-                   now) -> dict[str, Any]:
+                   now, settings: Any = None) -> dict[str, Any]:
     """The assign (or reassign) form: only the people on duty who may take this job (D11)."""
     job = db.get(Job, job_id) if job_id else None
     if job is not None and (job.request_id != request.id or job.status not in ACTIVE_JOB_STATUSES):
@@ -87,14 +97,26 @@ def assign_context(db: Session, request: SupportRequest, kind: str | None, job_i
     if kind not in job_actions.JOB_KINDS:  # the request's own kind first, then what is missing
         first = request.classification if request.classification in job_actions.JOB_KINDS else "remote"
         kind = next((k for k in (first, "remote", "onsite") if k not in active_kinds), first)
-    people = job_actions.eligible_engineers(db, request, kind, now)
+    people = job_actions.eligible_engineers(db, request, kind, now, settings)
     load = q.active_jobs_by_person(db, [p.staff_id for p in people])
     candidates = sorted(
         ((p, load.get(p.staff_id, [])) for p in people if job is None or p.staff_id != job.assignee_id),
         key=lambda pl: (len(pl[1]), pl[0].display_name),
     )
+    call = backups = None
+    if not candidates and job is None:  # nobody fits: the next step, in one click (S12)
+        call = assign_actions.open_backup_call(db, request.id, kind)
+        region = request.region if kind == "onsite" else None
+        backups = assign_actions.month_backups(db, kind, region, now, settings)
     return {"req": request, "kind": kind, "job": job, "candidates": candidates,
-            "active_kinds": active_kinds}
+            "active_kinds": active_kinds, "backup_call": call, "backups": backups,
+            "call_names": _names(db, call.alerted) if call else []}
+
+
+def _names(db: Session, ids: list[int]) -> list[str]:
+    from server.models import Staff
+
+    return list(db.exec(select(Staff.display_name).where(Staff.id.in_(ids or [0]))).all())
 
 
 ClockKindPath = choice_path(*CLOCK_KINDS)
@@ -110,21 +132,22 @@ class BoardController(Controller):
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
         are loaded; ``all`` for every one)."""
-        now = utcnow()
+        now = _now(request)
         settings = _settings(request)
-        data = q.board(db, now, settings.sla)
+        data = q.board(db, now, settings.sla, settings)
         shown = len(data.rows) if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
         words = board_rows.words()
         html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
         more = board_rows.more_row(shown, len(data.rows) - shown, words)
         return page(request, "pages/board.html", fragment="partials/board.html", board=data,
+                    attention_labels=q.ATTENTION_LABELS,
                     rows_html=html + more, now=now)
 
     @get("/more")
     def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
-        data = q.board(db, utcnow(), settings.sla)
+        data = q.board(db, _now(request), settings.sla, settings)
         offset = max(0, offset)
         end = offset + PAGE_ROWS
         words = board_rows.words()
@@ -149,7 +172,8 @@ class BoardController(Controller):
         """The new-job form again, for another kind of job (remote / onsite)."""
         req = self._request(db, request_id)
         return fragment(request, "partials/assign_form.html",
-                        **assign_context(db, req, kind, job_id, utcnow()), error=None,
+                        **assign_context(db, req, kind, job_id, _now(request), _settings(request)),
+                        error=None,
                         origin="board" if origin == "board" else "page")
 
     @post("/requests/{request_id:int}/assign")
@@ -157,7 +181,7 @@ class BoardController(Controller):
         """Assign a new job, or (with ``job_id``) reassign an active one (D11)."""
         user = request.scope["user"]
         self._request(db, request_id)
-        now = utcnow()
+        now = _now(request)
         job_id = _int(data.get("job_id"))
         engineer_id = _int(data.get("engineer_id")) or 0
         kind = str(data.get("kind", ""))
@@ -181,6 +205,35 @@ class BoardController(Controller):
         return self._act(request, db, request_id, data, _("Escalated to onsite: assign an onsite engineer."),
                          lambda now: job_actions.escalate_request(db, user.id, request_id, now,
                                                                   _settings(request)))
+
+    @post("/requests/{request_id:int}/call-backups")
+    def call_backups(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+        """S12: nobody on duty fits: alert the backups of the group (and region) now."""
+        user, kind = request.scope["user"], str(data.get("kind", ""))
+        return self._act(request, db, request_id, data,
+                         _("Backups alerted: the first to accept takes the job."),
+                         lambda now: assign_actions.call_backups(db, user.id, request_id, kind, now,
+                                                                 _settings(request)))
+
+    @post("/requests/{request_id:int}/raise")
+    def raise_to_lead(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+        """Nobody fits and no backup is free: tell the on-duty leads now."""
+        user = request.scope["user"]
+        return self._act(request, db, request_id, data, _("Raised to the on-duty lead."),
+                         lambda now: assign_actions.raise_to_lead(db, user.id, request_id, now,
+                                                                  str(data.get("note", ""))))
+
+    @post("/requests/{request_id:int}/facts/{fact_id:str}/resolve")
+    def resolve_fact(self, request: Request, db: DB, request_id: IdPath,
+                     fact_id: TokenPath, data: Form) -> Template:
+        """D13-D15: accept a flagged field fact, reject it with a note, or hand a refused
+        swap to the equipment manager."""
+        user = request.scope["user"]
+        return self._act(request, db, request_id, data, _("Flag resolved."),
+                         lambda now: field_flags.resolve_flag(
+                             db, user.id, fact_id[:36], str(data.get("decision", "")),
+                             str(data.get("note", ""))[:2000], now, _settings(request),
+                             request_id=request_id))
 
     @post("/requests/{request_id:int}/clocks/{kind:str}/pause")
     def pause(self, request: Request, db: DB, request_id: IdPath, kind: ClockKindPath,
@@ -220,7 +273,7 @@ class BoardController(Controller):
         self._request(db, request_id)
         try:
             with db.begin_nested():
-                action(utcnow())
+                action(_now(request))
         except ActionError as exc:
             return self._after(request, db, request_id, data, error=render(exc.message),
                                status_code=422)
@@ -232,25 +285,26 @@ class BoardController(Controller):
         """What a form on the board's side panel or on the request page gets back: that
         panel or page, re-rendered, with the message (and a refusal next to the form that
         was sent, ``failed``: a job id, a job kind or "new")."""
-        now = utcnow()
-        data_ = q.request_page(db, request_id, now, _settings(request).sla)
+        now = _now(request)
+        data_ = rp.request_page(db, request_id, now, _settings(request).sla)
         if data_ is None:
             raise NotFoundException()
         req = data_.request
         new_kind = failed if failed in job_actions.JOB_KINDS else None
-        assign = assign_context(db, req, new_kind, None, now)
+        assign = assign_context(db, req, new_kind, None, now, _settings(request))
         assign["error"] = error if failed is not None and not isinstance(failed, int) else None
         reassign = {}
         for j, _n in data_.jobs:
             if j.status in ACTIVE_JOB_STATUSES:
-                reassign[j.id] = assign_context(db, req, None, j.id, now)
+                reassign[j.id] = assign_context(db, req, None, j.id, now, _settings(request))
                 reassign[j.id]["error"] = error if failed == j.id else None
         origin = "board" if data.get("origin") == "board" else "page"
         beside_a_form = failed is not None and (not isinstance(failed, int) or failed in reassign)
         ctx = {
             "p": data_, "req": req, "now": now, "message": message,
             "error": None if beside_a_form else error, "origin": origin,
-            "pause_reasons": PAUSE_REASONS, "labels": q.TIMELINE_LABELS,
+            "pause_reasons": PAUSE_REASONS, "labels": rp.TIMELINE_LABELS,
+            "flag_reasons": FLAG_REASONS, "can_resolve": True,
             "assign": assign, "reassign": reassign,
             "escalate_offered": req.classification == "remote",
         }

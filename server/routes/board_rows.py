@@ -28,7 +28,8 @@ def words() -> dict[str, str]:
     table = {code: _(code) for code in (*rules.CLOCK_KINDS, *STREAMS, *REGIONS)}
     table.update({step: _(step) for step in STEPS})
     table.update(paused=_("paused"), assign=_("Assign"), reassign=_("Reassign"), drill=_("drill"),
-                 flagged=_("Field facts flagged for the dispatcher"), more=_("Show more"))
+                 flagged=_("Field facts flagged for the dispatcher"), more=_("Show more"),
+                 unconfirmed=_("arrival unconfirmed"))
     return {k: str(escape(v)) for k, v in table.items()}
 
 
@@ -50,6 +51,8 @@ def rows_html(rows: Iterable[BoardRow], w: dict[str, str], tz: ZoneInfo) -> Mark
         step = w.get(r.step, r.step)
         if r.jobs:
             step += "<br><small>" + " · ".join(str(escape(j.assignee_name)) for j in r.jobs) + "</small>"
+        if r.arrival_unconfirmed:
+            step += f' <span class="chip warn unconfirmed">{w["unconfirmed"]}</span>'
         if r.flags:
             step += f' <span class="flag" title="{w["flagged"]}">⚑{r.flags}</span>'
         drill = f' <span class="chip drill">{w["drill"]}</span>' if r.is_drill else ""

@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.response import Template
 
 from server.db import utcnow
+from server.queries import equipment as equipment_q
 from server.queries import home as q
 from server.queries import roster as roster_q
 from server.queries.calendar import load_calendar
@@ -33,6 +34,8 @@ def home(request: Request, db: DB) -> Template:
         panels["backup_calls"] = roster_q.backup_calls(db, user.id, now)
     if user.has("equipment"):
         panels["reserve"] = q.reserve_by_depot(db)
+        panels["low_stock"] = equipment_q.low_stock(db, request.app.state.settings.equipment)
+        panels["equipment_queue"] = equipment_q.queue_counts(db)
     if user.has("manager"):
         panels["rosters"] = q.roster_status(db, q.month_keys(local_now))
         panels["roster_reminder"] = roster_q.draft_reminder(

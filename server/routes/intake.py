@@ -20,6 +20,7 @@ from server.domain.intake import CHANNELS, DEVICE_TYPES, SYMPTOM_KINDS, parse_in
 from server.domain.text import N_
 from server.i18n import gettext, render
 from server.models import AuditEntry, Role, SlaClock, SupportRequest, Unit
+from server.queries import inbox as inbox_q
 from server.queries.orders import current_orders, find_caller, find_order
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
@@ -30,7 +31,7 @@ FORM_FIELDS = (
     "channel", "received_at", "order_no", "unit_id", "customer_name", "contact_name", "phone",
     "address", "region", "device_type", "device_model", "scenario", "symptom_kind", "symptom",
     "fault_started_at", "stream_state", "stream_starts_at", "classification", "priority",
-    "opened_at",
+    "opened_at", "contact_id",
 )  # fmt: skip
 SYMPTOM_LABELS = {
     "no_power": N_("Will not power on"),
@@ -156,12 +157,16 @@ class IntakeController(Controller):
     include_in_schema = False
 
     @get("/new")
-    def new(self, request: Request, db: DB, filed: IdQuery = None) -> Template:
+    def new(self, request: Request, db: DB, filed: IdQuery = None,
+            contact: IdQuery = None) -> Template:
         settings = request.app.state.settings
         now = utcnow()
         values = _values({"channel": "hotline", "stream_state": "none", "region": "urban",
                           "received_at": _local_input(now, settings.time_zone),
                           "opened_at": now.isoformat()})  # fmt: skip
+        came_from = inbox_q.prefill(db, contact, settings.time_zone) if contact else None
+        if came_from:  # D18: from the inbox, the clock runs from the contact's arrival
+            values.update(came_from)
         user = request.scope["user"]
         return page(request, "pages/intake.html", **_context(request, db, values, focus="order_no"),
                     mine=_mine(db, user.id, now), filed=_filed(db, filed) if filed else None)

@@ -117,8 +117,10 @@ class PushController(Controller):
     def request_notifications(self, request: Request, db: DB, request_id: IdPath) -> Template:
         if not _db_id(request_id) or db.get(SupportRequest, request_id) is None:
             raise NotFoundException()
-        return fragment(request, "partials/notification_status.html",
-                        notices=notes_q.for_request(db, request_id), request_id=request_id)
+        notices = notes_q.for_request(db, request_id)
+        return fragment(request, "partials/notification_status.html", notices=notices,
+                        people=notes_q.by_person(notices), notice_kinds=notes_q.NOTICE_KINDS,
+                        request_id=request_id)
 
     def _receipt(self, request: Request, db: DB, data: ReceiptIn, kind: str) -> None:
         if not _db_id(data.id) or not receipt_ok(request.app.state.settings.secret_key, data.id, data.receipt):

@@ -14,12 +14,13 @@ from server.actions import jobs as job_actions
 from server.db import utcnow
 from server.domain.bounds import LONG_TEXT
 from server.domain.checklists import FAULT_TITLES
+from server.domain.field import FLAG_REASONS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
 from server.models import Role
-from server.queries import board as board_q
 from server.queries import remote as q
+from server.queries import request_page as request_q
 from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
 from server.routes.params import IdPath, MultiForm, form_text
@@ -124,7 +125,7 @@ class RemoteController(Controller):
             "d": data, "job": data.job, "req": data.page.request, "now": now,
             "mine": data.job.assignee_id == user.id, "message": message, "error": error,
             "field": field, "form": form, "fault_titles": FAULT_TITLES,
-            "labels": board_q.TIMELINE_LABELS,
+            "labels": request_q.TIMELINE_LABELS, "flag_reasons": FLAG_REASONS,
         }
         if force_fragment:
             return fragment(request, "partials/remote_job.html", status_code=status_code, **ctx)

@@ -362,8 +362,17 @@ class SwapsController(Controller):
         db.flush()
         if not is_htmx(request) and not error:
             return Redirect("/roster/swaps", status_code=303)
-        return fragment(request, "partials/swap_card.html", status_code=422 if error else 200,
-                        **_swap_card(request, db, swap_id, decide_error=error))  # fmt: skip
+        if error:
+            return fragment(request, "partials/swap_card.html", status_code=422,
+                            **_swap_card(request, db, swap_id, decide_error=error))  # fmt: skip
+        card = _swap_card(request, db, swap_id)["s"]
+        said = (_("Approved: {name} now works this shift; both were told.") if approve
+                else _("Refused: {name} keeps this shift; both were told."))
+        since = now_of(request) - timedelta(days=30)
+        return fragment(request, "partials/swap_decided_answer.html", fmt_day=q.fmt_day,
+                        decided=[v for v in q.swaps(db, since=since) if v.swap.status != "pending"],
+                        pending_left=bool(q.swaps(db, status="pending")),
+                        just_decided=said.format(name=card.to_name if approve else card.from_name))
 
     @post("/{swap_id:int}/approve")
     def approve(self, request: Request, db: DB, swap_id: IdPath, data: Form) -> Response:

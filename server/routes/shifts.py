@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response, Template
 from sqlmodel import select
 
 from server.actions import ActionError, FieldErrors
+from server.actions import assign as assign_actions
 from server.actions import roster as actions
 from server.actions.roster import RosterRefused
 from server.domain.roster import hours_report
@@ -20,6 +21,7 @@ from server.i18n import render
 from server.models import Role, Shift, Staff
 from server.queries import ical
 from server.queries import roster as q
+from server.queries.duty import job_calls
 from server.queries.team import eligible_ids
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
@@ -49,6 +51,7 @@ def _context(request: Request, db: DB, **extra: Any) -> dict[str, Any]:
     return {
         "shifts": q.my_shifts(db, user.id, now, rules_of(request)),
         "calls": q.backup_calls(db, user.id, now),
+        "job_calls": job_calls(db, user.id),
         "my_swaps": q.swaps(db, staff_id=user.id, since=now - timedelta(days=45), limit=20),
         "days_off": q.my_days_off(db, user.id, local_today(request)),
         "hours": _my_hours(request, db, user.id),
@@ -147,6 +150,22 @@ class MyShiftsController(Controller):
                     status_code=422 if error else 200, call_error=error, call_id=absence_id,
                     accepted=None if error else absence_id,
                     **_context(request, db))  # fmt: skip
+
+    @post("/job-calls/{call_id:int}/accept")
+    def accept_job_call(self, request: Request, db: DB, call_id: IdPath) -> Response:
+        """S12: a backup alerted for one request takes its job (the first to accept)."""
+        try:
+            job = assign_actions.accept_backup_call(db, request.scope["user"].id, call_id,
+                                                    now_of(request), request.app.state.settings)
+        except ActionError as exc:
+            db.rollback()
+            return page(request, "pages/my_shifts.html", fragment="partials/my_shifts_body.html",
+                        status_code=422, call_error=render(exc.message), **_context(request, db))
+        db.flush()
+        where = f"/field/jobs/{job.id}" if job.kind == "onsite" else f"/remote/jobs/{job.id}"
+        if is_htmx(request):
+            return Response("", headers={"HX-Redirect": where})
+        return Redirect(where, status_code=303)
 
     @post("/days-off")
     def day_off(self, request: Request, db: DB, data: Form) -> Response:

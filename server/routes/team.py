@@ -16,11 +16,12 @@ from server.domain.text import N_
 from server.i18n import render
 from server.models import Role
 from server.queries import team as q
+from server.queries.calendar import load_calendar
 from server.queries.roster import describe
 from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
 from server.routes.params import Form, IdPath, form_text
-from server.routes.roster import local_today, rules_of
+from server.routes.roster import local_today, now_of, rules_of
 from server.security import requires
 
 PROFILE_FIELDS = ("birth_date", "degree", "experience_months", "group", "region", "phone",
@@ -59,6 +60,7 @@ def _context(request: Request, db: DB, staff_id: int, **extra: Any) -> dict[str,
         "rules": rules_of(request),
         "say": describe,
         "today": local_today(request),
+        "now": now_of(request),
         "errors": {},
         "form": {},
         "tform": {},
@@ -110,6 +112,26 @@ class TeamController(Controller):
         db.flush()
         return fragment(request, "partials/staff_profile.html", saved=True,
                         **_context(request, db, staff_id))  # fmt: skip
+
+    @post("/{staff_id:int}/office-hours")
+    def office_hours(self, request: Request, db: DB, staff_id: IdPath, data: Form) -> Response:
+        """D17: counts in office hours, or away for the rest of today's office hours."""
+        settings = request.app.state.settings
+        away = None
+        if data.get("away") == "1":
+            now = now_of(request)
+            away = load_calendar(db, settings.time_zone).office_hours_at(now, settings.office) \
+                or now
+        try:
+            actions.set_office_hours(db, request.scope["user"].id, staff_id,
+                                     counts=data.get("counts") == "1", away_until=away)
+        except ActionError as exc:
+            raise NotFoundException(render(exc.message)) from None
+        db.flush()
+        if not is_htmx(request):
+            return Redirect(f"/team/{staff_id}", status_code=303)
+        return fragment(request, "partials/office_hours_form.html", saved=True,
+                        **_context(request, db, staff_id))
 
     @post("/{staff_id:int}/training")
     def add_training(

@@ -43,6 +43,22 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/admin/people/{staff_id:int}/roles"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/password"): frozenset({ADMIN}),
     ("POST", "/admin/people/{staff_id:int}/sign-out"): frozenset({ADMIN}),
+    ("POST", "/admin/people/{staff_id:int}/wecom"): frozenset({ADMIN}),
+    # issue 17: the agents' inbox; the outside services' callbacks (signed by each
+    # service); the customer's status link and the WeCom card's accept link (own tokens)
+    ("GET", "/inbox"): frozenset({A, D, M}),
+    ("GET", "/inbox/calls"): frozenset({A, D, M}),
+    ("POST", "/inbox/{contact_id:int}/close"): frozenset({A, D, M}),
+    ("GET", "/channels/wechat"): PUBLIC,
+    ("POST", "/channels/wechat"): PUBLIC,
+    ("GET", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/wecom"): PUBLIC,
+    ("POST", "/channels/callcenter"): PUBLIC,
+    ("GET", "/s/{token:str}"): PUBLIC,
+    ("GET", "/s/{token:str}/card"): PUBLIC,
+    ("GET", "/s/{token:str}/events"): PUBLIC,
+    ("GET", "/a/{token:str}"): PUBLIC,
+    ("POST", "/a/{token:str}"): PUBLIC,
     # intake and follow-up: the agent (and the manager)
     ("GET", "/requests/new"): frozenset({A, M}),
     ("POST", "/requests/new"): frozenset({A, M}),
@@ -61,6 +77,9 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/board/requests/{request_id:int}/panel"): frozenset({D, M}),
     ("GET", "/board/requests/{request_id:int}/assign"): frozenset({D, M}),
     ("POST", "/board/requests/{request_id:int}/assign"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/call-backups"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/raise"): frozenset({D, M}),
+    ("POST", "/board/requests/{request_id:int}/facts/{fact_id:str}/resolve"): frozenset({D, M}),
     ("POST", "/board/requests/{request_id:int}/cancel"): frozenset({D, M}),
     ("POST", "/board/requests/{request_id:int}/escalate"): frozenset({D, M}),
     ("POST", "/board/requests/{request_id:int}/clocks/{kind:str}/pause"): frozenset({D, M}),
@@ -112,6 +131,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/team"): frozenset({M}),
     ("GET", "/team/{staff_id:int}"): frozenset({M}),
     ("POST", "/team/{staff_id:int}"): frozenset({M}),
+    ("POST", "/team/{staff_id:int}/office-hours"): frozenset({M}),
     ("POST", "/team/{staff_id:int}/training"): frozenset({M}),
     ("POST", "/team/{staff_id:int}/training/{record_id:int}/delete"): frozenset({M}),
     # the engineers' own shifts; the calendar feed is reached by its secret token
@@ -119,6 +139,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/my/shifts/{shift_id:int}/swap"): frozenset({R, O}),
     ("POST", "/my/shifts/{shift_id:int}/swap"): frozenset({R, O}),
     ("POST", "/my/shifts/calls/{absence_id:int}/accept"): frozenset({R, O}),
+    ("POST", "/my/shifts/job-calls/{call_id:int}/accept"): frozenset({R, O}),
     ("POST", "/my/shifts/days-off"): frozenset({R, O}),
     ("POST", "/my/shifts/calendar-link"): frozenset({R, O}),
     ("GET", "/ical/{token:str}"): PUBLIC,
@@ -175,6 +196,20 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/admin/integrations"): frozenset({ADMIN}),
     ("POST", "/admin/integrations"): frozenset({ADMIN}),
     ("POST", "/admin/integrations/{token_id:int}/revoke"): frozenset({ADMIN}),
+    # the equipment desk (issue 15): the equipment manager, the support manager reads along;
+    # a spare unit is asked from the request page or by the job's engineer
+    ("GET", "/equipment"): frozenset({E, M}),
+    ("GET", "/equipment/queue"): frozenset({E, M}),
+    ("GET", "/equipment/labels"): frozenset({E, M}),
+    ("GET", "/equipment/units/{unit_id:int}"): frozenset({E, M}),
+    ("POST", "/equipment/units/{unit_id:int}/retire"): frozenset({E, M}),
+    ("POST", "/equipment/units/{unit_id:int}/back"): frozenset({E, M}),
+    ("POST", "/equipment/spares/{spare_id:int}/ship"): frozenset({E, M}),
+    ("POST", "/equipment/spares/{spare_id:int}/cancel"): frozenset({E, M}),
+    ("POST", "/equipment/repairs/{ticket_id:int}/receive"): frozenset({E, M}),
+    ("POST", "/equipment/repairs/{ticket_id:int}/finish"): frozenset({E, M}),
+    ("POST", "/equipment/swaps/{fact_id:str}/resolve"): frozenset({E, M}),
+    ("POST", "/spares/ask/{request_id:int}"): frozenset({D, M, O, E}),
     # the rental system's machine API: an integration token only, never a person (403)
     ("PUT", "/api/rental/v1/customers"): frozenset(),
     ("PUT", "/api/rental/v1/venues"): frozenset(),
@@ -193,7 +228,10 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
 # Answers that look like a refusal but are the route's own work: a sign-in with no
 # password is 401, signing out sends you to the sign-in page.
 OWN_ANSWERS = {("POST", "/login"): {401}, ("POST", "/logout"): {303},
-               ("POST", "/me/sign-out-everywhere"): {303}}  # signed out: off to sign in
+               ("POST", "/me/sign-out-everywhere"): {303},  # signed out: off to sign in
+               # an unsigned callback is refused whoever sends it (issue 17)
+               **{(m, f"/channels/{c}"): {403} for m in ("GET", "POST")
+                  for c in ("wechat", "wecom", "callcenter")}}
 
 # A typical valid value for each path parameter, by its name.
 SAMPLE = {"month": "2026-11", "day": "2026-11-03", "kind": "handoff", "token": "nope.ics",

@@ -95,3 +95,17 @@ def test_non_admin_cannot_add_people(client, people):
     login(client, "manager")
     r = form_post(client, "/admin/people/", GOOD)
     assert r.status_code == 403
+
+
+def test_after_a_validation_error_the_ticked_roles_and_group_stay(client, people, db):
+    login(client, "admin")
+    r = client.post("/admin/people/", data={"display_name": "", "username": "x", "password": "",
+                                             "roles": ["onsite", "dispatcher"], "group": "onsite",
+                                             "region": "suburban"},
+                    headers={"x-csrftoken": client.cookies.get("csrftoken")})
+    assert r.status_code == 422
+    html = r.text.split("<table")[0]  # the add form, not the people's own rows
+    for role in ("onsite", "dispatcher"):
+        assert f'name="roles" value="{role}" checked' in html
+    assert 'name="roles" value="admin" checked' not in html
+    assert 'value="onsite" selected' in html and 'value="suburban" selected' in html

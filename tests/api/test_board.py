@@ -50,7 +50,7 @@ def test_board_lists_open_requests_soonest_deadline_first_with_their_clocks(clie
     agent = people["agent"]
     p3 = handed_off(db, agent, now - timedelta(minutes=2), settings, priority="P3")
     p1 = handed_off(db, agent, now - timedelta(minutes=1), settings, priority="P1", stream_state="live")
-    # D8a: a stream starting in 32 min (buffer 30) makes this P2 the most urgent of all
+    # D8a: a stream starting in 32 min (buffer 30) makes this P2 due first; D4: P1 still leads
     soon = handed_off(db, agent, now, settings, priority="P2", stream_state="upcoming",
                       stream_starts_at=(now + timedelta(minutes=32)).isoformat())
     closed = handed_off(db, agent, now, settings)
@@ -59,7 +59,7 @@ def test_board_lists_open_requests_soonest_deadline_first_with_their_clocks(clie
     login(client, "dispatcher")
     html = client.get("/board").text
     order = [n for n in numbers_in_order(html) if n in {p3.number, p1.number, soon.number, closed.number}]
-    assert order == [soon.number, p1.number, p3.number]  # cancelled is not on the board
+    assert order == [p1.number, soon.number, p3.number]  # cancelled is not on the board
     row = html[html.index(f'data-r="{p1.id}"'):]
     row = row[:row.index("</tr>")]
     assert "首次响应" in row and "解决" in row and "data-s=" in row and "正在直播" in row

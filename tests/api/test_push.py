@@ -15,6 +15,7 @@ from sqlmodel import select
 from server.actions import ActionError, notify
 from server.actions import jobs as J
 from server.actions import push as push_actions
+from server.actions.job_common import active_jobs
 from server.db import make_engine, open_session, utcnow
 from server.i18n import translations
 from server.models import AuditEntry, ChangeRecord, Notification, PushSubscription
@@ -119,7 +120,7 @@ def test_a_p1_dispatch_arrives_encrypted_signed_and_urgent_after_the_request(
     assert push.vapid_error == "" and push.vapid_claims["aud"] == receiver.url
     assert push.headers["urgency"] == "high" and push.headers["ttl"] == "300"
     assert push.headers["content-encoding"] == "aes128gcm"
-    job = J._active_jobs(db, req.id)[0]
+    job = active_jobs(db, req.id)[0]
     data = push.data
     assert data["job_id"] == job.id and data["request_id"] == req.id
     assert data["priority"] == "P1" and data["accept"] is True

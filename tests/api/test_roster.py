@@ -394,6 +394,10 @@ def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
     r = form_post(client, f"/roster/swaps/{swap.id}/approve", htmx=True)
     assert r.status_code == 200
     assert "已批准" in text_of(r.text)
+    # the card leaves "waiting for your approval" at once: the answer replaces it with
+    # nothing and brings the decided list back out of band (issue 13)
+    assert f'id="swap-{swap.id}"' not in r.text and 'id="swaps-decided" ' in r.text
+    assert 'hx-swap-oob="true"' in r.text and 'id="swaps-none"' in r.text
     fresh(db)
     assert db.get(Shift, shift.id).staff_id == other.id
     assert db.get(SwapRequest, swap.id).status == "approved"
@@ -466,6 +470,9 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     assert all(n.urgency == "high" for n in notes(db, "roster.backup_call"))
     # nobody holds the shift until a backup accepts
     assert shift.staff_id not in {d.staff_id for d in on_duty(db, during)}
+    # the duty screen names who was called (issue 13)
+    duty_page = text_of(r.text)
+    assert all(db.get(Staff, sid).display_name in duty_page.split("已呼叫后备")[1] for sid in called)
 
     call = notes(db, "roster.backup_call")[0]
     kind = {"night": "夜班", "day": "白班"}[shift.kind]

@@ -360,13 +360,24 @@ def test_without_a_rental_order_only_the_requests_own_unit_can_come_out(phone, d
     assert results(push(phone, [ok]))[0]["status"] == "applied"
 
 
-def test_a_swap_that_read_an_old_unit_version_changes_nothing(db, world):
+def test_a_swap_that_read_an_old_unit_version_changes_nothing(db, world, monkeypatch):
     from sqlalchemy import text
 
-    out, spare = db.get(Unit, world.unit_out.id), db.get(Unit, world.spare.id)
-    db.execute(text("UPDATE unit SET version = version + 1 WHERE id = :id"), {"id": spare.id})
-    refusal = field_actions._move_units(db, out, spare)  # holds the version it read
-    assert refusal is not None and "ENC-0100" in refusal.render()
+    from server.actions import equipment
+
+    real = equipment.facts
+
+    def read_then_someone_else_moves_it(db_, unit):
+        seen = real(db_, unit)  # the unit as this swap read it
+        db_.execute(text("UPDATE unit SET version = version + 1 WHERE id = :id"), {"id": unit.id})
+        return seen
+
+    monkeypatch.setattr(equipment, "facts", read_then_someone_else_moves_it)
+    spare = db.get(Unit, world.spare.id)
+    with pytest.raises(equipment.MoveRefused) as refused:
+        equipment.move(db, spare, "put_in", world.engineer.id, utcnow(),
+                       request_id=world.request.id, order_id=world.order.id)
+    assert "ENC-0100" in refused.value.message.render()
     db.rollback()
     assert db.get(Unit, world.spare.id).status == "reserve"
 

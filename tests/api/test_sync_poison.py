@@ -128,7 +128,7 @@ def test_the_form_path_refuses_a_nul_with_a_reason(phone, db, world):
             "device_time": "9999-12-31T23:59:59-14:00", "fault_kind": "cabling",
             "text": "电源\x00接口"}
     r = phone.post(f"/field/jobs/{jid}", data=data, headers={"hx-request": "true"})
-    assert r.status_code == 200
+    assert r.status_code == 422  # refused, with the reason; the page swaps it in
     assert "无法保存的字符" in r.text
     data |= {"mutation_id": "6a1f3b5e-8f0e-4c55-9b3c-0c1c2d3e4f51", "text": "电源接口松动"}
     r = phone.post(f"/field/jobs/{jid}", data=data, headers={"hx-request": "true"})

@@ -113,7 +113,9 @@ def test_bad_input_is_explained_next_to_the_field_in_the_browser(live_server, ne
     page = new_context(LAPTOP).new_page()
     sign_in(page, live_server.url, "agent")
     page.goto(live_server.url + "/requests/new")
-    page.keyboard.press("Enter")  # nothing typed yet
+    page.keyboard.press("Enter")  # Enter in a one-line field moves on, never submits (issue 13)
+    assert page.locator("#e-customer_name").count() == 0
+    page.locator("#intake-submit").click()  # nothing typed yet
     page.locator("#e-customer_name").wait_for()
     assert "请输入客户名称" in page.locator("#e-customer_name").inner_text()
     assert page.locator("#f-customer_name").get_attribute("aria-invalid") == "true"
@@ -124,8 +126,29 @@ def test_bad_input_is_explained_next_to_the_field_in_the_browser(live_server, ne
     tab_to(page, "f-phone")
     page.keyboard.type("12345")
     assert "请输入联系电话" in page.locator("#e-phone").inner_text()
-    page.keyboard.press("Enter")
+    page.locator("#intake-submit").click()
     page.wait_for_function(
         "() => { const e = document.getElementById('e-phone'); return !!e && e.innerText.includes('11 位手机号'); }")
     assert page.locator("#f-phone").input_value() == "12345"
     screenshot(page, "intake-laptop-errors")
+
+
+def test_enter_in_the_order_number_looks_it_up_and_never_submits(live_server, new_context):
+    """Issue 13: Enter in the order field used to save a request with customer, contact
+    and phone empty. Now it looks the order up, then moves on."""
+    order_no, customer = a_running_order(live_server)
+    page = new_context(LAPTOP).new_page()
+    sign_in(page, live_server.url, "agent")
+    page.goto(live_server.url + "/requests/new")
+    before = sqlite3.connect(live_server.data_dir / "fieldops.db").execute(
+        "SELECT count(*) FROM support_request").fetchone()[0]
+    page.locator("#f-order_no").fill(order_no)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "name => document.getElementById('f-customer_name').value === name", arg=customer)
+    page.wait_for_function("document.activeElement && document.activeElement.id !== 'f-order_no'")
+    page.keyboard.press("Enter")  # Enter in the next one-line field moves on too
+    assert "filed=" not in page.url
+    after = sqlite3.connect(live_server.data_dir / "fieldops.db").execute(
+        "SELECT count(*) FROM support_request").fetchone()[0]
+    assert after == before

@@ -127,10 +127,10 @@ def test_the_job_page_shows_what_the_queued_actions_lead_to(server, new_context)
     page.wait_for_function(f"document.querySelector(\"{card}\").textContent.includes('已完成')")
     screenshot(page, "field-offline-my-jobs-phone")
 
-    ctx.set_offline(False)
-    page.goto(f"{server.url}/field/jobs/{job_id}")
+    ctx.set_offline(False)  # on this page, already showing 4 waiting: it syncs by itself
     waiting(page, 0, timeout=30_000)
     each_once(server, ["accept", "check_in", "fix_note", "done"])
+    page.goto(f"{server.url}/field/jobs/{job_id}")
     page.wait_for_function("document.querySelector('#job').dataset.status === 'done'")
     page.wait_for_function("document.querySelectorAll('#job li.ffact.pending').length === 0")
     assert "等待同步" not in chip(page)

@@ -68,9 +68,12 @@ def test_engineer_asks_for_a_swap_on_the_phone_and_the_manager_approves(server, 
     assert request.locator("li.error").count() == 0  # the swap breaks no rule
     screenshot(laptop, "swap-approvals-laptop")
     request.get_by_role("button", name="批准").click()
-    approved = laptop.locator("article.swap-card.approved", has_text=f"张强 → {colleague}")
-    approved.wait_for()
-    assert "已通知双方" in approved.inner_text()
+    # the card leaves "waiting for your approval" at once; the decision tops the decided list
+    decided = laptop.locator("#swaps-decided .flash")
+    decided.wait_for()
+    assert "已通知双方" in decided.inner_text() and colleague in decided.inner_text()
+    assert request.count() == 0
+    assert laptop.locator("#swaps-decided li", has_text=f"张强 → {colleague}").count() == 1
 
     phone.reload()
     row = phone.locator("#my-swaps .swap-row", has_text=f"张强 → {colleague}")

@@ -331,3 +331,29 @@ def test_every_slot_owns_its_own_instants(day: date) -> None:
     for slot in PROPERTY_CAL.slots_between(day, day):
         for instant in (slot.starts_at, slot.ends_at - timedelta(seconds=1)):
             assert PROPERTY_CAL.slot_at(instant) == slot
+
+
+def test_office_hours_on_working_days_makeup_saturdays_not_holidays():
+    """D17: office hours are the daytime of an official working day."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from server.domain.calendar import OfficeHours, SpecialCalendar
+
+    sh = ZoneInfo("Asia/Shanghai")
+    cal, hours = SpecialCalendar(), OfficeHours.parse("08:00-18:00")
+    at = lambda d, h, m=0: datetime(d.year, d.month, d.day, h, m, tzinfo=sh)  # noqa: E731
+    monday, makeup, holiday, sunday = (date(2026, 12, 7), date(2026, 10, 10), date(2026, 10, 1),
+                                       date(2026, 12, 6))
+    assert cal.office_hours_at(at(monday, 13, 26), hours) == at(monday, 18)
+    assert cal.office_hours_at(at(makeup, 9), hours) == at(makeup, 18)
+    assert cal.office_hours_at(at(holiday, 13), hours) is None
+    assert cal.office_hours_at(at(sunday, 13), hours) is None
+    assert cal.office_hours_at(at(monday, 7, 59), hours) is None
+    assert cal.office_hours_at(at(monday, 18), hours) is None  # the night shift starts
+    assert str(OfficeHours.parse(" 09:00 - 17:30 ")) == "09:00-17:30"
+    import pytest
+
+    for bad in ("", "9-5", "18:00-08:00", "08:00"):
+        with pytest.raises(ValueError):
+            OfficeHours.parse(bad)

@@ -69,3 +69,13 @@ def test_the_symptoms_checklist_comes_first_and_all_three_are_offered():
     lists = checklists_for("mixer", "推流失败")
     assert [c.fault for c in lists] == ["push_failed", "no_power", "no_signal"]
     assert [c.fault for c in checklists_for("audio", "声音忽大忽小")] == list(FAULTS)
+
+
+def test_the_audio_checklists_speak_of_sound_not_picture():
+    from server.domain.checklists import checklists_for
+
+    for c in checklists_for("audio"):
+        words = " ".join(step.text for step in c.steps).lower() + " " + c.title.lower()
+        assert "video" not in words and "picture" not in words, c.fault
+    lost = next(c for c in checklists_for("audio") if c.fault == "no_signal")
+    assert lost.title == "No sound" and "sound" in " ".join(s.text for s in lost.steps)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from server.domain.field import (
     FAULT_KINDS,
     FAULT_LABELS,
     FLAG_REASONS,
     Outcome,
-    UnitView,
     assess_check_in,
     job_change,
     navigation_links,
-    swap_refusal,
 )
 from server.domain.geo import haversine_m, wgs84_to_gcj02
 
@@ -65,54 +61,6 @@ def test_outcome_status_only_gets_worse():
     out.flag("outside")
     assert out.status == "rejected"
     assert [m.msgid for m in out.messages] == ["nope"]
-
-
-# -- D13: a unit is never in two places ----------------------------------------------------
-
-RESERVE = UnitView("CAM-0100", "reserve", on_an_order=False)
-RENTED = UnitView("CAM-0001", "rented", on_an_order=True)
-
-
-def refusal(out=RENTED, into=RESERVE, out_tag="CAM-0001", in_tag="CAM-0100", on_order=True,
-            request_id=5):
-    return swap_refusal(out, into, out_tag, in_tag, on_order, request_id)
-
-
-def test_a_good_swap_is_not_refused():
-    assert refusal() is None
-    assert refusal(into=UnitView("CAM-0100", "reserve", False, held_for_request_id=5)) is None
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "msgid_part"),
-    [
-        ({"out_tag": ""}, "both units"),
-        ({"in_tag": "CAM-0001"}, "must be different"),
-        ({"out": None}, "no unit"),
-        ({"into": None}, "no unit"),
-        ({"on_order": False}, "not on this request's rental order"),
-        ({"into": UnitView("CAM-0100", "rented", True)}, "not in the reserve"),
-        ({"into": UnitView("CAM-0100", "in_repair", False)}, "not in the reserve"),
-        ({"into": UnitView("CAM-0100", "in_transit", False)}, "not in the reserve"),
-        ({"into": UnitView("CAM-0100", "reserve", True)}, "already on a rental order"),
-        ({"into": UnitView("CAM-0100", "reserve", False, held_for_request_id=9)},
-         "held for another"),
-    ],
-)
-def test_swaps_that_are_refused(kwargs, msgid_part):
-    message = refusal(**kwargs)
-    assert message is not None and msgid_part in message.msgid
-    assert message.render()  # every placeholder is filled
-
-
-statuses = st.sampled_from(["rented", "reserve", "in_transit", "in_repair"])
-
-
-@given(statuses, st.booleans(), st.one_of(st.none(), st.integers(1, 9)))
-def test_only_a_free_reserve_unit_is_ever_put_in(status, on_order, held):
-    unit_in = UnitView("CAM-0100", status, on_order, held)
-    accepted = refusal(into=unit_in) is None
-    assert accepted == (status == "reserve" and not on_order and held in (None, 5))
 
 
 # -- D15: the check-in distance, in one datum -----------------------------------------------

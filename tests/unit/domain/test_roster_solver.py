@@ -203,3 +203,28 @@ def test_60_people_over_31_days_in_well_under_10_seconds():
         roster_violations(MAY, result.assignments, people, set(people), result.backups, RULES) == []
     )
     assert elapsed < 10
+
+
+# -- "Fill for me" keeping the shifts already placed (issue 13) ------------------------------
+
+
+def test_fill_goes_around_kept_shifts_even_four_nights_in_a_row():
+    """Four nights in a row is a warning (D10), not a reason to refuse the whole fill."""
+    kept = [Assignment("u01", (date(2025, 6, d), "night")) for d in (9, 10, 11, 12)]
+    result = solve(fixed=kept)
+    assert result.feasible, [m.msgid for m in result.reasons]
+    assert set(kept) <= set(result.assignments)
+
+
+def test_kept_shifts_that_block_the_fill_are_named():
+    """Two urban engineers, both kept on the night before a weekend day: nobody urban is
+    left for that day (they would work two shifts in a row); the kept shifts are named."""
+    people = team(urban=2)
+    sat = date(2025, 6, 7)  # a Saturday: it has a day shift
+    kept = [Assignment("u01", (date(2025, 6, 6), "night")), Assignment("u02", (date(2025, 6, 6), "night"))]
+    result = solve(people=people, fixed=kept)
+    assert not result.feasible
+    named = {(m.params["staff"], m.params["day"]) for m in result.reasons}
+    assert named and named <= {("u01", date(2025, 6, 6)), ("u02", date(2025, 6, 6))}
+    assert all("kept shift" in m.msgid for m in result.reasons)
+    assert sat.weekday() == 5

@@ -121,6 +121,16 @@
     });
   }
 
+  // A button with data-confirm asks first (publishing a roster, sending a job onsite);
+  // "no" stops both the plain form post and htmx's (capture phase: before htmx sees it).
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-confirm]");
+    if (b && !window.confirm(b.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
   // A board row's button opens the side panel (one listener, not one per row); without
   // script it is a link to the request's page.
   document.addEventListener("click", function (e) {
@@ -198,17 +208,28 @@
   function prepare(form) {
     if (form.hasAttribute("data-photo") && !form.elements.image.value) return Promise.reject();
     if (!form.hasAttribute("data-geo")) return Promise.resolve();
+    // data-geo-soft ("on my way"): the position only feeds the customer's arrival
+    // estimate, so the action goes without one when the phone cannot tell.
+    var soft = form.hasAttribute("data-geo-soft");
     var wait = form.querySelector("[data-geo-wait]"), error = form.querySelector("[data-geo-error]");
-    error.hidden = true; wait.hidden = false;
+    if (error) error.hidden = true;
+    if (wait) wait.hidden = false;
     return new Promise(function (resolve, reject) {
-      if (!navigator.geolocation) { wait.hidden = true; error.hidden = false; return reject(); }
+      function without() {
+        if (wait) wait.hidden = true;
+        if (soft) return resolve();
+        if (error) error.hidden = false;
+        reject();
+      }
+      if (!navigator.geolocation) return without();
       navigator.geolocation.getCurrentPosition(function (pos) {
         form.elements.lat.value = pos.coords.latitude;
         form.elements.lon.value = pos.coords.longitude;
         form.elements.accuracy_m.value = Math.round(pos.coords.accuracy);
-        wait.hidden = true; resolve();
-      }, function () { wait.hidden = true; error.hidden = false; reject(); },
-      { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+        if (wait) wait.hidden = true;
+        resolve();
+      }, without, { enableHighAccuracy: true, timeout: soft ? 8000 : 20000,
+                    maximumAge: soft ? 120000 : 30000 });
     });
   }
 
@@ -252,7 +273,10 @@
       createImageBitmap(picker.files[0]).then(function (bmp) {
         return new window.BarcodeDetector().detect(bmp);
       }).then(function (codes) {
-        if (codes.length) { target.value = codes[0].rawValue.trim().toUpperCase(); target.focus(); }
+        if (!codes.length) return;
+        target.value = codes[0].rawValue.trim().toUpperCase();
+        target.focus();
+        target.dispatchEvent(new Event("input", { bubbles: true })); // e.g. the stock search
       });
     };
     picker.click();

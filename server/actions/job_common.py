@@ -1,0 +1,118 @@
+"""What the job actions share: loading with row locks, the request's status following
+its jobs, the change announcements, and notices in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from server.actions import ActionError, changes
+from server.domain.text import N_
+from server.models import (
+    ACTIVE_JOB_STATUSES,
+    OPEN_STATUSES,
+    Job,
+    JobStatus,
+    RequestStatus,
+    SlaClock,
+    Staff,
+    SupportRequest,
+)
+
+JOB_KINDS = ("remote", "onsite")
+WORKING = (JobStatus.accepted, JobStatus.en_route, JobStatus.on_site)
+
+
+def word(code: str) -> str:
+    """A vocabulary code in the current language, for a message's placeholder."""
+    from server.i18n import gettext
+
+    return gettext(code) if code else ""
+
+
+def open_request(db: Session, request_id: int) -> SupportRequest:
+    # FOR UPDATE (PostgreSQL; SQLite's writers are serialised already): two dispatchers
+    # assigning, or a cancel racing a field "done", take their turns on the request row.
+    request = db.get(SupportRequest, request_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        raise ActionError(N_("No such request."))
+    if request.status not in OPEN_STATUSES:
+        raise ActionError(N_("This request is {status}: nothing more can be done on it here."),
+                          status=word(request.status))
+    return request
+
+
+def locked_job(db: Session, job_id: int) -> Job:
+    # FOR UPDATE: an accept and the acknowledgement chain moving the job on cannot both win.
+    job = db.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None:
+        raise ActionError(N_("No such job."))
+    return job
+
+
+def active_jobs(db: Session, request_id: int) -> list[Job]:
+    return list(db.exec(
+        select(Job).where(Job.request_id == request_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+        .order_by(Job.id)
+    ).all())
+
+
+def clock_of(db: Session, request_id: int, kind: str) -> SlaClock | None:
+    return db.exec(
+        select(SlaClock).where(SlaClock.request_id == request_id, SlaClock.kind == kind)
+    ).first()
+
+
+def end_job(db: Session, job: Job, status: str, now: datetime, outcome: str = "",
+             notes: str | None = None) -> None:
+    job.status, job.finished_at = status, now
+    if outcome:
+        job.outcome = outcome
+    if notes is not None:
+        job.notes = notes
+    job.version += 1
+    db.add(job)
+
+
+def set_status(db: Session, request: SupportRequest) -> None:
+    """An open, handed-off request's status follows its jobs."""
+    if request.status == RequestStatus.new:
+        return
+    db.flush()
+    active = active_jobs(db, request.id)
+    if any(j.status in WORKING for j in active):
+        request.status = RequestStatus.in_progress
+    elif active:
+        request.status = RequestStatus.assigned
+    else:
+        request.status = RequestStatus.handed_off
+    db.add(request)
+
+
+def touch(db: Session, request: SupportRequest, job: Job | None = None,
+           staff_ids: list[int | None] | None = None) -> None:
+    request.version += 1
+    db.add(request)
+    if job is not None:
+        changes.changed(db, "job", job.id, staff_ids=staff_ids or [job.assignee_id],
+                        request_id=request.id)
+    changes.changed(db, "request", request.id, request_id=request.id)
+
+
+def name_of(db: Session, staff_id: int | None) -> str:
+    staff = db.get(Staff, staff_id) if staff_id else None
+    return staff.display_name if staff else "—"
+
+
+def urgency(request: SupportRequest) -> str:
+    return "high" if request.priority == "P1" else "normal"
+
+
+def say(staff: Staff | None, msgid: str, **params: Any) -> str:
+    """A notice's text in the recipient's language, not the sender's."""
+    from server.i18n import translations
+
+    text = translations(staff.locale if staff else "zh_CN").gettext(msgid)
+    return text.format(**params) if params else text
