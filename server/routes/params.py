@@ -63,6 +63,12 @@ MultiForm = Annotated[
 ]
 
 
+# Fields of a JSON body (a dataclass or Struct field's type): the same bounds.
+JsonId = Annotated[int, msgspec.Meta(ge=b.MIN_ID, le=b.MAX_ID)]
+JsonText = Annotated[str, msgspec.Meta(max_length=b.SHORT_TEXT, pattern=b.SINGLE_LINE_PATTERN)]
+JsonUrl = Annotated[str, msgspec.Meta(max_length=2048, pattern=b.SINGLE_LINE_PATTERN)]
+
+
 class BadInput(ValidationException):
     """A value from outside that does not fit its bounds: answered 400 with ``message``.
 
@@ -196,7 +202,7 @@ def explain(raw: str) -> Message:
 
 
 __all__ = [
-    "BadInput", "CountQuery", "DayPath", "Form", "MultiForm", "IdPath", "IdQuery", "MonthPath",
+    "BadInput", "CountQuery", "DayPath", "Form", "JsonId", "JsonText", "JsonUrl", "MultiForm", "IdPath", "IdQuery", "MonthPath",
     "MonthQuery", "TextQuery", "TokenPath", "WordQuery", "check_form", "choice_path", "explain",
     "form_choice", "form_day", "form_id", "form_month", "form_text", "to_day", "to_month",
 ]  # fmt: skip
