@@ -18,7 +18,7 @@ from server.models import Role, Venue
 from server.queries import catalog as q
 from server.routes._http import DB, get, page, post
 from server.routes.nav import Screen, register
-from server.routes.params import Form, IdPath
+from server.routes.params import Form, IdPath, MultiForm
 from server.security import requires
 
 STAFF = (Role.agent, Role.dispatcher)
@@ -42,6 +42,12 @@ def contacts_from(data: dict[str, Any]) -> list[dict[str, str]]:
     return [{"name": n, "phone": p} for n, p in zip(names, phones, strict=False)]
 
 
+def customer_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The customer's own fields: one text each (the last, if a field came twice)."""
+    return {k: (v[-1] if isinstance(v, list) and v else v) for k, v in data.items()
+            if k not in ("contact_name", "contact_phone")}
+
+
 class CustomersController(Controller):
     path = "/customers"
     guards = [requires(*STAFF)]
@@ -54,9 +60,10 @@ class CustomersController(Controller):
                     q=text, customers=q.search_customers(db, text), errors={}, form={})
 
     @post("/")
-    def create(self, request: Request, db: DB, data: Form) -> Response:
+    def create(self, request: Request, db: DB, data: MultiForm) -> Response:
         try:
-            customer = actions.save_customer(db, request.user.id, None, data, contacts_from(data),
+            customer = actions.save_customer(db, request.user.id, None, customer_fields(data),
+                                             contacts_from(data),
                                              utcnow())
         except ActionError as exc:
             db.rollback()
@@ -69,10 +76,10 @@ class CustomersController(Controller):
         return _customer_page(request, db, customer_id)
 
     @post("/{customer_id:int}")
-    def save(self, request: Request, db: DB, customer_id: IdPath, data: Form) -> Response:
+    def save(self, request: Request, db: DB, customer_id: IdPath, data: MultiForm) -> Response:
         try:
-            actions.save_customer(db, request.user.id, customer_id, data, contacts_from(data),
-                                  utcnow())
+            actions.save_customer(db, request.user.id, customer_id, customer_fields(data),
+                                  contacts_from(data), utcnow())
         except ActionError as exc:
             db.rollback()
             return _customer_page(request, db, customer_id, 422, errors=refusal(exc), form=data)
