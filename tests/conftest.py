@@ -188,6 +188,10 @@ def fresh_pg(pg_url) -> str:
 
     engine = create_engine(pg_url)
     with engine.begin() as conn:
+        # A connection an earlier test leaked (idle in a transaction) would make DROP SCHEMA
+        # wait for ever and hang the suite: end every other session on this database first.
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
