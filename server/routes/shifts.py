@@ -104,6 +104,9 @@ class MyShiftsController(Controller):
     def swap(self, request: Request, db: DB, shift_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         shift = _own_shift(db, user.id, shift_id)
+        if not any(m.shift.id == shift.id
+                   for m in q.my_shifts(db, user.id, now_of(request), rules_of(request))):
+            raise NotFoundException()  # ended, or in a roster not yet published: as the GET  # fmt: skip
         try:
             actions.request_swap(db, user.id, shift.id, data.get("to_staff_id", ""),
                                  str(data.get("reason", "")), now_of(request),

@@ -310,6 +310,23 @@ def test_swap_is_refused_at_4_days_23_hours_before_the_shift(client, db, team, p
     assert db.exec(select(SwapRequest)).first() is None
 
 
+@pytest.mark.parametrize("form", [{"to_staff_id": "-1", "reason": "9999-12-31"},
+                                  {"to_staff_id": "9223372036854775808"}, {}])  # fmt: skip
+def test_a_swap_of_a_shift_that_has_ended_is_not_found_whatever_the_form(
+    client, db, team, published, clock, form
+):
+    """A shift already over is not on 'my shifts': its swap form is 404 for any input,
+    never a 500 from re-rendering a form for a shift the page does not list."""
+    u1 = team["u1"]
+    shift = _a_shift(db, u1, published)
+    clock.set(shift.ends_at + timedelta(minutes=1))
+    login(client, "u1")
+    assert client.get(f"/my/shifts/{shift.id}/swap").status_code == 404
+    r = form_post(client, f"/my/shifts/{shift.id}/swap", form, htmx=True)
+    assert r.status_code == 404
+    assert db.exec(select(SwapRequest)).first() is None
+
+
 def test_swap_is_asked_exactly_5_days_before_and_waits_for_the_manager(
     client, db, team, published, clock
 ):
