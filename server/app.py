@@ -28,6 +28,7 @@ from server.domain.devices import device_label
 from server.headers import security_headers
 from server.jobs import loop as background
 from server.jobs import push as push_jobs
+from server.loops import PerLoopEventEmitter
 from server.push.vapid import warn_about_subject
 from server.routes import ROUTES, rental_api
 from server.routes._errors import EXCEPTION_HANDLERS
@@ -103,14 +104,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=set_request_locale,
         before_send=[security_headers(hsts=settings.secure_cookies)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
-        plugins=[HTMXPlugin(), live.channels_plugin(settings)],
-        on_startup=[live.start, background.start, push_jobs.start, heap.settle],
-        on_shutdown=[push_jobs.stop, background.stop, live.stop],
+        plugins=[HTMXPlugin()],
+        lifespan=[live.lifespan],  # made in the loop running the lifespan (server.live)
+        event_emitter_backend=PerLoopEventEmitter,
+        on_startup=[background.start, push_jobs.start, heap.settle],
+        on_shutdown=[push_jobs.stop, background.stop],
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        state=State({"settings": settings, "engine": engine, "push_problem": push_problem}),
+        state=State({"settings": settings, "engine": engine, "push_problem": push_problem,
+                     live.HUBS: {}}),
         debug=settings.debug,
     )
 

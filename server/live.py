@@ -9,6 +9,12 @@ to every connected board and engineer list, which then re-fetch their fragment.
 Backends: in memory for SQLite (one server process); PostgreSQL LISTEN/NOTIFY through
 psycopg for several processes on one database, so a change committed by one process
 reaches the browsers connected to any other.
+
+One hub (plugin, backend, bridge) per event loop running the app's lifespan, made inside
+that lifespan (``lifespan``) and found by the running loop (``hub``): its queues, locks,
+tasks and connections belong to that loop. A server runs one lifespan per process; a
+harness that runs a second one on another loop (schemathesis' ASGI client beside the
+test client) gets a hub of its own instead of corrupting the first one's.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Litestar
@@ -32,6 +39,8 @@ log = logging.getLogger(__name__)
 
 
 def channels_plugin(settings: Any) -> ChannelsPlugin:
+    """A new, not yet started plugin (``async with`` starts it); call it in the loop that
+    will use it."""
     if settings.is_sqlite:
         backend: Any = MemoryChannelsBackend()
     else:
@@ -125,13 +134,32 @@ class Bridge:
             log.debug("live update dropped during shutdown")
 
 
-async def start(app: Litestar) -> None:
-    bridge = Bridge(app.plugins.get(ChannelsPlugin), asyncio.get_running_loop())
-    app.state.live_bridge = bridge
-    changes.on_commit(bridge)
+HUBS = "live_hubs"  # app.state key: {event loop: started ChannelsPlugin}
 
 
-async def stop(app: Litestar) -> None:
-    bridge = app.state.get("live_bridge")
-    if bridge is not None:
-        changes.remove_listener(bridge)
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """The app's live updates for one lifespan, on the loop running it (``lifespan=`` of
+    ``create_app``): a started plugin, and the after-commit bridge into it."""
+    loop = asyncio.get_running_loop()
+    hubs: dict[asyncio.AbstractEventLoop, ChannelsPlugin] = app.state.setdefault(HUBS, {})
+    async with channels_plugin(app.state.settings) as plugin:
+        bridge = Bridge(plugin, loop)
+        hubs[loop] = plugin
+        changes.on_commit(bridge)
+        try:
+            yield
+        finally:
+            changes.remove_listener(bridge)
+            hubs.pop(loop, None)
+
+
+def hub(app: Litestar) -> ChannelsPlugin:
+    """The started plugin of the running loop's lifespan.
+
+    Raises ``RuntimeError`` when the app's lifespan has not started on this loop.
+    """
+    plugin = app.state.get(HUBS, {}).get(asyncio.get_running_loop())
+    if plugin is None:
+        raise RuntimeError("live updates are not running on this event loop (no lifespan)")
+    return plugin

@@ -392,7 +392,7 @@ class EventsController(Controller):
 
     @litestar.get("/")
     async def stream(self, request: Request) -> ServerSentEvent:
-        plugin = request.app.plugins.get(ChannelsPlugin)
+        plugin = live.hub(request.app)
         last = _int(request.headers.get("last-event-id"))
         return ServerSentEvent(change_stream(plugin, request.app.state.engine, last),
                                headers={"Cache-Control": "no-cache"})

@@ -72,7 +72,7 @@ async def status_events(request: Request, token: TokenPath) -> ServerSentEvent:
 
     settings = request.app.state.settings
     request_id = await sync_to_thread(_request_id, request.app.state.engine, token, settings)
-    plugin = request.app.plugins.get(ChannelsPlugin)
+    plugin = live.hub(request.app)
     return ServerSentEvent(_stream(plugin, request_id), headers={"Cache-Control": "no-cache"})
 
 
