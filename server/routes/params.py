@@ -6,6 +6,8 @@ Path and query parameters (Litestar checks them, the OpenAPI document shows the 
     IdPath        a row id in the path, 1..2^31-1 (fits PostgreSQL INTEGER and SQLite)
     IdQuery       an optional row id in the query string
     CountQuery    an offset or count in the query string, 0..2^31-1
+    VersionQuery  a change version (sync cursor) in the query string, 0..2^31-1 (INTEGER)
+    ClientIdQuery a phone's client id in the query string: 1..64 characters, one line
     MonthPath     "YYYY-MM", years 1900..2100
     DayPath       "YYYY-MM-DD", years 1900..2100 (``to_day`` gives the date)
     TokenPath     a feed token, photo id or uuid: [A-Za-z0-9_-]{1,128}
@@ -37,6 +39,10 @@ from server.domain.text import N_, Message
 IdPath = Annotated[int, PathParameter(ge=b.MIN_ID, le=b.MAX_ID, description="A row id")]
 IdQuery = Annotated[int | None, QueryParameter(ge=b.MIN_ID, le=b.MAX_ID, description="A row id")]
 CountQuery = Annotated[int, QueryParameter(ge=0, le=b.MAX_COUNT, description="An offset")]
+VersionQuery = Annotated[int, QueryParameter(ge=0, le=b.MAX_ID,
+                                             description="A change version; 0 the first time")]
+ClientIdQuery = Annotated[str, QueryParameter(min_length=1, max_length=64, pattern=b.SINGLE_LINE_PATTERN,
+                                              description="One per phone, made there")]
 MonthPath = Annotated[str, PathParameter(pattern=b.MONTH_PATTERN, description="YYYY-MM")]
 MonthQuery = Annotated[str | None, QueryParameter(pattern=b.MONTH_PATTERN, description="YYYY-MM")]
 DayPath = Annotated[str, PathParameter(pattern=b.DAY_PATTERN, description="YYYY-MM-DD")]
@@ -202,7 +208,7 @@ def explain(raw: str) -> Message:
 
 
 __all__ = [
-    "BadInput", "CountQuery", "DayPath", "Form", "JsonId", "JsonText", "JsonUrl", "MultiForm", "IdPath", "IdQuery", "MonthPath",
-    "MonthQuery", "TextQuery", "TokenPath", "WordQuery", "check_form", "choice_path", "explain",
+    "BadInput", "ClientIdQuery", "CountQuery", "DayPath", "Form", "JsonId", "JsonText", "JsonUrl", "MultiForm", "IdPath", "IdQuery", "MonthPath",
+    "MonthQuery", "TextQuery", "TokenPath", "VersionQuery", "WordQuery", "check_form", "choice_path", "explain",
     "form_choice", "form_day", "form_id", "form_month", "form_text", "to_day", "to_month",
 ]  # fmt: skip

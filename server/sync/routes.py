@@ -14,15 +14,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 
 from litestar import Controller, Request
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 from litestar.response import Template
 from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
 from server.actions import audit
 from server.db import open_session, utcnow
+from server.domain.bounds import SINGLE_LINE_PATTERN
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
+from server.routes.params import ClientIdQuery, VersionQuery
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
 from server.sync.apply import MutationIn, Result, apply_all, last_mutation_id, parse_device_time
 from server.sync.registry import PAGE_LISTERS, REGISTRY
@@ -41,8 +43,8 @@ class OtherMutation(BaseModel):
     """Any mutation whose name or arguments do not fit: answered 'rejected' with the reason
     (one bad entry never makes the whole push a 400 the phone would send again forever)."""
 
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=200)
+    id: str = Field(min_length=1, max_length=64, pattern=SINGLE_LINE_PATTERN)
+    name: str = Field(default="", max_length=200, pattern=SINGLE_LINE_PATTERN)
     args: Any = Field(default_factory=dict)
     device_time: Any = None
 
@@ -65,7 +67,8 @@ AnyMutation = Annotated[
 
 
 class PushBody(BaseModel):
-    client_id: str = Field(min_length=1, max_length=64, description="one per phone, made there")
+    client_id: str = Field(min_length=1, max_length=64, pattern=SINGLE_LINE_PATTERN,
+                           description="one per phone, made there")
     sent_at: str | None = Field(default=None, max_length=64,
                                 description="the phone's clock when it sent this push (D8c)")
     mutations: list[AnyMutation] = Field(max_length=MAX_MUTATIONS,
@@ -128,8 +131,8 @@ class SyncController(Controller):
         self,
         request: Request,
         db: DB,
-        cursor: Annotated[int, Parameter(ge=0, le=2**62, description="0 the first time")] = 0,
-        client_id: Annotated[str, Parameter(min_length=1, max_length=64)] = "-",
+        cursor: VersionQuery = 0,
+        client_id: ClientIdQuery = "-",
     ) -> PullReply:
         user = request.scope["user"]
         rows = db.exec(
