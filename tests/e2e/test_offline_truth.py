@@ -10,11 +10,12 @@ page opens.
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.conftest import LAPTOP, PHONE, screenshot, sign_in, sql
+from tests.e2e.conftest import ARTIFACTS, LAPTOP, PHONE, screenshot, sign_in, sql
 from tests.e2e.test_offline import each_once, job_on_page, phone_ready, waiting, write_note
 
 pytestmark = pytest.mark.e2e
@@ -235,3 +236,45 @@ def test_the_offline_state_in_english(server, new_context):
         assert raw not in text
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "field-offline-accepted-en-phone")
+
+
+def test_a_session_that_idled_out_offline_keeps_the_outbox_and_asks_to_sign_in(server, new_context):
+    """FIELDOPS_SESSION_IDLE_MINUTES passes while the phone has no signal: back online the
+    server refuses the sync (401), the phone keeps every waiting action and says to sign in
+    again, with a link; signed in again, they reach the server once."""
+    ctx = new_context(PHONE)
+    page = ctx.new_page()
+    phone_ready(page, server.url)
+    page.locator(".fcard-main").first.click()
+    page.wait_for_selector("#job")
+    job_path = page.url.removeprefix(server.url)
+    ctx.set_offline(True)
+    write_note(page, "信号恢复前写下的维修记录")
+    waiting(page, 1)
+    # Meanwhile the idle timeout passes: the session's row expires, as the store does it.
+    write(server, "UPDATE web_session SET expires_at = '2000-01-01 00:00:00' WHERE staff_id = "
+          "(SELECT id FROM staff WHERE username = 'onsite')")
+
+    ctx.set_offline(False)  # the phone tries to sync by itself, and is refused
+    asked = page.locator("[data-sync-refused] li", has_text="请重新登录后同步")
+    asked.wait_for(timeout=30_000)
+    waiting(page, 1)  # kept on the phone
+    assert "维修记录" in page.inner_text("[data-sync-waiting]")
+    assert sql(server, "SELECT count(*) FROM client_mutation") == [(0,)]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator("[data-syncbar]").screenshot(
+        path=str(ARTIFACTS / "field-idled-out-sign-in-phone.png"))
+
+    asked.get_by_role("link", name="登录").click()
+    page.wait_for_url("**/login*")
+    page.get_by_label("用户名").fill("onsite")
+    page.get_by_label("密码").fill("fieldops-demo")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(server.url + job_path)  # back on the job, where the sync bar is
+    deadline = time.monotonic() + 30
+    while sql(server, "SELECT count(*) FROM client_mutation") == [(0,)]:
+        assert time.monotonic() < deadline, page.inner_text("[data-syncbar]")
+        time.sleep(0.2)
+    waiting(page, 0, timeout=30_000)
+    each_once(server, ["fix_note"])
+    assert page.locator("[data-sync-refused] li", has_text="请重新登录后同步").count() == 0

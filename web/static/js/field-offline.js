@@ -184,7 +184,15 @@
     var list = bar && bar.querySelector("[data-sync-refused]");
     if (!list) return;
     list.textContent = "";
-    if (s.problem === "auth") list.appendChild(el("li", "rejected", bar.getAttribute("data-t-signin")));
+    if (s.problem === "auth") {
+      // The session ended (idle timeout, sign-out elsewhere): what waits stays on the
+      // phone and goes out once the engineer signs in again, back on this page.
+      var auth = el("li", "rejected", bar.getAttribute("data-t-signin") + " ");
+      var go = el("a", "btn small", bar.getAttribute("data-t-signin-link"));
+      go.href = "/login?next=" + encodeURIComponent(location.pathname);
+      auth.appendChild(go);
+      list.appendChild(auth);
+    }
     (s.notices || []).forEach(function (n) {
       var li = el("li", n.status);
       li.appendChild(el("span", "", "⚑ " + n.label + ": " + n.message));
