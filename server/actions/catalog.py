@@ -17,9 +17,10 @@ from typing import Any, Literal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from server.actions import ActionError, FieldErrors
+from server.actions import ActionError, FieldErrors, equipment
 from server.actions.audit import record
 from server.domain import catalog as rules
+from server.domain import equipment as equipment_rules
 from server.domain.text import N_, Message
 from server.i18n import translations
 from server.models import (
@@ -305,13 +306,20 @@ def upsert_unit(db: Session, actor_id: int | None, unit_id: int | None, values: 
                 now: datetime) -> tuple[Unit, Outcome]:
     """A unit by id (the screen) or by asset tag (import, API): type, model, depot, status.
 
-    D13: a unit on an open order is "rented" and its status is not set by hand; a held
-    reserve unit (D8a) keeps its status until its request lets it go.
+    A new unit starts in the status given (reserve by default). On a known unit a new
+    status is a movement of the state machine (``server.domain.equipment.STATUS_MOVES``)
+    made by ``server.actions.equipment.move``, the one writer of unit state: version-
+    checked, audited, refused with the reason when the unit's state does not allow it
+    (D13: a unit on an open order is "rented" and not set by hand; D8a: a held unit keeps
+    its status until its request lets it go). Raises ``FieldErrors``, or ``MoveRefused``
+    when the unit changed meanwhile; the caller then rolls back.
     """
     data, errors = rules.clean_unit(values, aliases())
     unit = db.get(Unit, unit_id) if unit_id else None
     if unit_id and unit is None:
         raise ActionError(N_("No such unit."))
+    if unit is not None:
+        db.refresh(unit)  # decide on what is stored now
     if unit is None and not errors:
         unit = db.exec(select(Unit).where(Unit.asset_tag == data["asset_tag"])).first()
     elif (unit is not None and not errors and data["asset_tag"] != unit.asset_tag
@@ -323,8 +331,9 @@ def upsert_unit(db: Session, actor_id: int | None, unit_id: int | None, values: 
         if depot is None:
             errors["depot"] = Message(N_("Unknown depot: {name}."), {"name": data["depot"]})
     status = data["status"]
+    move_name = None
     if unit is not None and status and status != unit.status:
-        errors.update(_status_refusal(db, unit, status))
+        move_name = _status_move(db, unit, status, depot, errors)
     if errors:
         raise FieldErrors(errors)
     fields = {"asset_tag": data["asset_tag"], "device_type": data["device_type"],
@@ -336,43 +345,57 @@ def upsert_unit(db: Session, actor_id: int | None, unit_id: int | None, values: 
         record(db, "unit.created", actor_id, entity="unit", entity_id=unit.id, at=now,
                asset_tag=unit.asset_tag, status=unit.status)
         return unit, "created"
-    diff = _changed(unit, fields | ({"status": status} if status else {}))
+    moved_depot = fields.pop("depot_id")
+    if move_name is None:
+        fields["depot_id"] = moved_depot  # else the move says where the unit is
+    diff = _changed(unit, fields)
     if diff:
         unit.version += 1
         record(db, "unit.changed", actor_id, entity="unit", entity_id=unit.id, at=now,
                asset_tag=unit.asset_tag, changes=diff)
-    return unit, "updated" if diff else "unchanged"
+        db.flush()  # the move reads the unit as stored
+    if move_name is not None:
+        equipment.move(db, unit, move_name, actor_id, now, depot_id=moved_depot)
+    return unit, "updated" if diff or move_name else "unchanged"
 
 
-def _status_refusal(db: Session, unit: Unit, status: str) -> dict[str, Message]:
-    order_no = open_order_of(db, unit.id)
-    if order_no:
-        return {"status": Message(N_("{tag} is on order {order_no}: take it off the order first."),
-                                  {"tag": unit.asset_tag, "order_no": order_no})}
-    if unit.held_for_request_id:
-        number = db.get(SupportRequest, unit.held_for_request_id)
-        return {"status": Message(N_("{tag} is held for request {request}."),
-                                  {"tag": unit.asset_tag,
-                                   "request": number.id if number else unit.held_for_request_id})}
-    if unit.status == UnitStatus.retired:
-        return {"status": Message(N_("{tag} is retired."), {"tag": unit.asset_tag})}
-    return {}
+def _status_move(db: Session, unit: Unit, status: str, depot: Depot | None,
+                 errors: dict[str, Message]) -> str | None:
+    """The move that sets ``unit``'s status to ``status``, or None with the reason added
+    to ``errors`` (under "status", or "depot" when the unit needs a depot to go back to)."""
+    refusal = _status_refusal(db, unit, status)
+    if refusal is not None:
+        errors["status"] = refusal
+        return None
+    name = equipment_rules.STATUS_MOVES[(equipment.facts(db, unit).state, status)]
+    if equipment_rules.MOVES[name].at_depot and depot is None:  # the depot as edited
+        errors["depot"] = Message(N_("Choose the depot the unit goes back to."))
+        return None
+    return name
+
+
+def _status_refusal(db: Session, unit: Unit, status: str) -> Message | None:
+    held = db.get(SupportRequest, unit.held_for_request_id) if unit.held_for_request_id else None
+    return equipment_rules.status_refusal(equipment.facts(db, unit), status,
+                                          open_order_of(db, unit.id),
+                                          held.number if held else None)
 
 
 def retire_unit(db: Session, actor_id: int | None, unit_id: int, reason: str, now: datetime) -> Unit:
-    """Out of service for good (D13); the unit and everything that names it stay."""
+    """Out of service for good (D13): the state machine's ``retire`` move, through
+    ``server.actions.equipment.move`` (version-checked, audited as ``unit.retire``). Only a
+    unit in the reserve or in repair can be retired: one on an open order, held or in
+    transit for a request is refused with the reason. The unit and everything that names
+    it stay."""
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ActionError(N_("No such unit."))
     reason = reason.strip()
     if not reason:
         raise ActionError(N_("Say why the unit is retired."), "reason")
+    db.refresh(unit)  # the reason names what is stored now; move() checks the version
     refusal = _status_refusal(db, unit, UnitStatus.retired)
-    if refusal:
-        raise ActionError(refusal["status"], "status")
-    old = unit.status
-    unit.status = UnitStatus.retired
-    unit.version += 1
-    record(db, "unit.retired", actor_id, entity="unit", entity_id=unit.id, at=now,
-           asset_tag=unit.asset_tag, reason=reason[:200], previous=old)
+    if refusal is not None:
+        raise ActionError(refusal)  # about the unit, not a field of the retire form
+    equipment.move(db, unit, "retire", actor_id, now, reason=reason[:200])
     return unit

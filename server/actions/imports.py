@@ -30,6 +30,7 @@ from server.actions.catalog import (
 )
 from server.actions.orders import upsert_order
 from server.domain import catalog as rules
+from server.domain import equipment as equipment_rules
 from server.domain import imports as files
 from server.domain.text import N_, Message
 from server.models import (
@@ -38,6 +39,7 @@ from server.models import (
     ImportUpload,
     OrderLine,
     RentalOrder,
+    SupportRequest,
     Unit,
     UnitStatus,
     Venue,
@@ -80,9 +82,13 @@ class _Snapshot:
         self.units: dict[str, tuple[int, str, int | None]] = {}
         self.on_order: dict[int, str] = {}
         self.orders: dict[str, bool] = {}
+        self.request_numbers: dict[int, str] = {}
         if kind in ("orders", "units"):
             self.units = {u.asset_tag: (u.id, u.status, u.held_for_request_id)
                           for u in db.exec(select(Unit))}
+            self.request_numbers = dict(db.exec(
+                select(SupportRequest.id, SupportRequest.number)
+                .where(SupportRequest.id.in_(select(Unit.held_for_request_id)))).all())
             self.on_order = dict(db.exec(
                 select(OrderLine.unit_id, RentalOrder.order_no)
                 .join(RentalOrder, RentalOrder.id == OrderLine.order_id)
@@ -127,12 +133,7 @@ def _check(kind: str, values: dict[str, Any], snap: _Snapshot, regions: tuple[st
         if data["depot"] and data["depot"] not in snap.depots:
             errors["depot"] = Message(N_("Unknown depot: {name}."), {"name": data["depot"]})
         if known and data["status"] and data["status"] != known[1]:
-            if known[0] in snap.on_order:
-                errors["status"] = Message(
-                    N_("{tag} is on order {order_no}: take it off the order first."),
-                    {"tag": data["asset_tag"], "order_no": snap.on_order[known[0]]})
-            elif known[1] == UnitStatus.retired:
-                errors["status"] = Message(N_("{tag} is retired."), {"tag": data["asset_tag"]})
+            errors.update(_status_errors(data, known, snap))
         return data["asset_tag"], "updated" if known else "created", errors
     data, errors = rules.clean_order(values, zone)
     order_no = data["order_no"]
@@ -161,6 +162,24 @@ def _check(kind: str, values: dict[str, Any], snap: _Snapshot, regions: tuple[st
             snap.on_order[snap.units[tag][0]] = order_no
         snap.customers.setdefault((data["customer_name"], data["customer_phone"]), -1)
     return order_no, "updated" if order_no in snap.orders else "created", errors
+
+
+def _status_errors(data: dict[str, Any], known: tuple[int, str, int | None],
+                   snap: _Snapshot) -> dict[str, Message]:
+    """A known unit's new status: refused here exactly when ``upsert_unit`` would refuse
+    the move that sets it (``server.domain.equipment.status_refusal``)."""
+    unit_id, status, held = known
+    order_no = snap.on_order.get(unit_id)
+    unit = equipment_rules.UnitFacts(data["asset_tag"], equipment_rules.unit_state(status, held),
+                                     held, 1 if order_no else 0)
+    refusal = equipment_rules.status_refusal(unit, data["status"], order_no,
+                                             snap.request_numbers.get(held or 0))
+    if refusal is not None:
+        return {"status": refusal}
+    move = equipment_rules.MOVES[equipment_rules.STATUS_MOVES[(unit.state, data["status"])]]
+    if move.at_depot and not data["depot"]:
+        return {"depot": Message(N_("Choose the depot the unit goes back to."))}
+    return {}
 
 
 def dry_run(db: Session, kind: str, filename: str, content: bytes, regions: tuple[str, ...],

@@ -55,6 +55,7 @@ MOVES: dict[str, Move] = {m.name: m for m in (
     Move("put_in", frozenset({"reserve", "held", "in_transit"}), "rented", opens_line=True),
     Move("take_out", frozenset({"rented"}), "in_repair", closes_line=True),
     Move("repaired", frozenset({"in_repair"}), "reserve", at_depot=True),
+    Move("to_repair", frozenset({"reserve"}), "in_repair"),  # found faulty at the depot
     Move("retire", frozenset({"reserve", "in_repair"}), "retired"),
 )}
 
@@ -66,6 +67,7 @@ MOVE_LABELS = {
     "put_in": N_("Delivered and swapped in"),
     "take_out": N_("Swapped out, to repair"),
     "repaired": N_("Repaired, back in reserve"),
+    "to_repair": N_("Sent to repair from the depot"),
     "retire": N_("Retired"),
     "received": N_("Received for repair"),
     "corrected": N_("Records corrected"),
@@ -123,8 +125,48 @@ _ACTION_WORDS = {
     "put_in": N_("put in"),
     "take_out": N_("taken out"),
     "repaired": N_("marked repaired"),
+    "to_repair": N_("sent to repair"),
     "retire": N_("retired"),
 }
+
+
+# -- a status set on the unit's own record (the units screen, the import, the rental API) ----
+
+# (state now, status asked for) -> the move that does it; any other pair is refused.
+STATUS_MOVES: dict[tuple[str, str], str] = {
+    ("reserve", "in_transit"): "ship",
+    ("reserve", "in_repair"): "to_repair",
+    ("reserve", "retired"): "retire",
+    ("in_transit", "reserve"): "back_to_reserve",
+    ("in_repair", "reserve"): "repaired",
+    ("in_repair", "retired"): "retire",
+}
+
+
+def status_refusal(unit: UnitFacts, status: str, order_no: str | None = None,
+                   request: str | None = None) -> Message | None:
+    """Why the unit's status cannot be set to ``status`` by hand, or None: then
+    ``STATUS_MOVES[(unit.state, status)]`` is the move that sets it (D13, S15).
+
+    ``order_no``: the open order the unit is on; ``request``: the number of the request it
+    is held or in transit for (named in the reason). A unit on an order, tied to a request
+    or retired keeps its status: the order, the spare-unit queue or nothing changes it.
+    """
+    tag = unit.asset_tag
+    if unit.open_lines or order_no:
+        return Message(N_("{tag} is on order {order_no}: take it off the order first."),
+                       {"tag": tag, "order_no": order_no or "—"})
+    if unit.held_for_request_id is not None:
+        return Message(N_("{tag} is held for request {request}."),
+                       {"tag": tag, "request": request or unit.held_for_request_id})
+    if unit.state == "retired":
+        return Message(N_("{tag} is retired."), {"tag": tag})
+    name = STATUS_MOVES.get((unit.state, status))
+    if name is None:
+        return Message(N_("Unit {tag} is {state}: its status cannot be set to {status} here."),
+                       {"tag": tag, "state": STATE_LABELS.get(unit.state, unit.state),
+                        "status": STATE_LABELS.get(status, status)})
+    return move_refusal(name, unit)
 
 
 def swap_refusal(unit_out: UnitFacts | None, unit_in: UnitFacts | None, out_tag: str,

@@ -245,7 +245,7 @@ def test_units_depots_and_retiring(client, people, db, shop):
     db.rollback()  # a new snapshot: what the server committed
     db.expire_all()
     assert db.get(Unit, unit.id).status == "retired"
-    assert db.exec(select(AuditEntry).where(AuditEntry.action == "unit.retired")).one().actor_id == people["equipment"].id
+    assert db.exec(select(AuditEntry).where(AuditEntry.action == "unit.retire")).one().actor_id == people["equipment"].id
     # a depot that still keeps units cannot be archived
     r = form_post(client, f"/depots/{shop['depot'].id}/archive")
     assert r.status_code == 422
