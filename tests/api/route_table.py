@@ -152,6 +152,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/kpi/review"): frozenset({M}),
     ("GET", "/kpi/review/{month:str}/xlsx"): frozenset({M}),
     ("POST", "/kpi/breaches/{clock_id:int}/reason"): frozenset({M}),
+    ("POST", "/kpi/runs/{run_id:int}/reason"): frozenset({M}),
     ("GET", "/drills"): frozenset({M}),
     ("POST", "/drills"): frozenset({M}),
     ("GET", "/drills/{drill_id:int}"): frozenset({M}),
