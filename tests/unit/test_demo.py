@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from server.db import make_engine
 from server.demo import DEMO_LOGINS, load_demo
 from server.domain.calendar import SpecialCalendar
+from server.domain.intake import SYMPTOM_KINDS
 from server.domain.qualification import StaffProfile, eligibility_reasons
 from server.domain.roster import Assignment, Rostered, roster_violations
 from server.domain.sla import deadline
@@ -230,6 +231,7 @@ def test_requests_exist_at_every_stage_and_are_consistent(demo):
         assert r.number[3:11] == r.received_at.astimezone(tz).strftime("%Y%m%d")
         assert r.received_at <= NOW and CJK.search(r.symptom) and CJK.search(r.customer_name)
         assert re.fullmatch(r"1[3-9]\d{9}", r.phone)
+        assert r.symptom_kind in SYMPTOM_KINDS and r.symptom_kind != "other", r.symptom
         # D4: the priority follows the stream
         if r.priority == "P1":
             assert r.stream_state == "live"
