@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from server import live
-from server.actions import ActionError
+from server.actions import ActionError, feedback_link
 from server.actions.jobs import accept_job
 from server.actions.push import record_receipt
 from server.db import utcnow
@@ -40,10 +40,12 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 def _customer_page(request: Request, db: DB, token: str, name: str) -> Template:
     set_locale("zh_CN")  # the customer's page is in Chinese (a customer has no profile)
     settings = request.app.state.settings
-    found = q.find(db, token, utcnow(), settings)
+    now = utcnow()
+    found = q.find(db, token, now, settings)
     if found is None:
         return Template("pages/status_gone.html", context={"html_lang": "zh-CN"},
                         status_code=404, headers=PRIVATE)
+    feedback_link.for_status_page(db, found, now, settings)  # S6: the link at the end
     return Template(name, context={"v": q.view(db, found, settings), "token": token,
                                    "labels": STAGE_LABELS, "html_lang": "zh-CN"},
                     headers=PRIVATE)
