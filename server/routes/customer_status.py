@@ -21,7 +21,7 @@ from server.actions import ActionError, feedback_link
 from server.actions.jobs import accept_job
 from server.actions.push import record_receipt
 from server.db import utcnow
-from server.domain.inbound import STAGE_LABELS
+from server.domain.inbound import STAGE_LABELS, STEP_LABELS
 from server.i18n import gettext as _
 from server.i18n import render, set_locale
 from server.models import Job, SupportRequest, UsedLink
@@ -47,7 +47,8 @@ def _customer_page(request: Request, db: DB, token: str, name: str) -> Template:
                         status_code=404, headers=PRIVATE)
     feedback_link.for_status_page(db, found, now, settings)  # S6: the link at the end
     return Template(name, context={"v": q.view(db, found, settings), "token": token,
-                                   "labels": STAGE_LABELS, "html_lang": "zh-CN"},
+                                   "labels": STAGE_LABELS, "steps": STEP_LABELS,
+                                   "html_lang": "zh-CN"},
                     headers=PRIVATE)
 
 

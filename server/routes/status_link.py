@@ -64,7 +64,8 @@ class StatusLinkController(Controller):
             db.rollback()
             return _panel(request, db, request_id, 422, error=render(exc.message))
         return _panel(request, db, request_id,
-                      message=_("Sending the link by {via}…").format(via=_(q.VIA_LABELS[via])))
+                      message=_("Queued to send by {via}: how it went shows below.").format(
+                          via=_(q.VIA_LABELS[via])))
 
 
 ROUTES = [StatusLinkController]
