@@ -13,7 +13,7 @@ from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from server import live
@@ -45,7 +45,11 @@ def _customer_page(request: Request, db: DB, token: str, name: str) -> Template:
     if found is None:
         return Template("pages/status_gone.html", context={"html_lang": "zh-CN"},
                         status_code=404, headers=PRIVATE)
-    feedback_link.for_status_page(db, found, now, settings)  # S6: the link at the end
+    try:  # S6: the feedback link at the end (made once, on the first view after resolving)
+        with db.begin_nested():
+            feedback_link.for_status_page(db, found, now, settings)
+    except OperationalError:  # SQLite busy under a read snapshot: shown on the next refresh
+        pass
     return Template(name, context={"v": q.view(db, found, settings), "token": token,
                                    "labels": STAGE_LABELS, "steps": STEP_LABELS,
                                    "html_lang": "zh-CN"},
