@@ -49,6 +49,20 @@ STAFF: list[tuple[str, str, str, str | None, str | None]] = [
     ("manager", "徐海峰", "manager", None, None), ("admin", "严志明", "admin", None, None),
 ]
 
+# WeCom user ids (企业微信 UserID, as an admin would set them on /admin/people) of the demo
+# logins; everyone else's is their username in pinyin, e.g. zhou.ting -> ZhouTing. With the
+# WeCom settings on, the demo's alerts arrive as WeCom application cards (issue 17).
+WECOM_USERIDS = {
+    "agent": "LinXiaoWen", "dispatcher": "WangJianGuo", "remote": "ZhangWei",
+    "onsite": "ZhangQiang", "equipment": "LuWenBin", "manager": "XuHaiFeng",
+    "admin": "YanZhiMing",
+}
+
+
+def wecom_userid(username: str) -> str:
+    return WECOM_USERIDS.get(username) or "".join(p.capitalize() for p in username.split("."))
+
+
 # Engineers who are not qualified yet, and why (S8, S13).
 NOT_QUALIFIED = {
     "cao.yu": "onboarding",  # 14 h of 20 h, no exam yet

@@ -36,9 +36,9 @@ from server.routes import equipment  # noqa: E402
 
 ROUTES += [*equipment.ROUTES]
 # Reaching people in mainland China: channels, the inbox, the customer's status link (issue 17).
-from server.routes import channels, customer_status, inbox  # noqa: E402
+from server.routes import channels, customer_status, inbox, status_link  # noqa: E402
 
-ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES]
+ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES, *status_link.ROUTES]
 # Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
 from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
 

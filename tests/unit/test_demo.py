@@ -388,3 +388,26 @@ def test_demo_makes_sense_whenever_it_first_starts(tmp_path, local_start):
     breached = [(r.number, c.kind) for r in data.rows for c in r.clocks if c.state == "breached"]
     assert breached == []
     assert all(g.people for g in data.duty), [(g.group, g.region) for g in data.duty]
+
+
+def test_demo_people_have_wecom_user_ids_so_a_configured_wecom_shows_alerts(demo):
+    """Issue 17: engineers, dispatchers (the on-duty leads), agents and managers each have
+    a WeCom user id; an alert to them then goes as a WeCom application card too."""
+    from server.actions import notify
+
+    db, _settings, _summary = demo
+    people = db.exec(select(Staff.username, Staff.wecom_userid, StaffRole.role)
+                     .join(StaffRole, StaffRole.staff_id == Staff.id)).all()
+    ids = {u: w for u, w, _r in people}
+    assert all(ids.values()) and len(set(ids.values())) == len(ids)
+    assert {r for _u, _w, r in people} >= {"onsite", "remote", "dispatcher", "manager", "agent"}
+    assert (ids["onsite"], ids["remote"], ids["dispatcher"]) == ("ZhangQiang", "ZhangWei",
+                                                                 "WangJianGuo")
+    assert ids["zhou.ting"] == "ZhouTing"
+    try:
+        for username in ("onsite", "remote", "dispatcher", "sun.lei"):
+            queued = notify.enqueue(db, staff_id=staff_id(db, username), kind="job.assigned",
+                                    title="P1", dedupe_key=f"wecom-demo:{username}")
+            assert "wecom_app" in {n.channel for n in queued}, username
+    finally:
+        db.rollback()
