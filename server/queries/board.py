@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, func
 from sqlalchemy.ext.compiler import compiles
@@ -37,7 +37,10 @@ from server.models import (
     SupportRequest,
     Venue,
 )
-from server.queries.duty import OnDuty, duty_settings, on_duty
+from server.queries.duty import OnDuty, on_duty
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
@@ -341,13 +344,15 @@ def by_deadline(rows) -> list[BoardRow]:
                                        far if r.due is None else r.due, r.id))
 
 
-def board(db: Session, now: datetime, targets: rules.SlaTargets, settings: Any = None) -> Board:
-    """Every open request with its running clocks (P1 first, then the soonest deadline),
-    who is on duty (D11, D17 with ``settings``' office hours) and what needs attention."""
+def board(db: Session, now: datetime, settings: Settings) -> Board:
+    """Every open request with its running clocks (P1 first, then the soonest deadline;
+    ``settings.sla``'s targets), who is on duty (D11, D17 with ``settings``' office hours)
+    and what needs attention."""
+    targets = settings.sla
     open_ids = select(SupportRequest.id).where(SupportRequest.status.in_(OPEN_STATUSES))
     by_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
     rows = rows_for(db, open_ids, now, targets, by_person)
-    duty = duty_groups(db, now, by_person, settings)
+    duty = duty_groups(db, now, settings, by_person)
     ordered = by_deadline(rows.values())
     counts: dict[str, int] = defaultdict(int)
     for row in ordered:
@@ -388,11 +393,11 @@ def attention(rows: list[BoardRow], duty: list[DutyGroup], now: datetime,
 
 
 def duty_groups(
-    db: Session, now: datetime,
-    jobs_by_person: dict[int, list[tuple[int, str, str, str]]] | None = None, settings: Any = None,
+    db: Session, now: datetime, settings: Settings,
+    jobs_by_person: dict[int, list[tuple[int, str, str, str]]] | None = None,
 ) -> list[DutyGroup]:
     """S9/D11/D17: who is on duty now, per group and region, with the jobs each one holds."""
-    people = on_duty(db, now, **duty_settings(settings))
+    people = on_duty(db, now, settings)
     if jobs_by_person is None:
         jobs_by_person = active_jobs_by_person(db, [p.staff_id for p in people])
     groups: dict[tuple[str, str | None], list[DutyPerson]] = {}

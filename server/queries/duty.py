@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, or_, select
 
-from server.domain.calendar import OfficeHours
-from server.domain.roster import RosterRules
 from server.models import Absence, RequestBackupCall, Roster, Shift, Staff, SupportRequest
 from server.queries.calendar import load_calendar
 
-DEFAULT_OFFICE = OfficeHours()
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,16 @@ class OnDuty:
 
 
 def on_duty(
-    db: Session, at: datetime, group: str | None = None, region: str | None = None, *,
-    office: OfficeHours = DEFAULT_OFFICE, tz_name: str = "Asia/Shanghai",
-    rules: RosterRules | None = None,
+    db: Session, at: datetime, settings: Settings, group: str | None = None,
+    region: str | None = None,
 ) -> list[OnDuty]:
     """Everyone rostered on a published shift covering ``at``, absences taken into account,
     plus, in a working day's office hours (D17), every active qualified engineer of a group
     not excluded on their profile and not marked away.
+
+    ``settings``: the running app's settings, required so that every caller counts the
+    configured office hours (``FIELDOPS_OFFICE_HOURS``), time zone and S8/S13 rules;
+    there is no default to fall back on.
 
     A shift whose person reported unable to work is held by the backup who accepted it
     (``Absence.covered_by``), or by nobody while no backup has accepted yet.
@@ -71,24 +74,22 @@ def on_duty(
             result[backup_id] = OnDuty(staff.id, staff.display_name, staff.phone, shift.group,
                                        shift.region, shift.id, shift.kind, shift.ends_at,
                                        called_in=True)
-    for person in office_hours_people(db, at, group, region, office=office, tz_name=tz_name,
-                                      rules=rules):
+    for person in office_hours_people(db, at, settings, group, region):
         result.setdefault(person.staff_id, person)
     return sorted(result.values(), key=lambda d: (d.group, d.region or "", d.display_name))
 
 
 def office_hours_people(
-    db: Session, at: datetime, group: str | None = None, region: str | None = None, *,
-    office: OfficeHours = DEFAULT_OFFICE, tz_name: str = "Asia/Shanghai",
-    rules: RosterRules | None = None,
+    db: Session, at: datetime, settings: Settings, group: str | None = None,
+    region: str | None = None,
 ) -> list[OnDuty]:
     """D17: on a working day's office hours (make-up Saturdays too, never a holiday),
     every active engineer of a group who may be rostered (S8, S13), unless their profile
     excludes them or marks them away now. Empty outside office hours."""
     from server.queries.team import eligible_ids
 
-    calendar = load_calendar(db, tz_name)
-    ends = calendar.office_hours_at(at, office)
+    calendar = load_calendar(db, settings.time_zone)
+    ends = calendar.office_hours_at(at, settings.office)
     if ends is None:
         return []
     query = select(Staff).where(Staff.active, Staff.office_hours_duty, Staff.group.is_not(None),
@@ -100,23 +101,14 @@ def office_hours_people(
     people = db.exec(query).all()
     if not people:
         return []
-    qualified = eligible_ids(db, calendar.local(at).date(), rules or RosterRules())
+    qualified = eligible_ids(db, calendar.local(at).date(), settings.roster)
     return [OnDuty(s.id, s.display_name, s.phone, s.group, s.region if s.group == "onsite" else None,
                    None, "office", ends)
             for s in people if s.id in qualified]
 
 
-def is_on_duty(db: Session, staff_id: int, at: datetime) -> bool:
-    return any(d.staff_id == staff_id for d in on_duty(db, at))
-
-
-def duty_settings(settings: object | None) -> dict:
-    """The keyword arguments of ``on_duty`` that come from the settings (D17's hours, the
-    time zone, the S8/S13 rules); none when there are no settings (the defaults)."""
-    if settings is None:
-        return {}
-    return {"office": settings.office, "tz_name": settings.time_zone,  # type: ignore[attr-defined]
-            "rules": settings.roster}  # type: ignore[attr-defined]
+def is_on_duty(db: Session, staff_id: int, at: datetime, settings: Settings) -> bool:
+    return any(d.staff_id == staff_id for d in on_duty(db, at, settings))
 
 
 def job_calls(db: Session, staff_id: int) -> list[tuple[RequestBackupCall, SupportRequest]]:

@@ -134,7 +134,7 @@ class BoardController(Controller):
         are loaded; ``all`` for every one)."""
         now = _now(request)
         settings = _settings(request)
-        data = q.board(db, now, settings.sla, settings)
+        data = q.board(db, now, settings)
         shown = len(data.rows) if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
         words = board_rows.words()
         html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
@@ -147,7 +147,7 @@ class BoardController(Controller):
     def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
-        data = q.board(db, _now(request), settings.sla, settings)
+        data = q.board(db, _now(request), settings)
         offset = max(0, offset)
         end = offset + PAGE_ROWS
         words = board_rows.words()

@@ -26,9 +26,12 @@ def home(request: Request, db: DB) -> Template:
         panels["awaiting_handoff"] = q.awaiting_handoff(db)
     if user.has("dispatcher", "manager"):
         panels["request_counts"] = q.request_counts(db)
-        panels["on_duty"] = q.on_duty_count(db, now)
-        calendar = load_calendar(db, request.app.state.settings.time_zone)
+        settings = request.app.state.settings
+        panels["on_duty"] = q.on_duty_count(db, now, settings)
+        calendar = load_calendar(db, settings.time_zone)
         panels["shift_now"] = calendar.slot_at(now)
+        panels["office_hours"] = str(settings.office)  # D17, as configured
+        panels["office_now"] = calendar.office_hours_at(now, settings.office) is not None
     if user.has("remote", "onsite"):
         panels["my_jobs"] = q.my_jobs(db, user.id)
         panels["backup_calls"] = roster_q.backup_calls(db, user.id, now)

@@ -393,7 +393,7 @@ class DutyController(Controller):
 
     def _context(self, request: Request, db: DB) -> dict[str, Any]:
         now = now_of(request)
-        return {"now": now, "duty": on_duty(db, now),
+        return {"now": now, "duty": on_duty(db, now, request.app.state.settings),
                 "shifts": q.shifts_between(db, now, now + timedelta(hours=36)),
                 "fmt_day": q.fmt_day}  # fmt: skip
 

@@ -79,7 +79,7 @@ def test_clock_states_warning_breached_and_paused(db, people, crew, settings):
     J.pause_request_clock(db, people["dispatcher"].id, held.id, "first_response", "联系不上客户",
                           now - timedelta(minutes=1))
     db.commit()
-    rows = {r.id: r for r in q.board(db, now, settings.sla).rows}
+    rows = {r.id: r for r in q.board(db, now, settings).rows}
     fr = {rid: next(c for c in rows[rid].clocks if c.kind == "first_response") for rid in rows}
     assert fr[late.id].state == "breached" and fr[late.id].remaining_seconds < 0
     assert fr[warn.id].state == "warning"
@@ -93,7 +93,7 @@ def test_who_is_on_duty_per_group_and_region_with_their_jobs(client, db, people,
     req = handed_off(db, people["agent"], now, settings, classification="onsite")
     J.assign_job(db, people["dispatcher"].id, req.id, crew["u1"].id, "onsite", now, settings)
     db.commit()
-    groups = q.board(db, now, settings.sla).duty
+    groups = q.board(db, now, settings).duty
     assert [(g.group, g.region, [p.duty.display_name for p in g.people]) for g in groups] == [
         ("remote", None, ["张伟"]), ("onsite", "urban", ["张强"]), ("onsite", "suburban", ["梁志刚"])]
     urban = groups[1].people[0]
@@ -138,7 +138,7 @@ def test_board_loads_in_a_fixed_number_of_queries(db, people, crew, settings, en
         event.listen(engine, "before_cursor_execute", count)
         try:
             with Session(engine) as s:
-                q.board(s, now, settings.sla)
+                q.board(s, now, settings)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(seen)

@@ -115,7 +115,7 @@ def test_a_called_in_backup_can_be_assigned_and_the_absent_person_cannot(db, peo
     backup = engineer(db, "bk", "remote", display_name="钱坤")
     call_in(db, team["shifts"][0], backup, people["manager"], now)  # r1 fell ill
     req = handed_off(db, people["agent"], now, settings)
-    eligible = {d.staff_id: d.called_in for d in J.eligible_engineers(db, req, "remote", now)}
+    eligible = {d.staff_id: d.called_in for d in J.eligible_engineers(db, req, "remote", now, settings)}
     assert eligible == {backup.id: True, team["r2"].id: False}
     with pytest.raises(ActionError):
         J.assign_job(db, people["dispatcher"].id, req.id, team["r1"].id, "remote", now, settings)

@@ -29,6 +29,7 @@ from server.models import (
 from server.queries import roster as rq
 from server.queries.calendar import load_calendar
 from server.queries.duty import on_duty
+from server.settings import Settings
 from tests.api.roster_team import (
     RULES,
     backups_of,
@@ -399,7 +400,7 @@ def _ask(client, db, team, published, clock):
 
 
 def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
-    client, db, team, published, clock
+    client, db, team, published, clock, settings
 ):
     shift, other, swap = _ask(client, db, team, published, clock)
     login(client, "manager")
@@ -424,7 +425,8 @@ def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
     assert notes(db, "roster.swap_decided", team["u1"].id)
     assert notes(db, "roster.swap_decided", other.id)
     # dispatch sees the colleague on duty during the shift (D11)
-    duty = on_duty(db, shift.starts_at + timedelta(hours=1), group="onsite", region="urban")
+    duty = on_duty(db, shift.starts_at + timedelta(hours=1), settings, group="onsite",
+                   region="urban")
     assert [d.staff_id for d in duty] == [other.id]
     # the engineer sees the outcome
     client.cookies.clear()
@@ -453,7 +455,7 @@ def test_refusing_a_swap_keeps_the_shift_and_tells_both(client, db, team, publis
 
 
 def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
-    client, db, team, published, clock
+    client, db, team, published, clock, settings
 ):
     backups = backups_of(db, published)
     # D11: a backup covers only a shift of their own group; make two of them remote so
@@ -486,7 +488,7 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     assert called and called <= set(backups)
     assert all(n.urgency == "high" for n in notes(db, "roster.backup_call"))
     # nobody holds the shift until a backup accepts
-    assert shift.staff_id not in {d.staff_id for d in on_duty(db, during)}
+    assert shift.staff_id not in {d.staff_id for d in on_duty(db, during, settings)}
     # the duty screen names who was called (issue 13)
     duty_page = text_of(r.text)
     assert all(db.get(Staff, sid).display_name in duty_page.split("已呼叫后备")[1] for sid in called)
@@ -509,7 +511,7 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     fresh(db)
     assert db.get(Absence, absence.id).covered_by == first.id
     assert audit(db, "roster.absence_covered")
-    duty = {d.staff_id: d for d in on_duty(db, during)}
+    duty = {d.staff_id: d for d in on_duty(db, during, settings)}
     assert first.id in duty and duty[first.id].called_in  # dispatch sees the backup now
 
     client.cookies.clear()
@@ -784,7 +786,7 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
     winner = next(sid for sid, o in outcome.items() if o == "took")
     with Session(engine) as db:
         assert db.get(Absence, absence_id).covered_by == winner
-        duty = on_duty(db, shift.starts_at + timedelta(hours=1))
+        duty = on_duty(db, shift.starts_at + timedelta(hours=1), Settings())
         assert winner in {d.staff_id for d in duty}
     engine.dispose()
 
