@@ -30,6 +30,7 @@ from server.queries import roster as rq
 from server.queries.calendar import load_calendar
 from server.queries.duty import on_duty
 from server.settings import Settings
+from tests.api.markup import buttons
 from tests.api.roster_team import (
     RULES,
     backups_of,
@@ -156,6 +157,21 @@ def test_publish_is_refused_less_than_3_days_before_the_first_shift(client, db, 
     assert "排班表须在首个班次开始前至少 3 天发布" in text_of(r.text)
     fresh(db)
     assert db.exec(select(Roster)).one().status == "draft"
+
+
+def test_publish_asks_for_confirmation_and_the_page_alone_changes_nothing(client, db, team, clock):
+    """Issue 13: Publish confirms first (app.js stops the post when the answer is no),
+    naming the month and what publishing does; showing the page publishes nothing."""
+    _valid_draft(db, team)
+    login(client, "manager")
+    html = client.get(f"/roster/{DEC}").text
+    publish = [b for b in buttons(html) if b["action"] == f"/roster/{DEC}/publish"]
+    assert [b["text"] for b in publish] == ["发布"]
+    assert publish[0]["data-confirm"] == (
+        "发布 2026-12 排班？排班上的每个人都会收到通知，此后只能通过已批准的换班和缺勤变更。")
+    fresh(db)
+    assert db.exec(select(Roster)).one().status == "draft"
+    assert not audit(db, "roster.published")
 
 
 def test_publish_is_allowed_exactly_3_days_before_the_first_shift(client, db, team, clock):
