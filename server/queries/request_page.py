@@ -23,7 +23,7 @@ from server.models import (
     SupportRequest,
     Venue,
 )
-from server.queries.board import CLOCK_ORDER, EPOCH, ClockView, clock_view
+from server.queries.clocks import CLOCK_ORDER, EPOCH, ClockView, clock_view
 from server.queries.equipment import spare_for_request
 
 

@@ -13,7 +13,7 @@ from litestar import Controller, Request
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
-from server.actions import ActionError, FieldErrors
+from server.actions import ActionError, FieldErrors, absences, roster_fill, swaps
 from server.actions import roster as actions
 from server.actions.roster import RosterRefused
 from server.db import utcnow
@@ -23,7 +23,10 @@ from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
 from server.models import Role
+from server.queries import duty as duty_q
 from server.queries import roster as q
+from server.queries import roster_hours
+from server.queries import swaps as swaps_q
 from server.queries.calendar import load_calendar
 from server.queries.duty import on_duty
 from server.routes._http import DB, fragment, get, is_htmx, page, post
@@ -102,7 +105,7 @@ class RosterController(Controller):
             months.append({"key": key, "roster": rosters.get(key), "past": last < today,
                            "missing_calendar": not cal.is_covered(y),
                            "overrides": cal.override_count(y)})  # fmt: skip
-        pending = len(q.swaps(db, status="pending"))
+        pending = len(swaps_q.swaps(db, status="pending"))
         return page(request, "pages/roster_index.html", months=months, pending=pending,
                     reminder=q.draft_reminder(db, today, rules_of(request)), today=today)  # fmt: skip
 
@@ -200,7 +203,7 @@ class RosterController(Controller):
         if view.roster is None:
             raise NotFoundException()
         try:
-            result = actions.fill_draft(db, request.scope["user"].id, view,
+            result = roster_fill.fill_draft(db, request.scope["user"].id, view,
                                         keep=data.get("keep") == "1",
                                         time_limit_s=FILL_SECONDS)  # fmt: skip
         except ActionError as exc:
@@ -239,12 +242,12 @@ class RosterController(Controller):
 
     # -- hours (D16) --------------------------------------------------------------------
 
-    def _hours(self, request: Request, db: DB, month: MonthPath) -> tuple[Any, list[q.HoursRow]]:
+    def _hours(self, request: Request, db: DB, month: MonthPath) -> tuple[Any, list[roster_hours.HoursRow]]:
         y, m = _month(month)
         roster = q.rosters_by_month(db, [q.month_key(y, m)]).get(q.month_key(y, m))
         if roster is None:
             raise NotFoundException()
-        return roster, q.month_hours(db, roster, calendar_of(request, db))
+        return roster, roster_hours.month_hours(db, roster, calendar_of(request, db))
 
     @get("/{month:str}/hours")
     def hours(self, request: Request, db: DB, month: MonthPath) -> Template:
@@ -297,7 +300,7 @@ def _hours_header() -> list[str]:
             _("Rest days (h)"), _("Statutory holidays (h)"), _("Total (h)")]  # fmt: skip
 
 
-def _hours_rows(rows: list[q.HoursRow]) -> list[list[Any]]:
+def _hours_rows(rows: list[roster_hours.HoursRow]) -> list[list[Any]]:
     def num(x: float) -> float | int:
         return int(x) if float(x).is_integer() else round(x, 2)
 
@@ -313,18 +316,18 @@ def _hours_rows(rows: list[q.HoursRow]) -> list[list[Any]]:
 
 
 def _swap_card(request: Request, db: DB, swap_id: int, **extra: Any) -> dict[str, Any]:
-    views = [v for v in q.swaps(db) if v.swap.id == swap_id]
+    views = [v for v in swaps_q.swaps(db) if v.swap.id == swap_id]
     if not views:
         raise NotFoundException()
     return {"s": views[0], "effects": _effects(request, db, views[0]), "fmt_day": q.fmt_day} | extra
 
 
-def _effects(request: Request, db: DB, v: q.SwapView) -> dict[str, list[str]]:
+def _effects(request: Request, db: DB, v: swaps_q.SwapView) -> dict[str, list[str]]:
     """What approving would do to the month, for a pending request (warnings included)."""
     if v.swap.status != "pending" or v.shift.staff_id != v.swap.from_staff_id:
         return {"errors": [], "warnings": []}
     try:
-        errors, warnings, view = actions.swap_effect(
+        errors, warnings, view = swaps.swap_effect(
             db, v.shift, v.swap.to_staff_id, calendar_of(request, db), rules_of(request),
             local_today(request))  # fmt: skip
     except ActionError as exc:
@@ -340,9 +343,9 @@ class SwapsController(Controller):
 
     @get("/")
     def index(self, request: Request, db: DB) -> Template:
-        pending = q.swaps(db, status="pending")
+        pending = swaps_q.swaps(db, status="pending")
         since = now_of(request) - timedelta(days=30)
-        decided = [v for v in q.swaps(db, since=since) if v.swap.status != "pending"]
+        decided = [v for v in swaps_q.swaps(db, since=since) if v.swap.status != "pending"]
         cards = [{"s": v, "effects": _effects(request, db, v)} for v in pending]
         return page(request, "pages/roster_swaps.html", cards=cards, decided=decided,
                     fmt_day=q.fmt_day)  # fmt: skip
@@ -350,7 +353,7 @@ class SwapsController(Controller):
     def _decide(self, request: Request, db: DB, swap_id: int, approve: bool, data: dict) -> Response:
         error: list[str] = []
         try:
-            actions.decide_swap(db, request.scope["user"].id, swap_id, approve, now_of(request),
+            swaps.decide_swap(db, request.scope["user"].id, swap_id, approve, now_of(request),
                                 calendar_of(request, db), rules_of(request), local_today(request),
                                 note=str(data.get("note", "")))  # fmt: skip
         except RosterRefused as exc:
@@ -370,8 +373,8 @@ class SwapsController(Controller):
                 else _("Refused: {name} keeps this shift; both were told."))
         since = now_of(request) - timedelta(days=30)
         return fragment(request, "partials/swap_decided_answer.html", fmt_day=q.fmt_day,
-                        decided=[v for v in q.swaps(db, since=since) if v.swap.status != "pending"],
-                        pending_left=bool(q.swaps(db, status="pending")),
+                        decided=[v for v in swaps_q.swaps(db, since=since) if v.swap.status != "pending"],
+                        pending_left=bool(swaps_q.swaps(db, status="pending")),
                         just_decided=said.format(name=card.to_name if approve else card.from_name))
 
     @post("/{swap_id:int}/approve")
@@ -393,8 +396,8 @@ class DutyController(Controller):
 
     def _context(self, request: Request, db: DB) -> dict[str, Any]:
         now = now_of(request)
-        return {"now": now, "duty": on_duty(db, now),
-                "shifts": q.shifts_between(db, now, now + timedelta(hours=36)),
+        return {"now": now, "duty": on_duty(db, now, request.app.state.settings),
+                "shifts": duty_q.shifts_between(db, now, now + timedelta(hours=36)),
                 "fmt_day": q.fmt_day}  # fmt: skip
 
     @get("/")
@@ -405,7 +408,7 @@ class DutyController(Controller):
     def absent(self, request: Request, db: DB, shift_id: IdPath, data: Form) -> Response:
         error = None
         try:
-            actions.report_absence(db, request.scope["user"].id, shift_id,
+            absences.report_absence(db, request.scope["user"].id, shift_id,
                                    str(data.get("reason", "")), now_of(request))  # fmt: skip
         except FieldErrors as exc:
             db.rollback()

@@ -382,7 +382,7 @@ def test_demo_makes_sense_whenever_it_first_starts(tmp_path, local_start):
     with Session(engine) as db:
         load_demo(db, start, settings)
         db.commit()
-        data = board(db, start, settings.sla, settings)
+        data = board(db, start, settings)
     engine.dispose()
     assert data.rows
     breached = [(r.number, c.kind) for r in data.rows for c in r.clocks if c.state == "breached"]
