@@ -22,9 +22,9 @@ from server.routes import calendar  # noqa: E402
 ROUTES += [*calendar.ROUTES]
 
 # The roster, the team and my shifts (issue 6).
-from server.routes import roster, shifts, team  # noqa: E402
+from server.routes import roster, roster_swaps, shifts, team  # noqa: E402
 
-ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
+ROUTES += [*roster.ROUTES, *roster_swaps.ROUTES, *shifts.ROUTES, *team.ROUTES]
 
 # Follow-up: the customer's feedback closes or reopens a resolved request (S6, D9).
 from server.routes import followup  # noqa: E402
