@@ -65,6 +65,9 @@ class Settings:
     wecom_callback_token: str = ""  # callback Token
     wecom_callback_aes_key: str = ""  # callback EncodingAESKey
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # S2: the loop pulls each customer-service account not read for this long (a lost
+    # callback leaves no message unrecorded); 0: only when a callback comes
+    wecom_kf_pull_seconds: int = 60
     callcenter_secret: str = ""  # HMAC-SHA256 key of the call center's webhook
     callcenter_max_skew_seconds: int = 300  # webhook timestamps older than this are refused
     sms_enabled: bool = False  # SMS: the last channel for P1 assignments and escalations

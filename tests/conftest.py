@@ -175,10 +175,25 @@ def missing_real_part(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:
+    """The test PostgreSQL database; under pytest-xdist each worker gets its own database
+    beside it (``<name>_gw0``...), since a test empties the whole schema."""
     url = os.environ.get("FIELDOPS_TEST_DATABASE_URL")
     if not url:
         missing_real_part("FIELDOPS_TEST_DATABASE_URL is not set: PostgreSQL test skipped")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": name}).first():  # fmt: skip
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture

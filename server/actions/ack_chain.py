@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from server.actions import audit, changes, notify
 from server.actions import jobs as job_actions
+from server.actions.assign import month_backups
 from server.domain import sla as sla_rules
 from server.domain.text import N_
 from server.models import (
@@ -32,13 +32,10 @@ from server.models import (
     JobStatus,
     Notification,
     Role,
-    Roster,
-    RosterBackup,
     Staff,
     StaffRole,
     SupportRequest,
 )
-from server.queries.duty import on_duty
 
 NEXT_ENGINEER, BACKUP, LEAD = 1, 2, 3
 STEP_NAMES = {NEXT_ENGINEER: "next_engineer", BACKUP: "backup", LEAD: "lead"}
@@ -131,35 +128,26 @@ def _also_by_sms(db: Session, request: SupportRequest, now: datetime) -> None:
 
 def _next_step(
     db: Session, job: Job, request: SupportRequest, tried: set[int | None], now: datetime,
-    settings: Any = None,
+    settings: Any,
 ) -> tuple[int, Staff | None]:
     if job.ack_step < NEXT_ENGINEER:
         for duty in job_actions.eligible_engineers(db, request, job.kind, now, settings):
             if duty.staff_id not in tried:
                 return NEXT_ENGINEER, db.get(Staff, duty.staff_id)
     if job.ack_step < BACKUP:
-        backup = _backup(db, job.kind, request.region, tried, now)
+        backup = _backup(db, job.kind, request.region, tried, now, settings)
         if backup is not None:
             return BACKUP, backup
     return LEAD, None
 
 
 def _backup(
-    db: Session, kind: str, region: str, tried: set[int | None], now: datetime
+    db: Session, kind: str, region: str, tried: set[int | None], now: datetime, settings: Any
 ) -> Staff | None:
-    """S12: one of this month's backups in the job's group, not on a shift now and not
-    tried yet; someone from the request's region first."""
-    month = now.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    people = db.exec(
-        select(Staff)
-        .join(RosterBackup, RosterBackup.staff_id == Staff.id)
-        .join(Roster, Roster.id == RosterBackup.roster_id)
-        .where(Roster.month == month, Staff.active == True,  # noqa: E712 - SQL
-               Staff.group == kind)
-        .order_by(Staff.display_name, Staff.id)
-    ).all()
-    busy = {d.staff_id for d in on_duty(db, now)}
-    free = [s for s in people if s.id not in tried and s.id not in busy]
+    """S12: one of this month's backups in the job's group, not on duty now (a shift, or
+    D17's office hours as configured) and not tried yet; someone from the request's region
+    first."""
+    free = [s for s in month_backups(db, kind, None, now, settings) if s.id not in tried]
     if kind == "onsite":
         free.sort(key=lambda s: s.region != region)
     return free[0] if free else None

@@ -43,13 +43,13 @@ from server.models import (
     StaffRole,
     SupportRequest,
 )
-from server.queries.duty import OnDuty, duty_settings, on_duty
+from server.queries.duty import OnDuty, on_duty
 
 # -- who may get a job (D11) -------------------------------------------------------------
 
 
 def eligible_engineers(
-    db: Session, request: SupportRequest, kind: str, now: datetime, settings: Any = None
+    db: Session, request: SupportRequest, kind: str, now: datetime, settings: Any
 ) -> list[OnDuty]:
     """D11: on duty now, in the right group and, for onsite work, the request's region.
 
@@ -57,12 +57,12 @@ def eligible_engineers(
     is listed like them (``OnDuty.called_in``).
     """
     region = request.region if kind == "onsite" else None
-    return on_duty(db, now, group=kind, region=region, **duty_settings(settings))
+    return on_duty(db, now, settings, group=kind, region=region)
 
 
 def _check_engineer(
     db: Session, request: SupportRequest, engineer_id: int, kind: str, now: datetime,
-    settings: Any = None,
+    settings: Any,
 ) -> Staff:
     if kind not in JOB_KINDS:
         raise ActionError(N_("Choose remote or onsite."), "kind")
@@ -71,7 +71,7 @@ def _check_engineer(
         raise ActionError(N_("Choose an engineer."), "engineer_id")
     if any(d.staff_id == engineer_id for d in eligible_engineers(db, request, kind, now, settings)):
         return engineer
-    duty = next((d for d in on_duty(db, now, **duty_settings(settings))
+    duty = next((d for d in on_duty(db, now, settings)
                  if d.staff_id == engineer_id), None)
     name = engineer.display_name
     if duty is None:
@@ -198,10 +198,11 @@ def _new_job(
 
 
 def month_backups(db: Session, kind: str, region: str | None, now: datetime,
-                  settings: Any = None) -> list[Staff]:
-    """S12: this month's backups of the job's group (onsite: of the request's region) who
-    are active and not on duty themselves now."""
-    tz = ZoneInfo(settings.time_zone if settings else "Asia/Shanghai")
+                  settings: Any) -> list[Staff]:
+    """S12: this month's backups of the job's group (onsite: of the request's region, when
+    given) who are active and not on duty themselves now (shifts and D17's configured
+    office hours), by name."""
+    tz = ZoneInfo(settings.time_zone)
     month = now.astimezone(tz).strftime("%Y-%m")
     query = (select(Staff).join(RosterBackup, RosterBackup.staff_id == Staff.id)
              .join(Roster, Roster.id == RosterBackup.roster_id)
@@ -209,7 +210,7 @@ def month_backups(db: Session, kind: str, region: str | None, now: datetime,
              .order_by(Staff.display_name, Staff.id))
     if kind == "onsite" and region:
         query = query.where(Staff.region == region)
-    busy = {d.staff_id for d in on_duty(db, now, **duty_settings(settings))}
+    busy = {d.staff_id for d in on_duty(db, now, settings)}
     return [s for s in db.exec(query).all() if s.id not in busy]
 
 
@@ -220,7 +221,7 @@ def open_backup_call(db: Session, request_id: int, kind: str) -> RequestBackupCa
 
 
 def call_backups(db: Session, actor_id: int, request_id: int, kind: str, now: datetime,
-                 settings: Any = None) -> RequestBackupCall:
+                 settings: Any) -> RequestBackupCall:
     """S12: nobody on duty can take this request's ``kind`` job: alert every backup of
     that group (and region) at once; the first to accept takes the job
     (``accept_backup_call``). Calling again while a call is open changes nothing."""

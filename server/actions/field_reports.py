@@ -8,13 +8,14 @@ Same signature as every field action (``server.actions.field``).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 from sqlmodel import Session, select
 
-from server.actions import ack_chain, audit, changes, notify
+from server.actions import ActionError, ack_chain, audit, changes, notify, spares
 from server.actions import field as field_actions
 from server.domain import field as rules
 from server.domain.text import N_
@@ -81,6 +82,11 @@ def cannot_fix(db: Session, staff_id: int, args: CannotFixArgs, device_time: dat
                      text=args.note)
         _tell_dispatchers(db, request, job, staff_id, fact.id, "job.cannot_fix",
                           N_("{name} cannot fix {number} on site"), need, now)
+        if args.need == "swap_unit":  # S15: the phone's way to ask for a spare, offline too
+            # A closed request refuses before writing: the dispatcher has the fact and decides.
+            with contextlib.suppress(ActionError):
+                spares.ask_for_spare(db, staff_id, request.id, "engineer", now, job_id=job.id,
+                                     note=args.note)  # fmt: skip
     out.say(N_("Sent to the dispatcher: they will arrange what you need."))
     return field_actions._keep(db, job, request, fact, out)
 

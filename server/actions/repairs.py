@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, audit, changes
 from server.actions.equipment import MoveRefused, move, swap_units, unit_by_tag
+from server.domain.field import refused_swap_awaits_equipment
 from server.domain.text import N_
 from server.models import Depot, FieldFact, RepairTicket, SupportRequest, Unit, UnitSwap
 
@@ -92,12 +93,16 @@ def resolve_refused_swap(db: Session, actor_id: int, fact_id: str, happened: boo
     ``happened``: the units were swapped as reported; the records are corrected to match
     (the unit out goes to repair, the unit in onto the request's order, leaving wherever
     the records had it), each correction in the unit's history. Otherwise the records
-    stay as they are. Either way the fact is marked resolved, with who, when and the note.
+    stay as they are. Either way the fact is marked resolved, with who, when and the note
+    (``data['resolution']``); a swap the dispatcher handed over from the request page
+    (issue 13) keeps their hand-over as the flag's resolution. ActionError: no such
+    refused swap, already resolved (or rejected by the dispatcher), no note.
     """
-    fact = db.get(FieldFact, fact_id, with_for_update=True)
+    fact = db.get(FieldFact, fact_id, with_for_update=True, populate_existing=True)
     if fact is None or not refused_swap(fact):
         raise ActionError(N_("There is no such refused swap."))
-    if fact.flag_resolved_at is not None:
+    if not refused_swap_awaits_equipment(fact.kind, fact.data, fact.flag_resolved_at,
+                                         fact.flag_resolution):
         raise ActionError(N_("This swap has already been resolved."))
     note = note.strip()[:500]
     if not note:
@@ -106,7 +111,8 @@ def resolve_refused_swap(db: Session, actor_id: int, fact_id: str, happened: boo
     data = dict(fact.data)
     if happened:
         _correct(db, actor_id, request, data, fact, now)
-    fact.flag_resolved_at, fact.flag_resolved_by = now, actor_id
+    if fact.flag_resolved_at is None:  # else the dispatcher's hand-over stays on the flag
+        fact.flag_resolved_at, fact.flag_resolved_by = now, actor_id
     fact.data = data | {"resolution": {"happened": happened, "note": note, "by": actor_id,
                                        "at": now.isoformat()}}
     db.add(fact)

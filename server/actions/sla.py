@@ -14,7 +14,7 @@ from server.actions import ActionError
 from server.actions.audit import record
 from server.domain import sla as rules
 from server.domain.text import N_
-from server.models import SlaClock, SlaEvent, SlaPause, SupportRequest
+from server.models import SlaClock, SlaEvent, SlaPause, SlaRun, SupportRequest
 
 
 def start_clock(
@@ -31,7 +31,13 @@ def start_clock(
         clock = SlaClock(request_id=request.id, kind=kind, started_at=started_at,
                          deadline_at=deadline)
     else:
+        if clock.stopped_at is not None:  # S5: the finished run still counts in the KPIs
+            db.add(SlaRun(clock_id=clock.id, request_id=clock.request_id, kind=clock.kind,
+                          started_at=clock.started_at, deadline_at=clock.deadline_at,
+                          stopped_at=clock.stopped_at, paused_seconds=clock.paused_seconds,
+                          breach_reason=clock.breach_reason))  # fmt: skip
         clock.started_at, clock.deadline_at = started_at, deadline
+        clock.breach_reason = ""
         clock.stopped_at, clock.paused_seconds = None, 0
         # A new run warns and escalates again (D7): forget the last run's firings and pauses.
         db.exec(delete(SlaEvent).where(SlaEvent.clock_id == clock.id))

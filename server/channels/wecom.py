@@ -9,8 +9,9 @@
   link that works in WeCom's in-app browser without a FieldOps session).
 - Customer service: the callback (``kf_msg_or_event``, encrypted like every WeCom
   callback: wechatpy's enterprise crypto with the CorpID) only says "there is news"; the
-  messages are pulled with ``POST /cgi-bin/kf/sync_msg`` and its cursor. Answers go out
-  with ``POST /cgi-bin/kf/send_msg``.
+  messages are pulled with ``POST /cgi-bin/kf/sync_msg`` and its cursor (also by the
+  background loop, for the accounts ``POST /cgi-bin/kf/account/list`` names). Answers go
+  out with ``POST /cgi-bin/kf/send_msg``.
 """
 
 from __future__ import annotations
@@ -167,6 +168,21 @@ def sync_messages(settings: Any, open_kfid: str, cursor: str, token: str = "",
     answer = _post(settings, settings.wecom_kf_secret, "/cgi-bin/kf/sync_msg", body)
     return (list(answer.get("msg_list") or []), str(answer.get("next_cursor") or cursor),
             bool(answer.get("has_more")))
+
+
+def kf_accounts(settings: Any) -> list[str]:
+    """Every customer-service account's open_kfid (``POST /cgi-bin/kf/account/list``,
+    100 a page)."""
+    found: list[str] = []
+    for offset in range(0, 10_000, 100):
+        answer = _post(settings, settings.wecom_kf_secret, "/cgi-bin/kf/account/list",
+                       {"offset": offset, "limit": 100})
+        page = [str(a.get("open_kfid")) for a in answer.get("account_list") or []
+                if a.get("open_kfid")]
+        found += page
+        if len(page) < 100:
+            break
+    return found
 
 
 def as_incoming(message: dict, now: datetime) -> Incoming | None:

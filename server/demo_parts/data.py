@@ -49,6 +49,20 @@ STAFF: list[tuple[str, str, str, str | None, str | None]] = [
     ("manager", "徐海峰", "manager", None, None), ("admin", "严志明", "admin", None, None),
 ]
 
+# WeCom user ids (企业微信 UserID, as an admin would set them on /admin/people) of the demo
+# logins; everyone else's is their username in pinyin, e.g. zhou.ting -> ZhouTing. With the
+# WeCom settings on, the demo's alerts arrive as WeCom application cards (issue 17).
+WECOM_USERIDS = {
+    "agent": "LinXiaoWen", "dispatcher": "WangJianGuo", "remote": "ZhangWei",
+    "onsite": "ZhangQiang", "equipment": "LuWenBin", "manager": "XuHaiFeng",
+    "admin": "YanZhiMing",
+}
+
+
+def wecom_userid(username: str) -> str:
+    return WECOM_USERIDS.get(username) or "".join(p.capitalize() for p in username.split("."))
+
+
 # Engineers who are not qualified yet, and why (S8, S13).
 NOT_QUALIFIED = {
     "cao.yu": "onboarding",  # 14 h of 20 h, no exam yet
@@ -140,6 +154,24 @@ SYMPTOMS: dict[tuple[str, str], list[str]] = {
     ("mixer", "onsite"): ["SDI 信号中断", "导播台电源故障，无法开机", "导播台多路输入画面黑屏"],
     ("audio", "remote"): ["无线话筒有杂音，疑似频点干扰", "调音台无声音输出", "直播声音与画面不同步"],
     ("audio", "onsite"): ["无线接收机无法开机", "音频线缆接触不良，声音断续", "调音台推子损坏"],
+}
+# The kind of each demo symptom (the intake form's "kind of fault", S4), so the KPI
+# dashboard's faults-by-kind chart reads like a real month.
+SYMPTOM_KIND: dict[str, str] = {
+    "摄像机无法开机": "no_power", "摄像机 SDI 输出无信号": "no_signal",
+    "镜头卡口松动，画面抖动": "physical_damage", "电池仓接触不良，频繁断电": "no_power",
+    "摄像机画面偏色，白平衡异常": "settings", "摄像机录制格式设置错误": "settings",
+    "摄像机菜单被误改，无法输出 1080p50": "settings",
+    "推流失败，直播中断": "push_failed", "推流码率不稳定，画面卡顿": "push_failed",
+    "编码器无法连接推流地址": "push_failed", "直播平台提示推流鉴权失败": "push_failed",
+    "编码器无法开机": "no_power", "编码器 4G 聚合模块无信号": "no_signal",
+    "编码器 HDMI 输入口损坏": "physical_damage",
+    "导播台画面卡顿": "operation", "导播台切换无响应": "operation",
+    "导播软件无法识别导播台": "settings", "SDI 信号中断": "no_signal",
+    "导播台电源故障，无法开机": "no_power", "导播台多路输入画面黑屏": "no_signal",
+    "无线话筒有杂音，疑似频点干扰": "settings", "调音台无声音输出": "no_signal",
+    "直播声音与画面不同步": "settings", "无线接收机无法开机": "no_power",
+    "音频线缆接触不良，声音断续": "cabling", "调音台推子损坏": "physical_damage",
 }
 # What fixed each fault (S8a): the fix note always matches the symptom.
 FIXES: dict[str, str] = {

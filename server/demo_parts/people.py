@@ -11,6 +11,7 @@ from server.demo_parts.data import (
     NOT_QUALIFIED,
     STAFF,
     TRAINING_TOPICS,
+    wecom_userid,
 )
 from server.domain.qualification import StaffProfile, eligibility_reasons
 from server.domain.roster import Assignment, Rostered, roster_violations
@@ -44,6 +45,7 @@ class PeopleMixin:
                 display_name=name,
                 phone=self._mobile(),
                 email=f"{username}@fieldops.example",
+                wecom_userid=wecom_userid(username),
                 group=group,
                 region=region,
                 created_at=self.now - timedelta(days=days),

@@ -15,6 +15,7 @@ from server.demo_parts.data import (
     FIXES,
     NO_FEEDBACK_REASON,
     SWAP_REASON,
+    SYMPTOM_KIND,
 )
 from server.demo_parts.shapes import Req
 from server.domain.geo import check_in_flag, distance_to_venue_m, to_wgs84
@@ -106,6 +107,7 @@ class RecordsMixin:
             unit_id=req.unit.id,
             scenario=order.row.scenario,
             symptom=req.symptom,
+            symptom_kind=SYMPTOM_KIND.get(req.symptom, "other"),
             fault_started_at=req.received - self._minutes(1, 15),
             stream_state=req.stream_state,
             stream_starts_at=req.stream_starts_at,

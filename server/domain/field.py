@@ -152,3 +152,18 @@ def navigation_links(lat: float, lon: float, datum: Datum, name: str) -> list[tu
                   f"&src=fieldops"),
         ("apple", f"https://maps.apple.com/?daddr={w_lat:.6f},{w_lon:.6f}&q={label}"),
     ]
+
+
+def refused_swap_awaits_equipment(kind: str, data: dict | None, resolved_at: object,
+                                  resolution: str) -> bool:
+    """D13, issue 15: whether a swap refused at sync still waits for the equipment manager,
+    who confirms what physically happened (``data['resolution']`` once they have).
+
+    It waits while nobody decided yet, or after the dispatcher handed it to them
+    (``resolution == 'equipment'``); a report the dispatcher rejected does not (the
+    records stay as they are). ``kind``, ``data``, ``resolved_at``, ``resolution``: the
+    fact's fields of those names (``flag_resolved_at``, ``flag_resolution``)."""
+    data = data or {}
+    if kind != "swap" or not data.get("refused") or "resolution" in data:
+        return False
+    return resolved_at is None or resolution == "equipment"

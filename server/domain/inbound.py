@@ -76,8 +76,16 @@ STAGE_LABELS = {
     "on_the_way": N_("The engineer is on the way"),
     "arrived": N_("The engineer has arrived"),
     "done": N_("Fixed: please tell us how we did"),
-    "closed": N_("Closed"),
+    "closed": N_("Your request is closed. Thank you!"),
     "cancelled": N_("Cancelled"),
+}
+# The same stages as steps of the page's progress list (done or not yet, so no "please").
+STEP_LABELS = {
+    "received": N_("Request received"),
+    "assigned": N_("Engineer assigned"),
+    "on_the_way": N_("Engineer on the way"),
+    "arrived": N_("Engineer arrived"),
+    "done": N_("Fixed"),
 }
 
 

@@ -55,6 +55,7 @@ class ClockFacts:
     pauses: tuple[rules.Pause, ...] = ()
     breach_reason: str = ""
     id: int = 0  # the clock's row, so a reason can be written for its breach
+    run_id: int = 0  # an earlier, finished run of that clock (SlaRun), or 0 for the current one
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Breach:
     drill: bool = False
     clock_id: int = 0
     recorded: bool = False  # the reason was written for this breach (not pause reasons)
+    run_id: int = 0  # the breach was an earlier run of a restarted clock (reopened request)
 
 
 @dataclass
@@ -273,8 +275,8 @@ def breaches(requests: Iterable[RequestFacts], period: str, tz: ZoneInfo, now: d
             reason = c.breach_reason or "; ".join(p.reason for p in c.pauses if p.reason)
             out.append(Breach(r.id, r.number, c.kind, r.priority, r.region,
                               round(-status.remaining_seconds / 60, 1), reason, r.is_drill,
-                              c.id, bool(c.breach_reason)))
-    return sorted(out, key=lambda b: (b.number, b.clock))
+                              c.id, bool(c.breach_reason), c.run_id))
+    return sorted(out, key=lambda b: (b.number, b.clock, b.run_id == 0, b.run_id))
 
 
 def clock_minutes(requests: Iterable[RequestFacts], kind: str, period: str, tz: ZoneInfo,

@@ -31,7 +31,7 @@ from server.models.roster import (
     SwapRequest,
 )
 from server.models.session import LoginAttempt, WebSession
-from server.models.sla import SlaClock, SlaEvent, SlaPause
+from server.models.sla import SlaClock, SlaEvent, SlaPause, SlaRun
 from server.models.staff import Group, Role, Staff, StaffRole, TrainingRecord
 from server.models.sync import ChangeRecord, ClientMutation
 
@@ -42,7 +42,7 @@ __all__ = [
     "Group", "GuessFailure", "ImportUpload", "InboundContact", "InboundMessage", "IntegrationToken",
     "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
     "RentalOrder", "RepairTicket", "RequestBackupCall", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift",
-    "SlaClock", "SlaEvent", "SlaPause", "SpareRequest", "SpareStatus", "Staff", "StaffRole",
+    "SlaClock", "SlaEvent", "SlaPause", "SlaRun", "SpareRequest", "SpareStatus", "Staff", "StaffRole",
     "SupportRequest", "SwapRequest", "UsedLink",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

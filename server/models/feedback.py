@@ -29,7 +29,7 @@ class FeedbackLink(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="support_request.id", index=True)
     token_hash: str = Field(unique=True, max_length=64)  # sha256 hex of the secret in the URL
-    created_by: int = Field(foreign_key="staff.id")
+    created_by: int | None = Field(default=None, foreign_key="staff.id")  # None: the status page
     created_at: datetime | None = instant(nullable=False)
     expires_at: datetime | None = instant(nullable=False)
     used_at: datetime | None = instant()

@@ -41,3 +41,19 @@ class SlaEvent(SQLModel, table=True):
     clock_id: int = Field(foreign_key="sla_clock.id", index=True)
     level: str = Field(max_length=16)  # warning | breach
     fired_at: datetime | None = instant(nullable=False)
+
+
+class SlaRun(SQLModel, table=True):
+    """A finished run of a clock that was started again (a reopened request, D9; a new
+    onsite job): kept so its outcome and breach reason still count in the KPIs (S5)."""
+
+    __tablename__ = "sla_run"
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="sla_clock.id", index=True)
+    request_id: int = Field(foreign_key="support_request.id", index=True)
+    kind: str = Field(max_length=16)
+    started_at: datetime | None = instant(nullable=False)
+    deadline_at: datetime | None = instant(nullable=False)
+    stopped_at: datetime | None = instant(nullable=False)
+    paused_seconds: float = 0
+    breach_reason: str = ""

@@ -70,7 +70,8 @@ class SmsChannel:
 
 class CustomerChannel:
     """A message to a customer (their request number and status link, D19) on the channel
-    they reached us on: WeChat customer-service message, WeCom customer service, or SMS."""
+    they reached us on (or the agent chose): WeChat customer-service message, WeCom
+    customer service, or SMS (a call, or ``sms`` to the request's mobile)."""
 
     channel = "customer"
 
@@ -85,7 +86,7 @@ class CustomerChannel:
                 wechat.send_text(s, to["sender"], item.payload.get("body", ""))
             elif to.get("channel") == "wecom" and s.wecom_kf_secret and to.get("reply_to"):
                 wecom.send_kf_text(s, to["reply_to"], to["sender"], item.payload.get("body", ""))
-            elif to.get("channel") == "hotline" and s.sms_enabled and s.sms_template_status:
+            elif to.get("channel") in ("hotline", "sms") and s.sms_enabled and s.sms_template_status:
                 sms.send_template(s, to.get("sender", ""), s.sms_template_status,
                                   {"number": to.get("number", ""), "url": to.get("url", "")})
             else:

@@ -56,6 +56,8 @@ def payload(
         url = job_url(job_kind, job_id)
     elif kind.startswith("contact."):
         url = "/inbox"
+    elif kind == "swap.handed_over":  # a refused swap the dispatcher handed over (D13)
+        url = "/equipment/queue"
     else:
         url = "/"
     body = stored.get("body") or ""

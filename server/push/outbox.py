@@ -237,5 +237,21 @@ def _record_one(
                      title=item.payload.get("title", ""))
     else:
         result.ended += 1
+    if item.channel == "customer" and status in ("sent", "off"):
+        _customer_timeline(db, item, status, outcome, at)
     request_id = item.payload.get("request_id")
     changes.changed(db, "notification", item.id, staff_ids=[item.staff_id], request_id=request_id)
+
+
+def _customer_timeline(db: Session, item: Outgoing, status: str, outcome: Outcome,
+                       at: datetime) -> None:
+    """A message to a customer (their status link, D19) arrived or could not be sent: on
+    the request's timeline (giving up after retries is there already, as for everyone)."""
+    note = db.get(Notification, item.id)
+    if note is None or note.request_id is None:
+        return
+    to = (note.payload or {}).get("to") or {}
+    via = {"hotline": "sms"}.get(to.get("channel", ""), to.get("channel", ""))
+    audit.record(db, "customer.message_sent" if status == "sent" else "customer.message_failed",
+                 None, request_id=note.request_id, entity="notification", entity_id=item.id,
+                 at=at, via=via, error=outcome.error[:200])

@@ -1,26 +1,19 @@
-"""What the dispatch board and a request's page show: read-only, loaded in bulk.
+"""What the dispatch board shows: read-only, loaded in bulk.
 
 The board answers in a fixed handful of queries whatever the number of open requests
 (requests, running clocks, their pauses, active jobs with their engineers, unresolved
-field flags, who is on duty): no query per row.
-
-Speed (2,000 open requests in well under 100 ms): clock instants are read as epoch
-seconds computed by the database, and a running clock without pauses is worked out
-with plain arithmetic (``running_clock``), which gives exactly what
-``server.domain.sla.clock_status`` gives (a property test checks it); a clock with
-pauses goes through ``clock_status`` itself.
+field flags, who is on duty): no query per row. The clocks' views and their speed are
+``server.queries.clocks``; who is on duty, per group, ``server.queries.duty``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Float, func
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from server.domain import sla as rules
@@ -37,107 +30,21 @@ from server.models import (
     SupportRequest,
     Venue,
 )
-from server.queries.duty import OnDuty, duty_settings, on_duty
+from server.queries.clocks import (
+    CLOCK_ORDER,
+    EPOCH,
+    URGENCY,
+    ClockView,
+    clock_view,
+    epoch,
+    pauses_of,
+)
+from server.queries.duty import DutyGroup, duty_groups
 
-CLOCK_ORDER = {kind: i for i, kind in enumerate(rules.CLOCK_KINDS)}
+if TYPE_CHECKING:
+    from server.settings import Settings
+
 PRIORITY_ORDER = {"P1": 0, "P2": 1, "P3": 2}
-URGENCY = {"": 0, "running": 1, "paused": 2, "warning": 3, "breached": 4}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class epoch(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
-    """An instant column as seconds since 1970 (UTC), computed by the database."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element, compiler, **kw) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch, "postgresql")
-def _epoch_postgresql(element, compiler, **kw) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
-
-
-def instant(seconds: float) -> datetime:
-    return EPOCH + timedelta(seconds=seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class ClockView:
-    """A running clock as the board shows it; instants in epoch seconds."""
-
-    kind: str
-    state: str  # running | paused | warning | breached
-    deadline_s: float  # effective: moved by the time paused (D6)
-    warn_s: float  # D7: when the warning is due, pauses included
-    remaining_seconds: float
-    pause_reason: str | None = None
-
-    @property
-    def deadline_ms(self) -> int:
-        return int(self.deadline_s * 1000)
-
-    @property
-    def warn_ms(self) -> int:
-        return int(self.warn_s * 1000)
-
-    @property
-    def deadline(self) -> datetime:
-        return instant(self.deadline_s)
-
-    @property
-    def remaining_text(self) -> str:
-        return countdown(self.remaining_seconds)
-
-
-def countdown(seconds: float) -> str:
-    """12:05, 1:02:03, or -3:10 once overdue (web/static/js/app.js writes the same)."""
-    whole = int(abs(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return ("-" if seconds < 0 else "") + text
-
-
-def running_clock(
-    started_s: float, deadline_s: float, now_s: float, warn_fraction: float
-) -> tuple[str, float, float]:
-    """``clock_status`` for a running clock that was never paused, in epoch seconds:
-    (state, remaining seconds, fraction used)."""
-    budget = deadline_s - started_s
-    elapsed = max(0.0, now_s - started_s)
-    remaining = deadline_s - now_s
-    fraction = elapsed / budget if budget > 0 else 1.0
-    if remaining <= 0:
-        state = "breached"
-    elif fraction >= warn_fraction:
-        state = "warning"
-    else:
-        state = "running"
-    return state, remaining, fraction
-
-
-def clock_view(
-    kind: str, started_s: float, deadline_s: float, pauses: list[rules.Pause] | None,
-    now: datetime, now_s: float, targets: rules.SlaTargets,
-) -> ClockView:
-    budget = deadline_s - started_s
-    if not pauses:
-        state, remaining, _fraction = running_clock(started_s, deadline_s, now_s,
-                                                    targets.warn_fraction)
-        return ClockView(kind, state, deadline_s, started_s + budget * targets.warn_fraction,
-                         remaining)
-    status = rules.clock_status(instant(started_s), instant(deadline_s), pauses, None, now,
-                                targets)
-    shift = status.paused_seconds
-    reason = next((p.reason for p in pauses if p.is_open), None)
-    return ClockView(kind, status.state, deadline_s + shift,
-                     started_s + budget * targets.warn_fraction + shift,
-                     status.remaining_seconds, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,19 +101,6 @@ STEPS = (N_("Being recorded by the agent"), N_("Waiting for an onsite engineer")
 
 
 @dataclass(frozen=True, slots=True)
-class DutyPerson:
-    duty: OnDuty
-    jobs: tuple[tuple[int, str, str, str], ...]  # (request id, number, priority, job status)
-
-
-@dataclass(frozen=True, slots=True)
-class DutyGroup:
-    group: str
-    region: str | None
-    people: tuple[DutyPerson, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Attention:
     """One line of the board's attention strip, linking to its request."""
 
@@ -234,17 +128,6 @@ class Board:
     duty: list[DutyGroup]
     counts: dict[str, int]
     attention: list[Attention] = field(default_factory=list)
-
-
-def _pauses(db: Session, clock_ids_query) -> dict[int, list[rules.Pause]]:
-    out: dict[int, list[rules.Pause]] = defaultdict(list)
-    rows = db.exec(
-        select(SlaPause.clock_id, SlaPause.started_at, SlaPause.ended_at, SlaPause.reason)
-        .where(SlaPause.clock_id.in_(clock_ids_query))
-    ).all()
-    for clock_id, started, ended, reason in rows:
-        out[clock_id].append(rules.Pause(started, ended, reason or "-"))
-    return out
 
 
 def rows_for(
@@ -280,7 +163,7 @@ def rows_for(
     ).all()
     paused = conn.execute(select(SlaPause.clock_id).where(
         SlaPause.clock_id.in_(select(SlaClock.id).where(*running)))).all()
-    pauses = _pauses(db, select(SlaClock.id).where(*running)) if paused else {}
+    pauses = pauses_of(db, select(SlaClock.id).where(*running)) if paused else {}
     now_s = (now - EPOCH).total_seconds()
     for clock_id, request_id, kind, started_s, deadline_s in clock_rows:
         # julianday() arithmetic leaves float noise (19:03:59.99998 for 19:04:00): the
@@ -341,13 +224,15 @@ def by_deadline(rows) -> list[BoardRow]:
                                        far if r.due is None else r.due, r.id))
 
 
-def board(db: Session, now: datetime, targets: rules.SlaTargets, settings: Any = None) -> Board:
-    """Every open request with its running clocks (P1 first, then the soonest deadline),
-    who is on duty (D11, D17 with ``settings``' office hours) and what needs attention."""
+def board(db: Session, now: datetime, settings: Settings) -> Board:
+    """Every open request with its running clocks (P1 first, then the soonest deadline;
+    ``settings.sla``'s targets), who is on duty (D11, D17 with ``settings``' office hours)
+    and what needs attention."""
+    targets = settings.sla
     open_ids = select(SupportRequest.id).where(SupportRequest.status.in_(OPEN_STATUSES))
     by_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
     rows = rows_for(db, open_ids, now, targets, by_person)
-    duty = duty_groups(db, now, by_person, settings)
+    duty = duty_groups(db, now, settings, by_person)
     ordered = by_deadline(rows.values())
     counts: dict[str, int] = defaultdict(int)
     for row in ordered:
@@ -384,39 +269,4 @@ def attention(rows: list[BoardRow], duty: list[DutyGroup], now: datetime,
             kinds.append("flagged")
         out.extend(Attention(r.id, r.number, r.priority, k) for k in kinds)
     out.sort(key=lambda a: (ATTENTION_ORDER[a.kind], PRIORITY_ORDER.get(a.priority, 9)))
-    return out
-
-
-def duty_groups(
-    db: Session, now: datetime,
-    jobs_by_person: dict[int, list[tuple[int, str, str, str]]] | None = None, settings: Any = None,
-) -> list[DutyGroup]:
-    """S9/D11/D17: who is on duty now, per group and region, with the jobs each one holds."""
-    people = on_duty(db, now, **duty_settings(settings))
-    if jobs_by_person is None:
-        jobs_by_person = active_jobs_by_person(db, [p.staff_id for p in people])
-    groups: dict[tuple[str, str | None], list[DutyPerson]] = {}
-    for key in (("remote", None), ("onsite", "urban"), ("onsite", "suburban")):
-        groups[key] = []
-    for person in people:
-        key = (person.group, person.region if person.group == "onsite" else None)
-        groups.setdefault(key, []).append(
-            DutyPerson(person, tuple(jobs_by_person.get(person.staff_id, ())))
-        )
-    return [DutyGroup(g, r, tuple(p)) for (g, r), p in groups.items()]
-
-
-def active_jobs_by_person(db: Session, staff_ids: list[int]) -> dict[int, list[tuple[int, str, str, str]]]:
-    out: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
-    if not staff_ids:
-        return out
-    rows = db.exec(
-        select(Job.assignee_id, SupportRequest.id, SupportRequest.number, SupportRequest.priority,
-               Job.status)
-        .join(SupportRequest, SupportRequest.id == Job.request_id)
-        .where(Job.assignee_id.in_(staff_ids), Job.status.in_(ACTIVE_JOB_STATUSES))
-        .order_by(Job.id)
-    ).all()
-    for assignee_id, request_id, number, priority, status in rows:
-        out[assignee_id].append((request_id, number, priority, status))
     return out

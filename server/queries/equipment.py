@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from server.domain import equipment as rules
+from server.domain.field import refused_swap_awaits_equipment
 from server.domain.geo import distance_to_venue_m
 from server.models import (
     OPEN_STATUSES,
@@ -199,19 +201,27 @@ class RefusedSwap:
     request: SupportRequest
     author: str
     reason: str
+    handed_by: str = ""  # the dispatcher who handed it over from the request page, if one did
 
 
 def refused_swaps(db: Session) -> list[RefusedSwap]:
-    """Swaps the server refused at sync (D13), not yet resolved: the dispatcher's and the
-    equipment manager's to sort out, whoever handed it on."""
-    facts = db.exec(select(FieldFact, SupportRequest, Staff.display_name)
+    """Swaps the server refused at sync (D13) that wait for the equipment manager, oldest
+    first: not decided yet, or handed over by the dispatcher (``flag_resolution ==
+    'equipment'``, with their note in ``fact.flag_note``), until the manager resolves them
+    (``refused_swap_awaits_equipment``)."""
+    handed = aliased(Staff)
+    facts = db.exec(select(FieldFact, SupportRequest, Staff.display_name, handed.display_name)
                     .join(SupportRequest, SupportRequest.id == FieldFact.request_id)
                     .join(Staff, Staff.id == FieldFact.author_id)
+                    .join(handed, handed.id == FieldFact.flag_resolved_by, isouter=True)
                     .where(FieldFact.kind == "swap", FieldFact.flagged,
-                           FieldFact.flag_resolved_at.is_(None))
+                           or_(FieldFact.flag_resolved_at.is_(None),
+                               FieldFact.flag_resolution == "equipment"))
                     .order_by(FieldFact.received_at)).all()
-    return [RefusedSwap(f, r, name, f.flag_reason) for f, r, name in facts
-            if (f.data or {}).get("refused")]
+    return [RefusedSwap(f, r, name, f.flag_reason,
+                        (by or "") if f.flag_resolution == "equipment" else "")
+            for f, r, name, by in facts
+            if refused_swap_awaits_equipment(f.kind, f.data, f.flag_resolved_at, f.flag_resolution)]
 
 
 @dataclass

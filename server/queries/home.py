@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -22,6 +22,10 @@ from server.models import (
     Unit,
     UnitStatus,
 )
+from server.queries.duty import on_duty
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 
 def request_counts(db: Session) -> dict[str, int]:
@@ -54,14 +58,13 @@ def my_jobs(db: Session, staff_id: int) -> list[tuple[Job, SupportRequest]]:
     return list(rows)
 
 
-def on_duty_count(db: Session, at: datetime) -> dict[str, int]:
-    rows = db.exec(
-        select(Shift.group, func.count(func.distinct(Shift.staff_id)))
-        .join(Roster, Roster.id == Shift.roster_id)
-        .where(Roster.status == "published", Shift.starts_at <= at, Shift.ends_at > at)
-        .group_by(Shift.group)
-    ).all()
-    return {group: n for group, n in rows}
+def on_duty_count(db: Session, at: datetime, settings: Settings) -> dict[str, int]:
+    """People on duty at ``at`` per group (remote | onsite): on a published shift, a backup
+    called in, or counted in D17's office hours as ``settings`` configure them."""
+    counts: dict[str, int] = {}
+    for person in on_duty(db, at, settings):
+        counts[person.group] = counts.get(person.group, 0) + 1
+    return counts
 
 
 def reserve_by_depot(db: Session) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from server.models import (
     Job,
     SlaClock,
     SlaPause,
+    SlaRun,
     Staff,
     SupportRequest,
     Unit,
@@ -74,6 +75,14 @@ def build(db: Session, requests: list[SupportRequest], cal: SpecialCalendar
     for cid, rid, kind, start, due, stop, reason in clocks:
         by_request[rid].append(kpi.ClockFacts(kind, start, due, stop, tuple(pauses[cid]), reason,
                                               cid))
+    for run in db.exec(select(SlaRun).where(SlaRun.request_id.in_(ids))
+                       .order_by(SlaRun.id)).all():  # fmt: skip
+        paused = ((rules.Pause(run.started_at, run.started_at
+                               + timedelta(seconds=run.paused_seconds), ""),)
+                  if run.paused_seconds else ())  # fmt: skip
+        by_request[run.request_id].append(kpi.ClockFacts(
+            run.kind, run.started_at, run.deadline_at, run.stopped_at, paused,
+            run.breach_reason, run.clock_id, run.id))  # fmt: skip
     engineers: dict[int, list[str]] = defaultdict(list)
     for rid, name in db.exec(select(Job.request_id, Staff.display_name)
                              .join(Staff, Staff.id == Job.assignee_id)

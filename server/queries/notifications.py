@@ -32,6 +32,8 @@ NOTICE_KINDS = {
     "sla.warning": N_("SLA warning: the time is nearly up"),
     "sla.breach": N_("SLA breached"),
     "push.test": N_("Test alert"),
+    "customer.status_link": N_("Status link for the customer"),
+    "customer.received": N_("Automatic reply to the customer"),
 }
 
 

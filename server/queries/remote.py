@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, and_, exists, or_, select
 
@@ -13,6 +14,9 @@ from server.models import ACTIVE_JOB_STATUSES, AuditEntry, Job, RequestStatus, S
 from server.queries.board import BoardRow, JobView, by_deadline, rows_for
 from server.queries.duty import on_duty
 from server.queries.request_page import RequestPage, request_page
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 WAITING = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 
@@ -24,7 +28,11 @@ class RemoteQueue:
     on_duty: bool
 
 
-def remote_queue(db: Session, staff_id: int, now: datetime, targets: rules.SlaTargets) -> RemoteQueue:
+def remote_queue(db: Session, staff_id: int, now: datetime, settings: Settings) -> RemoteQueue:
+    """The remote engineer's own jobs and the remote work nobody holds (D8a), each P1 first
+    then by deadline (``settings.sla``); ``on_duty``: whether they may take one now (a
+    shift, or D17's office hours as ``settings`` configure them)."""
+    targets = settings.sla
     mine_ids = select(Job.request_id).where(
         Job.assignee_id == staff_id, Job.kind == "remote", Job.status.in_(ACTIVE_JOB_STATUSES)
     )
@@ -44,7 +52,7 @@ def remote_queue(db: Session, staff_id: int, now: datetime, targets: rules.SlaTa
         job = next(j for j in row.jobs if j.kind == "remote" and j.assignee_id == staff_id)
         mine.append((row, job))
     waiting = by_deadline(rows_for(db, waiting_ids, now, targets).values())
-    duty = any(d.staff_id == staff_id for d in on_duty(db, now, group="remote"))
+    duty = any(d.staff_id == staff_id for d in on_duty(db, now, settings, group="remote"))
     return RemoteQueue(mine, waiting, duty)
 
 

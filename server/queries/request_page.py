@@ -23,7 +23,7 @@ from server.models import (
     SupportRequest,
     Venue,
 )
-from server.queries.board import CLOCK_ORDER, EPOCH, ClockView, clock_view
+from server.queries.clocks import CLOCK_ORDER, EPOCH, ClockView, clock_view
 from server.queries.equipment import spare_for_request
 
 
@@ -124,6 +124,13 @@ TIMELINE_LABELS = {
     "job.cannot_fix": N_("Cannot be fixed on site"),
     "fact.decline": N_("Declined by the engineer"),
     "fact.cannot_fix": N_("Cannot be fixed on site"),
+    "contact.message": N_("Customer message"),
+    "contact.request": N_("Inbound contact made into this request"),
+    "request.status_link_made": N_("Status link for the customer made"),
+    "request.status_link_sent": N_("Status link sent to the customer"),
+    "customer.message_sent": N_("Message to the customer delivered"),
+    "customer.message_failed": N_("Message to the customer not sent"),
+    "feedback.link_made": N_("Feedback link made for the customer"),
 }
 
 

@@ -1,10 +1,12 @@
-"""What the roster screens show: a month's grid with every rule checked, my shifts, swaps,
-absences and hours (S9-S13, D10, D16).
+"""What the roster screens show: a month's grid with every rule checked (S9-S13, D10),
+the months and the plain words they are described in, the draft reminder (S10).
 
-Everything here reads; the changes are in ``server.actions.roster``. A month is always
-judged by the domain's ``roster_violations`` on the calendar of ``load_calendar`` (the
+Everything here reads; the changes are in ``server.actions``. A month is always judged
+by the domain's ``roster_violations`` on the calendar of ``load_calendar`` (the
 chinesecalendar package plus the manager's overrides, D2), so the grid, "Fill for me",
-publishing and the swap check cannot disagree about a rule.
+publishing and the swap check cannot disagree about a rule. Hours (D16) are in
+``roster_hours``, an engineer's own shifts in ``my_shifts``, swaps in ``swaps``, the duty
+screen's shifts and absences in ``duty``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -22,14 +24,12 @@ from server.domain import bounds
 from server.domain.calendar import SpecialCalendar
 from server.domain.roster import (
     Assignment,
-    HoursSplit,
     Rostered,
     RosterRules,
     SlotKey,
     Violation,
     draft_overdue,
     draft_reminder_due,
-    hours_report,
     roster_violations,
 )
 from server.domain.shifts import ShiftSlot
@@ -41,8 +41,6 @@ from server.models import (
     RosterBackup,
     Shift,
     Staff,
-    StaffRole,
-    SwapRequest,
 )
 from server.queries.team import TeamMember, TrainingSummary, team
 
@@ -340,278 +338,5 @@ def draft_reminder(db: Session, today: date, rules: RosterRules) -> dict[str, An
             "deadline": rules.draft_deadline_day}  # fmt: skip
 
 
-def pending_swaps(db: Session) -> int:
-    return len(db.exec(select(SwapRequest.id).where(SwapRequest.status == "pending")).all())
-
-
 def rosters_by_month(db: Session, keys: list[str]) -> dict[str, Roster]:
     return {r.month: r for r in db.exec(select(Roster).where(Roster.month.in_(keys)))}
-
-
-# -- hours (D16) ------------------------------------------------------------------------
-
-
-def worked_assignments(db: Session, roster: Roster) -> list[Assignment]:
-    """Who actually holds each shift: the backup who took it over, nobody while an
-    absence is uncovered, else the rostered person (S12)."""
-    out = []
-    rows = db.exec(
-        select(Shift, Absence)
-        .join(Absence, Absence.shift_id == Shift.id, isouter=True)
-        .where(Shift.roster_id == roster.id)
-    )
-    for shift, absence in rows:
-        if absence is not None:
-            if absence.covered_by:
-                out.append(Assignment(absence.covered_by, (shift.day, shift.kind)))
-            continue
-        out.append(Assignment(shift.staff_id, (shift.day, shift.kind)))
-    return out
-
-
-@dataclass
-class HoursRow:
-    staff: Staff
-    split: HoursSplit
-
-
-def month_hours(db: Session, roster: Roster, calendar: SpecialCalendar) -> list[HoursRow]:
-    y, m = parse_month(roster.month)
-    slots = calendar.month_slots(y, m)
-    report = hours_report(slots, worked_assignments(db, roster))
-    staff = (
-        {s.id: s for s in db.exec(select(Staff).where(Staff.id.in_(list(report))))}
-        if report
-        else {}
-    )
-    rows = [HoursRow(staff[sid], split) for sid, split in report.items() if sid in staff]
-    return sorted(
-        rows, key=lambda r: (r.staff.group or "~", r.staff.region or "", r.staff.display_name)
-    )
-
-
-# -- my shifts --------------------------------------------------------------------------
-
-
-@dataclass
-class MyShift:
-    shift: Shift
-    month: str
-    absent: bool = False  # I reported unable to work (S12)
-    covering: bool = False  # I am the backup who took it over
-    covered_by: str | None = None
-    pending_swap: SwapRequest | None = None
-    swap_open: bool = False  # still at least swap_min_days ahead (S11)
-
-
-def my_shifts(
-    db: Session, staff_id: int, now: datetime, rules: RosterRules, days: int = 62
-) -> list[MyShift]:
-    """My published shifts that have not ended, plus those I took over as a backup."""
-    until = now + timedelta(days=days)
-    own = db.exec(
-        select(Shift, Roster.month)
-        .join(Roster, Roster.id == Shift.roster_id)
-        .where(
-            Roster.status == "published",
-            Shift.staff_id == staff_id,
-            Shift.ends_at > now,
-            Shift.starts_at < until,
-        )
-    ).all()
-    covering = db.exec(
-        select(Shift, Roster.month)
-        .join(Roster, Roster.id == Shift.roster_id)
-        .join(Absence, Absence.shift_id == Shift.id)
-        .where(Absence.covered_by == staff_id, Shift.ends_at > now)
-    ).all()
-    ids = [s.id for s, _ in [*own, *covering]]
-    absences = {}
-    pending = {}
-    if ids:
-        absences = {
-            a.shift_id: a for a in db.exec(select(Absence).where(Absence.shift_id.in_(ids)))
-        }
-        for sw in db.exec(
-            select(SwapRequest).where(
-                SwapRequest.shift_id.in_(ids), SwapRequest.status == "pending"
-            )
-        ):
-            pending[sw.shift_id] = sw
-    names = _names(db, {a.covered_by for a in absences.values() if a.covered_by})
-    out = []
-    for shift, month in own:
-        a = absences.get(shift.id)
-        out.append(
-            MyShift(
-                shift,
-                month,
-                absent=a is not None,
-                covered_by=names.get(a.covered_by) if a and a.covered_by else None,
-                pending_swap=pending.get(shift.id),
-                swap_open=a is None
-                and shift.starts_at - now >= timedelta(days=rules.swap_min_days),
-            )
-        )
-    out += [MyShift(shift, month, covering=True) for shift, month in covering]
-    return sorted(out, key=lambda m: m.shift.starts_at)
-
-
-def _names(db: Session, ids: set[int]) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(db.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(list(ids)))).all())
-
-
-def swap_candidates(db: Session, shift: Shift, eligible: set[int]) -> list[Staff]:
-    """Colleagues who could take ``shift``: same group and region, qualified, not on it."""
-    on_it = set(
-        db.exec(
-            select(Shift.staff_id).where(
-                Shift.roster_id == shift.roster_id, Shift.day == shift.day, Shift.kind == shift.kind
-            )
-        )
-    )
-    query = select(Staff).where(Staff.active, Staff.group == shift.group)
-    if shift.region:
-        query = query.where(Staff.region == shift.region)
-    return [
-        s
-        for s in db.exec(query.order_by(Staff.display_name))
-        if s.id in eligible and s.id not in on_it and s.id != shift.staff_id
-    ]
-
-
-@dataclass
-class SwapView:
-    swap: SwapRequest
-    shift: Shift
-    from_name: str
-    to_name: str
-    decided_by_name: str | None = None
-
-
-def swaps(
-    db: Session,
-    *,
-    status: str | None = None,
-    staff_id: int | None = None,
-    since: datetime | None = None,
-    limit: int = 50,
-) -> list[SwapView]:
-    query = select(SwapRequest, Shift).join(Shift, Shift.id == SwapRequest.shift_id)
-    if status:
-        query = query.where(SwapRequest.status == status)
-    if staff_id is not None:
-        query = query.where(
-            (SwapRequest.from_staff_id == staff_id) | (SwapRequest.to_staff_id == staff_id)
-        )
-    if since is not None:
-        query = query.where(SwapRequest.requested_at >= since)
-    rows = db.exec(query.order_by(SwapRequest.requested_at.desc()).limit(limit)).all()
-    names = _names(
-        db,
-        {i for sw, _ in rows for i in (sw.from_staff_id, sw.to_staff_id, sw.decided_by)},
-    )
-    return [
-        SwapView(
-            sw,
-            sh,
-            names.get(sw.from_staff_id, "?"),
-            names.get(sw.to_staff_id, "?"),
-            names.get(sw.decided_by) if sw.decided_by else None,
-        )
-        for sw, sh in rows
-    ]
-
-
-# -- duty and absences (S12) ------------------------------------------------------------
-
-
-@dataclass
-class DutyShift:
-    shift: Shift
-    name: str
-    absence: Absence | None
-    covered_by_name: str | None
-    called_names: list[str] = field(default_factory=list)  # the backups alerted (S12)
-
-
-def shifts_between(db: Session, start: datetime, end: datetime) -> list[DutyShift]:
-    """Published shifts overlapping [start, end), with their absences (for the duty screen)."""
-    rows = db.exec(
-        select(Shift, Staff, Absence)
-        .join(Roster, Roster.id == Shift.roster_id)
-        .join(Staff, Staff.id == Shift.staff_id)
-        .join(Absence, Absence.shift_id == Shift.id, isouter=True)
-        .where(Roster.status == "published", Shift.starts_at < end, Shift.ends_at > start)
-        .order_by(Shift.starts_at, Shift.group, Shift.region, Staff.display_name)
-    ).all()
-    names = _names(db, {a.covered_by for _, _, a in rows if a and a.covered_by})
-    called = _called_backups(db, [a.id for _, _, a in rows if a])
-    return [
-        DutyShift(
-            shift, staff.display_name, a, names.get(a.covered_by) if a and a.covered_by else None,
-            called.get(a.id, []) if a else [],
-        )
-        for shift, staff, a in rows
-    ]
-
-
-def _called_backups(db: Session, absence_ids: list[int]) -> dict[int, list[str]]:
-    """S12: the backups each absence alerted, by name (from the absence's audit entry)."""
-    if not absence_ids:
-        return {}
-    from server.models import AuditEntry
-
-    entries = db.exec(select(AuditEntry).where(AuditEntry.action == "roster.absence_reported")).all()
-    by_absence = {e.details.get("absence_id"): e.details.get("backups_alerted") or []
-                  for e in entries if e.details.get("absence_id") in set(absence_ids)}
-    names = _names(db, {sid for ids in by_absence.values() for sid in ids})
-    return {aid: [names.get(sid, "—") for sid in ids] for aid, ids in by_absence.items()}
-
-
-@dataclass
-class BackupCall:
-    absence: Absence
-    shift: Shift
-    absent_name: str
-
-
-def backup_calls(db: Session, staff_id: int, now: datetime) -> list[BackupCall]:
-    """Uncovered absences on shifts of months where I am a backup, not yet over (S12)."""
-    rows = db.exec(
-        select(Absence, Shift, Staff)
-        .join(Shift, Shift.id == Absence.shift_id)
-        .join(Staff, Staff.id == Absence.staff_id)
-        .join(RosterBackup, RosterBackup.roster_id == Shift.roster_id)
-        .where(
-            RosterBackup.staff_id == staff_id,
-            Absence.covered_by.is_(None),
-            Absence.staff_id != staff_id,
-            Shift.ends_at > now,
-        )
-        .order_by(Shift.starts_at)
-    ).all()
-    return [BackupCall(a, sh, st.display_name) for a, sh, st in rows]
-
-
-def managers(db: Session) -> list[Staff]:
-    return list(
-        db.exec(
-            select(Staff)
-            .join(StaffRole, StaffRole.staff_id == Staff.id)
-            .where(StaffRole.role == "manager", Staff.active)
-        )
-    )
-
-
-def my_days_off(db: Session, staff_id: int, from_day: date) -> list[DayOffRequest]:
-    return list(
-        db.exec(
-            select(DayOffRequest)
-            .where(DayOffRequest.staff_id == staff_id, DayOffRequest.day >= from_day)
-            .order_by(DayOffRequest.day)
-        )
-    )

@@ -1,4 +1,5 @@
-"""Who holds a role: the people a notice goes to when it is not about one engineer."""
+"""Who holds a role: the people a notice goes to when it is not about one engineer; and
+people's display names by id."""
 
 from __future__ import annotations
 
@@ -16,3 +17,21 @@ def active_with_roles(db: Session, *roles: str) -> list[Staff]:
         .order_by(Staff.id)
     ).all()
     return list({s.id: s for s in rows}.values())
+
+
+def names_of(db: Session, ids: set[int | None]) -> dict[int, str]:
+    """Display names by staff id (``None`` ids ignored)."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.exec(select(Staff.id, Staff.display_name).where(Staff.id.in_(list(ids)))).all())
+
+
+def managers(db: Session) -> list[Staff]:
+    return list(
+        db.exec(
+            select(Staff)
+            .join(StaffRole, StaffRole.staff_id == Staff.id)
+            .where(StaffRole.role == "manager", Staff.active)
+        )
+    )

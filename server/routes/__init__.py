@@ -22,9 +22,9 @@ from server.routes import calendar  # noqa: E402
 ROUTES += [*calendar.ROUTES]
 
 # The roster, the team and my shifts (issue 6).
-from server.routes import roster, shifts, team  # noqa: E402
+from server.routes import roster, roster_swaps, shifts, team  # noqa: E402
 
-ROUTES += [*roster.ROUTES, *shifts.ROUTES, *team.ROUTES]
+ROUTES += [*roster.ROUTES, *roster_swaps.ROUTES, *shifts.ROUTES, *team.ROUTES]
 
 # Follow-up: the customer's feedback closes or reopens a resolved request (S6, D9).
 from server.routes import followup  # noqa: E402
@@ -36,9 +36,9 @@ from server.routes import equipment  # noqa: E402
 
 ROUTES += [*equipment.ROUTES]
 # Reaching people in mainland China: channels, the inbox, the customer's status link (issue 17).
-from server.routes import channels, customer_status, inbox  # noqa: E402
+from server.routes import channels, customer_status, inbox, status_link  # noqa: E402
 
-ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES]
+ROUTES += [*channels.ROUTES, *inbox.ROUTES, *customer_status.ROUTES, *status_link.ROUTES]
 # Closing the loop: the customer's feedback link, KPIs, monthly review, drills, audit (issue 16).
 from server.routes import audit, drill, feedback_link, kpi  # noqa: E402
 

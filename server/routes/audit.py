@@ -12,6 +12,7 @@ from litestar.response import Template
 from server.domain.text import N_
 from server.models import Role
 from server.queries.audit import ENTITIES, AuditSearch, search
+from server.queries.request_page import TIMELINE_LABELS
 from server.routes._http import DB, get, page
 from server.routes.nav import Screen, register
 from server.routes.params import IdQuery, TextQuery
@@ -54,7 +55,7 @@ class AuditController(Controller):
         rows, more = search(db, s, ZoneInfo(request.app.state.settings.time_zone))
         older = "/audit?" + urlencode({**{k: v for k, v in form.items() if v}, "before": more}) if more else ""
         return page(request, "pages/audit.html", rows=rows, form=form, errors=errors,
-                    entities=ENTITIES, older=older, status_code=422 if errors else 200)
+                    entities=ENTITIES, older=older, labels=TIMELINE_LABELS, status_code=422 if errors else 200)
 
 
 ROUTES = [AuditController]

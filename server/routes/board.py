@@ -39,6 +39,7 @@ from server.i18n import gettext as _
 from server.i18n import render
 from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
 from server.queries import board as q
+from server.queries import duty as duty_q
 from server.queries import request_page as rp
 from server.routes import board_rows
 from server.routes._http import DB, fragment, get, page, post
@@ -98,7 +99,7 @@ def assign_context(db: Session, request: SupportRequest, kind: str | None, job_i
         first = request.classification if request.classification in job_actions.JOB_KINDS else "remote"
         kind = next((k for k in (first, "remote", "onsite") if k not in active_kinds), first)
     people = job_actions.eligible_engineers(db, request, kind, now, settings)
-    load = q.active_jobs_by_person(db, [p.staff_id for p in people])
+    load = duty_q.active_jobs_by_person(db, [p.staff_id for p in people])
     candidates = sorted(
         ((p, load.get(p.staff_id, [])) for p in people if job is None or p.staff_id != job.assignee_id),
         key=lambda pl: (len(pl[1]), pl[0].display_name),
@@ -134,7 +135,7 @@ class BoardController(Controller):
         are loaded; ``all`` for every one)."""
         now = _now(request)
         settings = _settings(request)
-        data = q.board(db, now, settings.sla, settings)
+        data = q.board(db, now, settings)
         shown = len(data.rows) if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
         words = board_rows.words()
         html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
@@ -147,7 +148,7 @@ class BoardController(Controller):
     def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
-        data = q.board(db, _now(request), settings.sla, settings)
+        data = q.board(db, _now(request), settings)
         offset = max(0, offset)
         end = offset + PAGE_ROWS
         words = board_rows.words()

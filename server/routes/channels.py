@@ -20,6 +20,7 @@ from server.actions import inbound
 from server.channels import BadCallback, ChannelError, callcenter, wechat, wecom
 from server.db import session_scope, utcnow
 from server.domain.inbound import auto_reply
+from server.jobs.wecom_kf import pull_kf
 
 MACHINE = {"public": True, "exclude_from_csrf": True}
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ async def wecom_verify(request: Request) -> Response:
 @litestar.post("/channels/wecom", opt=MACHINE, include_in_schema=False, status_code=200)
 async def wecom_event(request: Request) -> Response:
     """``kf_msg_or_event`` says there is news; the messages are pulled with kf/sync_msg
-    from the stored cursor and recorded exactly once (``pull_kf``)."""
+    from the stored cursor and recorded exactly once (``server.jobs.wecom_kf.pull_kf``,
+    which the background loop also runs as a safety net for lost callbacks)."""
     settings = request.app.state.settings
     if _off(settings, "wecom_callback_token", "wecom_callback_aes_key", "wecom_corp_id"):
         return _refused("WeCom is not set up")
@@ -124,44 +126,14 @@ async def wecom_event(request: Request) -> Response:
     return Response("success", media_type="text/plain", background=rest)
 
 
-MAX_PAGES = 50
 FIRST_PAGE = 100  # messages pulled before answering the callback; the platform's page max is 1000
 
 
 async def _pull_rest(engine, settings: Any, open_kfid: str, token: str) -> None:
     try:
         await sync_to_thread(pull_kf, engine, settings, open_kfid, token)
-    except ChannelError as exc:  # the next callback goes on from the stored cursor
+    except ChannelError as exc:  # the loop's safety pull or the next callback goes on
         log.warning("kf/sync_msg failed after the first page: %s", exc)
-
-
-def pull_kf(engine, settings: Any, open_kfid: str, token: str = "", pages: int = MAX_PAGES,
-            limit: int = 1000) -> tuple[int, bool]:
-    """Pull new messages of one customer-service account, at most ``pages`` pages of
-    ``limit``; answers (how many were new, whether more are waiting).
-
-    Each page is recorded in one transaction together with the cursor that follows it,
-    so a crash between pages re-reads at most that page (its messages are deduplicated by
-    msgid) and never skips one. The network call happens with no transaction open.
-    """
-    name = f"wecom_kf:{open_kfid}"
-    new, more = 0, False
-    for _ in range(pages):
-        with session_scope(engine, write=False) as db:
-            seen = inbound.cursor_of(db, name)
-        messages, cursor, more = wecom.sync_messages(settings, open_kfid, seen, token, limit)
-        now = utcnow()
-        with session_scope(engine) as db:
-            for raw in messages:
-                incoming = wecom.as_incoming(raw, now)
-                if incoming is not None:
-                    recorded = inbound.record_incoming(db, incoming, now)
-                    inbound.acknowledge(db, recorded, now)
-                    new += not recorded.duplicate
-            moved = inbound.advance_cursor(db, name, seen, cursor, now)
-        if not more or not moved:
-            break
-    return new, more and moved
 
 
 # -- the call center -------------------------------------------------------------------------

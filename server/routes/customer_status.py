@@ -13,15 +13,15 @@ from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from server import live
-from server.actions import ActionError
+from server.actions import ActionError, feedback_link
 from server.actions.jobs import accept_job
 from server.actions.push import record_receipt
 from server.db import utcnow
-from server.domain.inbound import STAGE_LABELS
+from server.domain.inbound import STAGE_LABELS, STEP_LABELS
 from server.i18n import gettext as _
 from server.i18n import render, set_locale
 from server.models import Job, SupportRequest, UsedLink
@@ -40,12 +40,19 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 def _customer_page(request: Request, db: DB, token: str, name: str) -> Template:
     set_locale("zh_CN")  # the customer's page is in Chinese (a customer has no profile)
     settings = request.app.state.settings
-    found = q.find(db, token, utcnow(), settings)
+    now = utcnow()
+    found = q.find(db, token, now, settings)
     if found is None:
         return Template("pages/status_gone.html", context={"html_lang": "zh-CN"},
                         status_code=404, headers=PRIVATE)
+    try:  # S6: the feedback link at the end (made once, on the first view after resolving)
+        with db.begin_nested():
+            feedback_link.for_status_page(db, found, now, settings)
+    except OperationalError:  # SQLite busy under a read snapshot: shown on the next refresh
+        pass
     return Template(name, context={"v": q.view(db, found, settings), "token": token,
-                                   "labels": STAGE_LABELS, "html_lang": "zh-CN"},
+                                   "labels": STAGE_LABELS, "steps": STEP_LABELS,
+                                   "html_lang": "zh-CN"},
                     headers=PRIVATE)
 
 

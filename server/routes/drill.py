@@ -16,6 +16,7 @@ from server.domain.text import N_
 from server.i18n import render
 from server.models import Role
 from server.queries import drill as q
+from server.queries.request_page import TIMELINE_LABELS
 from server.routes._http import DB, get, page, post
 from server.routes.kpi import now_of
 from server.routes.nav import Screen, register
@@ -31,7 +32,8 @@ def _report_page(request: Request, db: DB, drill_id: int, status_code: int = 200
     rep = q.report(db, drill_id, now_of(request), request.app.state.settings.sla)
     if rep is None:
         raise NotFoundException()
-    return page(request, "pages/drill.html", rep=rep, status_code=status_code, **extra)
+    return page(request, "pages/drill.html", rep=rep, status_code=status_code,
+                labels=TIMELINE_LABELS, **extra)
 
 
 class DrillController(Controller):

@@ -164,12 +164,20 @@ class EquipmentController(Controller):
         tz = ZoneInfo(request.app.state.settings.time_zone)
         eta = now.astimezone(tz) + timedelta(
             minutes=request.app.state.settings.equipment.spare_eta_minutes)
+        spares, repair_rows = q.spare_queue(db), q.repair_queue(db)
+        refused, strays = q.refused_swaps(db), q.in_transit_unclaimed(db)
+        errors = extra.pop("errors", {})
+        shown = ({str(row.spare.id) for row in spares} | {f"r{r.ticket.id}" for r in repair_rows}
+                 | {f"f{r.fact.id}" for r in refused} | {f"u{u.unit.id}" for u in strays})
         return page(request, "pages/equipment_queue.html", fragment="partials/equipment_queue.html",
-                    status_code=status_code, spares=q.spare_queue(db), repairs=q.repair_queue(db),
-                    refused=q.refused_swaps(db), strays=q.in_transit_unclaimed(db),
+                    status_code=status_code, spares=spares, repairs=repair_rows,
+                    refused=refused, strays=strays,
                     released=q.recently_released(db, now), depots=q.stock_depots(db),
-                    default_eta=eta.strftime("%Y-%m-%dT%H:%M"), now=now,
-                    errors=extra.pop("errors", {}), **LABELS, **extra)
+                    default_eta=eta.strftime("%Y-%m-%dT%H:%M"), now=now, errors=errors,
+                    # an error about an item no longer listed (someone else just resolved
+                    # it) is shown at the top, not lost with its card
+                    loose_errors=[m for k, m in errors.items() if k not in shown],
+                    **LABELS, **extra)
 
     @get("/labels")
     def labels(self, request: Request, db: DB, depot: WordQuery = "",

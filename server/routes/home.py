@@ -8,9 +8,11 @@ from litestar import Request
 from litestar.response import Template
 
 from server.db import utcnow
+from server.queries import duty as duty_q
 from server.queries import equipment as equipment_q
 from server.queries import home as q
 from server.queries import roster as roster_q
+from server.queries import swaps as swaps_q
 from server.queries.calendar import load_calendar
 from server.routes._http import DB, get, page
 from server.routes.nav import screens_for
@@ -26,12 +28,15 @@ def home(request: Request, db: DB) -> Template:
         panels["awaiting_handoff"] = q.awaiting_handoff(db)
     if user.has("dispatcher", "manager"):
         panels["request_counts"] = q.request_counts(db)
-        panels["on_duty"] = q.on_duty_count(db, now)
-        calendar = load_calendar(db, request.app.state.settings.time_zone)
+        settings = request.app.state.settings
+        panels["on_duty"] = q.on_duty_count(db, now, settings)
+        calendar = load_calendar(db, settings.time_zone)
         panels["shift_now"] = calendar.slot_at(now)
+        panels["office_hours"] = str(settings.office)  # D17, as configured
+        panels["office_now"] = calendar.office_hours_at(now, settings.office) is not None
     if user.has("remote", "onsite"):
         panels["my_jobs"] = q.my_jobs(db, user.id)
-        panels["backup_calls"] = roster_q.backup_calls(db, user.id, now)
+        panels["backup_calls"] = duty_q.backup_calls(db, user.id, now)
     if user.has("equipment"):
         panels["reserve"] = q.reserve_by_depot(db)
         panels["low_stock"] = equipment_q.low_stock(db, request.app.state.settings.equipment)
@@ -41,7 +46,7 @@ def home(request: Request, db: DB) -> Template:
         panels["roster_reminder"] = roster_q.draft_reminder(
             db, local_now.date(), request.app.state.settings.roster
         )
-        panels["pending_swaps"] = roster_q.pending_swaps(db)
+        panels["pending_swaps"] = swaps_q.pending_swaps(db)
     if user.has("admin"):
         panels["people_by_role"] = q.people_by_role(db)
     return page(request, "pages/home.html", panels=panels, screens=screens_for(user), now=now)

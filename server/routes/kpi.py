@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from server.actions import ActionError
-from server.actions.breaches import explain_breach
+from server.actions.breaches import explain_breach, explain_run_breach
 from server.db import utcnow
 from server.domain import kpi
 from server.domain.text import N_
@@ -101,6 +101,22 @@ class KpiController(Controller):
                             clock_id=clock_id, reason=reason[:500], error=render(exc.message))
         return fragment(request, "partials/breach_reason.html", clock_id=clock.id,
                         reason=clock.breach_reason, saved=True)
+
+    @post("/runs/{run_id:int}/reason")
+    def run_breach_reason(self, request: Request, db: DB, run_id: IdPath,
+                          data: Form) -> Template:
+        """The reason for an earlier run of a restarted clock (a reopened request)."""
+        reason = form_text(data, "reason", 500)
+        try:
+            run = explain_run_breach(db, request.scope["user"].id, run_id, reason,
+                                     now_of(request))
+        except ActionError as exc:
+            db.rollback()
+            return fragment(request, "partials/breach_reason.html", status_code=422,
+                            clock_id=0, run_id=run_id, reason=reason[:500],
+                            error=render(exc.message))  # fmt: skip
+        return fragment(request, "partials/breach_reason.html", clock_id=run.clock_id,
+                        run_id=run.id, reason=run.breach_reason, saved=True)
 
 
 ROUTES = [KpiController]

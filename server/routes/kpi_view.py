@@ -205,7 +205,8 @@ def review_xlsx(r) -> bytes:
             for row in figure_rows(d)], (28, 44, 10, 10, 10, 10))  # fmt: skip
     _sheet(wb, _("Breaches"), [_("Request"), _("Clock"), _("Priority"), _("Service region"),
                                _("Minutes late"), _("Reason")],
-           [[b.number, _(b.clock), b.priority, _(b.region), b.over_minutes, b.reason]
+           [[b.number, _(b.clock) + (f" ({_('before reopening')})" if b.run_id else ""),
+             b.priority, _(b.region), b.over_minutes, b.reason]
             for b in d.report.breaches], (22, 12, 8, 10, 12, 60))  # fmt: skip
     reqs = d.requests
     repeat = [[_("Unit"), key, len(ids), ", ".join(reqs[i].number for i in ids)]

@@ -109,7 +109,7 @@ class RemoteController(Controller):
                status_code: int = 200) -> Template:
         user = request.scope["user"]
         now = utcnow()
-        data = q.remote_queue(db, user.id, now, _settings(request).sla)
+        data = q.remote_queue(db, user.id, now, _settings(request))
         return page(request, "pages/remote_queue.html", fragment="partials/remote_queue.html",
                     queue=data, now=now, error=error, status_code=status_code)
 

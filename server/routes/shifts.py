@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 from sqlmodel import select
 
-from server.actions import ActionError, FieldErrors
+from server.actions import ActionError, FieldErrors, absences, swaps
 from server.actions import assign as assign_actions
 from server.actions import roster as actions
 from server.actions.roster import RosterRefused
@@ -19,8 +19,11 @@ from server.domain.roster import hours_report
 from server.domain.text import N_
 from server.i18n import render
 from server.models import Role, Shift, Staff
-from server.queries import ical
+from server.queries import duty as duty_q
+from server.queries import ical, roster_hours
+from server.queries import my_shifts as my_shifts_q
 from server.queries import roster as q
+from server.queries import swaps as swaps_q
 from server.queries.duty import job_calls
 from server.queries.team import eligible_ids
 from server.routes._http import DB, fragment, get, is_htmx, page, post
@@ -40,7 +43,7 @@ def _my_hours(request: Request, db: DB, staff_id: int) -> dict[str, Any] | None:
     if roster is None or roster.status != "published":
         return None
     slots = calendar_of(request, db).month_slots(today.year, today.month)
-    split = hours_report(slots, [a for a in q.worked_assignments(db, roster) if a.staff_id == staff_id])
+    split = hours_report(slots, [a for a in roster_hours.worked_assignments(db, roster) if a.staff_id == staff_id])
     return {"month": key, "split": split.get(staff_id)}
 
 
@@ -49,11 +52,11 @@ def _context(request: Request, db: DB, **extra: Any) -> dict[str, Any]:
     now = now_of(request)
     staff = db.get(Staff, user.id)
     return {
-        "shifts": q.my_shifts(db, user.id, now, rules_of(request)),
-        "calls": q.backup_calls(db, user.id, now),
+        "shifts": my_shifts_q.my_shifts(db, user.id, now, rules_of(request)),
+        "calls": duty_q.backup_calls(db, user.id, now),
         "job_calls": job_calls(db, user.id),
-        "my_swaps": q.swaps(db, staff_id=user.id, since=now - timedelta(days=45), limit=20),
-        "days_off": q.my_days_off(db, user.id, local_today(request)),
+        "my_swaps": swaps_q.swaps(db, staff_id=user.id, since=now - timedelta(days=45), limit=20),
+        "days_off": my_shifts_q.my_days_off(db, user.id, local_today(request)),
         "hours": _my_hours(request, db, user.id),
         "staff": staff,
         "feed_url": _feed_url(request, staff.ical_token) if staff.ical_token else None,
@@ -86,9 +89,9 @@ class MyShiftsController(Controller):
 
     def _swap_form(self, request: Request, db: DB, shift: Shift, **extra: Any) -> dict[str, Any]:
         eligible = eligible_ids(db, local_today(request), rules_of(request))
-        mine = next((m for m in q.my_shifts(db, shift.staff_id, now_of(request), rules_of(request))
+        mine = next((m for m in my_shifts_q.my_shifts(db, shift.staff_id, now_of(request), rules_of(request))
                      if m.shift.id == shift.id), None)  # fmt: skip
-        return {"m": mine, "candidates": q.swap_candidates(db, shift, eligible),
+        return {"m": mine, "candidates": my_shifts_q.swap_candidates(db, shift, eligible),
                 "fmt_day": q.fmt_day, "rules": rules_of(request), "form": {}, "errors": {},
                 "refused": []} | extra  # fmt: skip
 
@@ -105,10 +108,10 @@ class MyShiftsController(Controller):
         user = request.scope["user"]
         shift = _own_shift(db, user.id, shift_id)
         if not any(m.shift.id == shift.id
-                   for m in q.my_shifts(db, user.id, now_of(request), rules_of(request))):
+                   for m in my_shifts_q.my_shifts(db, user.id, now_of(request), rules_of(request))):
             raise NotFoundException()  # ended, or in a roster not yet published: as the GET  # fmt: skip
         try:
-            actions.request_swap(db, user.id, shift.id, data.get("to_staff_id", ""),
+            swaps.request_swap(db, user.id, shift.id, data.get("to_staff_id", ""),
                                  str(data.get("reason", "")), now_of(request),
                                  calendar_of(request, db), rules_of(request),
                                  local_today(request))  # fmt: skip
@@ -142,7 +145,7 @@ class MyShiftsController(Controller):
     def accept(self, request: Request, db: DB, absence_id: IdPath) -> Response:
         error = None
         try:
-            actions.accept_absence(db, request.scope["user"].id, absence_id, now_of(request))
+            absences.accept_absence(db, request.scope["user"].id, absence_id, now_of(request))
         except ActionError as exc:
             db.rollback()
             error = render(exc.message)

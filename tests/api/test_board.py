@@ -25,6 +25,7 @@ from server.db import utcnow
 from server.domain import sla as sla_rules
 from server.models import FieldFact, SlaClock, SlaEvent, SupportRequest
 from server.queries import board as q
+from server.queries import clocks
 from tests.api.dispatch_data import engineer, handed_off, on_shift
 from tests.conftest import PASSWORD, login, text_of
 
@@ -79,7 +80,7 @@ def test_clock_states_warning_breached_and_paused(db, people, crew, settings):
     J.pause_request_clock(db, people["dispatcher"].id, held.id, "first_response", "联系不上客户",
                           now - timedelta(minutes=1))
     db.commit()
-    rows = {r.id: r for r in q.board(db, now, settings.sla).rows}
+    rows = {r.id: r for r in q.board(db, now, settings).rows}
     fr = {rid: next(c for c in rows[rid].clocks if c.kind == "first_response") for rid in rows}
     assert fr[late.id].state == "breached" and fr[late.id].remaining_seconds < 0
     assert fr[warn.id].state == "warning"
@@ -93,7 +94,7 @@ def test_who_is_on_duty_per_group_and_region_with_their_jobs(client, db, people,
     req = handed_off(db, people["agent"], now, settings, classification="onsite")
     J.assign_job(db, people["dispatcher"].id, req.id, crew["u1"].id, "onsite", now, settings)
     db.commit()
-    groups = q.board(db, now, settings.sla).duty
+    groups = q.board(db, now, settings).duty
     assert [(g.group, g.region, [p.duty.display_name for p in g.people]) for g in groups] == [
         ("remote", None, ["张伟"]), ("onsite", "urban", ["张强"]), ("onsite", "suburban", ["梁志刚"])]
     urban = groups[1].people[0]
@@ -138,7 +139,7 @@ def test_board_loads_in_a_fixed_number_of_queries(db, people, crew, settings, en
         event.listen(engine, "before_cursor_execute", count)
         try:
             with Session(engine) as s:
-                q.board(s, now, settings.sla)
+                q.board(s, now, settings)
         finally:
             event.remove(engine, "before_cursor_execute", count)
         return len(seen)
@@ -352,7 +353,7 @@ def test_a_change_in_one_server_process_reaches_a_browser_on_another(fresh_pg, t
         board = watcher.get("/board").text  # the board's epoch-second clock math on PostgreSQL
         row = board[board.index(f'data-r="{req.id}"'):]
         row = row[:row.index("</tr>")]
-        first = q.EPOCH + timedelta(seconds=int(re.search(r'data-s="(\d+)"', row).group(1)))
+        first = clocks.EPOCH + timedelta(seconds=int(re.search(r'data-s="(\d+)"', row).group(1)))
         assert abs((first - (utcnow() + timedelta(minutes=15))).total_seconds()) < 120
         assert "张伟" in row
     finally:
@@ -385,22 +386,22 @@ def test_request_status_after_board_assignment(client, db, people, crew, setting
 @given(started=st.integers(0, 10**6), budget=st.integers(0, 10**5), at=st.integers(-10**5, 2 * 10**6),
        warn=st.sampled_from([0.5, 0.75, 0.8, 0.95]))
 def test_running_clock_arithmetic_is_clock_status_without_pauses(started, budget, at, warn):
-    base = q.EPOCH + timedelta(days=20_000)
-    b = (base - q.EPOCH).total_seconds()
+    base = clocks.EPOCH + timedelta(days=20_000)
+    b = (base - clocks.EPOCH).total_seconds()
     targets = sla_rules.SlaTargets(warn_fraction=warn)
     s0, d0, now = base + timedelta(seconds=started), base + timedelta(seconds=started + budget), \
         base + timedelta(seconds=at)
     expected = sla_rules.clock_status(s0, d0, [], None, now, targets)
-    state, remaining, fraction = q.running_clock(b + started, b + started + budget, b + at, warn)
+    state, remaining, fraction = clocks.running_clock(b + started, b + started + budget, b + at, warn)
     assert (state, remaining, fraction) == (expected.state, expected.remaining_seconds,
                                             expected.fraction_used)
-    view = q.clock_view("resolution", b + started, b + started + budget, [], now, b + at, targets)
+    view = clocks.clock_view("resolution", b + started, b + started + budget, [], now, b + at, targets)
     assert view.state == expected.state and view.deadline == expected.effective_deadline
 
 
 @given(paused_for=st.integers(1, 3600), ago=st.integers(0, 3600), open_pause=st.booleans())
 def test_a_paused_clock_on_the_board_moves_its_deadline_like_the_domain_says(paused_for, ago, open_pause):
-    now = q.EPOCH + timedelta(days=20_000, hours=5)
+    now = clocks.EPOCH + timedelta(days=20_000, hours=5)
     start = now - timedelta(hours=1)
     deadline = start + timedelta(hours=4)
     p_start = now - timedelta(seconds=ago + paused_for)
@@ -408,8 +409,8 @@ def test_a_paused_clock_on_the_board_moves_its_deadline_like_the_domain_says(pau
                             "联系不上客户")
     targets = sla_rules.SlaTargets()
     expected = sla_rules.clock_status(start, deadline, [pause], None, now, targets)
-    secs = lambda t: (t - q.EPOCH).total_seconds()  # noqa: E731
-    view = q.clock_view("resolution", secs(start), secs(deadline), [pause], now, secs(now), targets)
+    secs = lambda t: (t - clocks.EPOCH).total_seconds()  # noqa: E731
+    view = clocks.clock_view("resolution", secs(start), secs(deadline), [pause], now, secs(now), targets)
     assert view.state == expected.state
     assert view.deadline == expected.effective_deadline
     assert view.pause_reason == ("联系不上客户" if open_pause else None)

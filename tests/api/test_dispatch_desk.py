@@ -171,16 +171,16 @@ def test_p1_tops_the_board_and_the_remote_queue_whatever_the_deadlines(db, peopl
     p3 = handed_off(db, agent, now - timedelta(minutes=1), settings, priority="P3")
     p1 = handed_off(db, agent, now - timedelta(minutes=2), settings, priority="P1")
     later_p1 = handed_off(db, agent, now, settings, priority="P1")
-    rows = q.board(db, now, settings.sla, settings).rows
+    rows = q.board(db, now, settings).rows
     assert [r.id for r in rows] == [p1.id, later_p1.id, soon.id, p3.id]
-    queue = remote_queue(db, people["remote"].id, now, settings.sla)
+    queue = remote_queue(db, people["remote"].id, now, settings)
     assert [r.id for r in queue.waiting] == [p1.id, later_p1.id, soon.id, p3.id]
 
 
 def test_deadline_reads_the_same_on_the_board_and_the_page(db, people, settings):
     now = WEEKDAY_NIGHT + timedelta(microseconds=0)
     req = handed_off(db, people["agent"], now, settings, priority="P1")
-    row = next(r for r in q.board(db, now, settings.sla).rows if r.id == req.id)
+    row = next(r for r in q.board(db, now, settings).rows if r.id == req.id)
     page = request_page(db, req.id, now, settings.sla)
     for view in row.clocks:
         detail = next(c for c in page.clocks if c.kind == view.kind)
@@ -211,10 +211,10 @@ def test_far_check_in_leaves_arrival_running_until_the_dispatcher_accepts(db, wo
     db.commit()
     assert out.status == "flagged"
     assert _arrival(db, w.request.id).stopped_at is None
-    row = next(r for r in q.board(db, now, settings.sla).rows if r.id == w.request.id)
+    row = next(r for r in q.board(db, now, settings).rows if r.id == w.request.id)
     assert row.arrival_unconfirmed
     assert any(a.kind == "arrival" and a.request_id == w.request.id
-               for a in q.board(db, now, settings.sla).attention)
+               for a in q.board(db, now, settings).attention)
     fact = db.get(FieldFact, out.fact_id)
     with pytest.raises(ActionError):  # a rejection needs a note
         field_flags.resolve_flag(db, w.dispatcher.id, fact.id, "reject", " ", now, settings)
@@ -222,7 +222,7 @@ def test_far_check_in_leaves_arrival_running_until_the_dispatcher_accepts(db, wo
                              settings)
     db.commit()
     assert _arrival(db, w.request.id).stopped_at == at  # the check-in's device time
-    assert not next(r for r in q.board(db, now, settings.sla).rows
+    assert not next(r for r in q.board(db, now, settings).rows
                     if r.id == w.request.id).arrival_unconfirmed
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "fact.resolved")).one()
     assert entry.actor_id == w.dispatcher.id and entry.details["decision"] == "accepted"

@@ -80,7 +80,8 @@ def test_a_drill_end_to_end(client, db, people, settings, clock):
     report = client.get(f"/drills/{drill.id}")
     assert report.status_code == 200
     text = text_of(report.text)
-    assert "演练" in text and "张伟" in text and "job.accepted" in text
+    assert "演练" in text and "张伟" in text and "已接单" in text  # labelled, not "job.accepted"
+    assert "job.accepted" not in text
     assert "3.0 / 5" in text  # accepted 3 minutes after hand-off against 5 (P1)
 
     # KPIs never count a drill

@@ -95,3 +95,29 @@ def test_done_asks_stream_back_only_when_a_stream_is_affected(client, db, settin
     assert 'name="stream_back"' not in page
     r = results(push(client, [mutation("done", world.job.id, customer_name="李明")]))[0]
     assert r["status"] == "applied", r
+
+
+def test_cannot_fix_for_want_of_a_unit_asks_the_equipment_desk_for_a_spare_once(
+    client, db, settings
+):
+    """Offline in a basement, "cannot fix here: needs a swap unit" is the phone's way to
+    ask for a spare (S15): after sync it waits in the equipment manager's queue, once,
+    however often the phone resends it."""
+    from server.models import SpareRequest
+
+    world = build_world(db, settings, job_status="on_site")
+    login(client, "zhang.qiang")
+    m = mutation("cannot_fix", world.job.id, need="swap_unit", note="主板烧了")
+    assert results(push(client, [m]))[0]["status"] == "applied"
+    assert results(push(client, [m]))[0]["status"] == "applied"  # a resend: the same answer
+    db.expire_all()
+    spares = db.exec(select(SpareRequest).where(
+        SpareRequest.request_id == world.request.id)).all()  # fmt: skip
+    assert len(spares) == 1
+    assert (spares[0].source, spares[0].job_id) == ("engineer", world.job.id)
+    assert "主板烧了" in spares[0].fault
+    other = mutation("cannot_fix", world.job.id, need="swap_unit", note="再催一下")
+    assert results(push(client, [other]))[0]["status"] == "applied"
+    db.expire_all()
+    assert len(db.exec(select(SpareRequest).where(
+        SpareRequest.request_id == world.request.id)).all()) == 1  # fmt: skip

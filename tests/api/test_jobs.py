@@ -21,6 +21,7 @@ from server.models import (
     SupportRequest,
 )
 from tests.api.dispatch_data import call_in, clock, engineer, handed_off, on_shift
+from tests.api.markup import buttons
 from tests.conftest import form_post, login, text_of
 
 
@@ -115,7 +116,7 @@ def test_a_called_in_backup_can_be_assigned_and_the_absent_person_cannot(db, peo
     backup = engineer(db, "bk", "remote", display_name="钱坤")
     call_in(db, team["shifts"][0], backup, people["manager"], now)  # r1 fell ill
     req = handed_off(db, people["agent"], now, settings)
-    eligible = {d.staff_id: d.called_in for d in J.eligible_engineers(db, req, "remote", now)}
+    eligible = {d.staff_id: d.called_in for d in J.eligible_engineers(db, req, "remote", now, settings)}
     assert eligible == {backup.id: True, team["r2"].id: False}
     with pytest.raises(ActionError):
         J.assign_job(db, people["dispatcher"].id, req.id, team["r1"].id, "remote", now, settings)
@@ -380,6 +381,26 @@ def test_escalation_is_offered_prominently_after_30_minutes(client, db, people, 
     login(client, "r1")
     page = text_of(client.get(f"/remote/jobs/{job.id}").text)
     assert "已处理 35 分钟仍未解决" in page and "升级为现场处理" in page
+
+
+def test_needs_onsite_asks_for_confirmation_on_both_buttons(client, db, people, team, settings):
+    """Issue 13: "needs onsite" (the prominent offer after 30 minutes and the button under
+    the notes) asks before it sends the request onsite; "solved" and "save" do not ask."""
+    start = utcnow() - timedelta(minutes=35)
+    req = handed_off(db, people["agent"], start, settings)
+    job = J.assign_job(db, people["dispatcher"].id, req.id, team["r1"].id, "remote", start, settings)
+    J.accept_job(db, team["r1"].id, job.id, start, start, settings)
+    db.commit()
+    login(client, "r1")
+    finish = f"/remote/jobs/{job.id}/finish"
+    page = [b for b in buttons(client.get(f"/remote/jobs/{job.id}").text) if b["action"] == finish]
+    onsite = [b for b in page if b.get("value") == "needs_onsite"]
+    assert [b["text"] for b in onsite] == ["升级为现场处理", "需现场处理"]
+    assert [b.get("data-confirm") for b in onsite] == ["转给现场工程师处理？您的记录会一并转交。"] * 2
+    others = [b for b in page if b.get("value") in ("save", "solved")]
+    assert len(others) == 2 and not any("data-confirm" in b for b in others)
+    db.expire_all()
+    assert db.get(Job, job.id).status == "accepted"
 
 
 def test_off_duty_engineer_sees_the_queue_but_cannot_take(client, db, people, team, settings):

@@ -121,3 +121,45 @@ def test_the_review_page_prints_and_a_breach_reason_can_be_written(client, db, d
     empty = form_post(client, f"/kpi/breaches/{b.clock_id}/reason", {"reason": " "}, htmx=True)
     assert empty.status_code == 422 and "超时" in text_of(empty.text)
     assert client.get("/kpi/review", params={"month": "2026-W47"}).status_code == 404
+
+
+def test_a_reopened_request_keeps_its_first_runs_breach_and_its_reason(client, db, demo, settings):
+    """D9 reopens a request with a fresh resolution clock; the late first run still counts
+    as a breach (S5), is listed 'before reopening', and takes its own reason."""
+    from server.actions.feedback import record_feedback
+    from server.models import RequestStatus, SlaRun
+
+    req = db.exec(select(SupportRequest).where(SupportRequest.status == "handed_off")).first()
+    started = NOW - timedelta(hours=30)
+    clock = db.exec(select(SlaClock).where(SlaClock.request_id == req.id,
+                                           SlaClock.kind == "resolution")).first()  # fmt: skip
+    if clock is None:
+        clock = SlaClock(request_id=req.id, kind="resolution")
+    clock.started_at, clock.deadline_at = started, started + timedelta(hours=4)
+    clock.stopped_at = started + timedelta(hours=6)  # two hours late
+    req.status, req.resolved_at = RequestStatus.resolved, clock.stopped_at
+    db.add_all([clock, req])
+    db.commit()
+    record_feedback(db, None, req.id, reached=True, score=2, resolved=False, comment="又黑屏了",
+                    no_feedback_reason="", now=NOW - timedelta(hours=1), settings=settings)
+    db.commit()
+    run = db.exec(select(SlaRun).where(SlaRun.request_id == req.id)).one()
+    assert (run.kind, run.stopped_at) == ("resolution", started + timedelta(hours=6))
+    assert db.get(SlaClock, clock.id).stopped_at is None  # the new run is running
+
+    d = q.dashboard(db, MONTH, NOW, settings)
+    mine = [b for b in d.report.breaches if b.request_id == req.id and b.clock == "resolution"]
+    assert [b.run_id for b in mine] == [run.id] and mine[0].over_minutes == 120
+    login(client, "manager", DEMO)
+    page = client.get("/kpi/review", params={"month": MONTH})
+    assert f'action="/kpi/runs/{run.id}/reason"' in page.text and "重开前" in page.text
+    r = form_post(client, f"/kpi/runs/{run.id}/reason", {"reason": "备件送错型号"}, htmx=True)
+    assert r.status_code == 200 and "备件送错型号" in r.text
+    assert form_post(client, f"/kpi/runs/{run.id}/reason", {"reason": ""},
+                     htmx=True).status_code == 422  # fmt: skip
+    assert form_post(client, "/kpi/runs/999999/reason", {"reason": "x"},
+                     htmx=True).status_code == 422  # fmt: skip
+    db.rollback()
+    assert db.get(SlaRun, run.id).breach_reason == "备件送错型号"
+    again = q.dashboard(db, MONTH, NOW, settings)
+    assert next(b for b in again.report.breaches if b.run_id == run.id).recorded

@@ -12,7 +12,7 @@ from icalendar import Calendar
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from server.actions import ActionError
+from server.actions import ActionError, absences
 from server.actions import roster as actions
 from server.demo import load_demo
 from server.models import (
@@ -27,8 +27,11 @@ from server.models import (
     SwapRequest,
 )
 from server.queries import roster as rq
+from server.queries import roster_hours
 from server.queries.calendar import load_calendar
 from server.queries.duty import on_duty
+from server.settings import Settings
+from tests.api.markup import buttons
 from tests.api.roster_team import (
     RULES,
     backups_of,
@@ -155,6 +158,21 @@ def test_publish_is_refused_less_than_3_days_before_the_first_shift(client, db, 
     assert "排班表须在首个班次开始前至少 3 天发布" in text_of(r.text)
     fresh(db)
     assert db.exec(select(Roster)).one().status == "draft"
+
+
+def test_publish_asks_for_confirmation_and_the_page_alone_changes_nothing(client, db, team, clock):
+    """Issue 13: Publish confirms first (app.js stops the post when the answer is no),
+    naming the month and what publishing does; showing the page publishes nothing."""
+    _valid_draft(db, team)
+    login(client, "manager")
+    html = client.get(f"/roster/{DEC}").text
+    publish = [b for b in buttons(html) if b["action"] == f"/roster/{DEC}/publish"]
+    assert [b["text"] for b in publish] == ["发布"]
+    assert publish[0]["data-confirm"] == (
+        "发布 2026-12 排班？排班上的每个人都会收到通知，此后只能通过已批准的换班和缺勤变更。")
+    fresh(db)
+    assert db.exec(select(Roster)).one().status == "draft"
+    assert not audit(db, "roster.published")
 
 
 def test_publish_is_allowed_exactly_3_days_before_the_first_shift(client, db, team, clock):
@@ -399,7 +417,7 @@ def _ask(client, db, team, published, clock):
 
 
 def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
-    client, db, team, published, clock
+    client, db, team, published, clock, settings
 ):
     shift, other, swap = _ask(client, db, team, published, clock)
     login(client, "manager")
@@ -424,7 +442,8 @@ def test_approving_a_swap_changes_the_shift_audits_and_tells_both(
     assert notes(db, "roster.swap_decided", team["u1"].id)
     assert notes(db, "roster.swap_decided", other.id)
     # dispatch sees the colleague on duty during the shift (D11)
-    duty = on_duty(db, shift.starts_at + timedelta(hours=1), group="onsite", region="urban")
+    duty = on_duty(db, shift.starts_at + timedelta(hours=1), settings, group="onsite",
+                   region="urban")
     assert [d.staff_id for d in duty] == [other.id]
     # the engineer sees the outcome
     client.cookies.clear()
@@ -453,7 +472,7 @@ def test_refusing_a_swap_keeps_the_shift_and_tells_both(client, db, team, publis
 
 
 def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
-    client, db, team, published, clock
+    client, db, team, published, clock, settings
 ):
     backups = backups_of(db, published)
     # D11: a backup covers only a shift of their own group; make two of them remote so
@@ -468,7 +487,7 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
         s
         for s in db.exec(select(Shift).where(Shift.roster_id == published.id).order_by(Shift.starts_at))
         if s.staff_id not in backups and s.day >= date(2026, 12, 10)
-        and sum(actions._fits(db.get(Staff, b), s) and not actions._busy(db, b, s)
+        and sum(absences._fits(db.get(Staff, b), s) and not absences._busy(db, b, s)
                 for b in backups) >= 2
     )
     during = shift.starts_at + timedelta(hours=2)
@@ -486,7 +505,7 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     assert called and called <= set(backups)
     assert all(n.urgency == "high" for n in notes(db, "roster.backup_call"))
     # nobody holds the shift until a backup accepts
-    assert shift.staff_id not in {d.staff_id for d in on_duty(db, during)}
+    assert shift.staff_id not in {d.staff_id for d in on_duty(db, during, settings)}
     # the duty screen names who was called (issue 13)
     duty_page = text_of(r.text)
     assert all(db.get(Staff, sid).display_name in duty_page.split("已呼叫后备")[1] for sid in called)
@@ -509,7 +528,7 @@ def test_absence_alerts_backups_and_the_first_to_accept_takes_the_shift(
     fresh(db)
     assert db.get(Absence, absence.id).covered_by == first.id
     assert audit(db, "roster.absence_covered")
-    duty = {d.staff_id: d for d in on_duty(db, during)}
+    duty = {d.staff_id: d for d in on_duty(db, during, settings)}
     assert first.id in duty and duty[first.id].called_in  # dispatch sees the backup now
 
     client.cookies.clear()
@@ -527,8 +546,8 @@ def test_only_the_months_backups_may_accept(client, db, team, published, clock):
                  if s.staff_id not in backups and s.day >= date(2026, 12, 10))  # fmt: skip
     clock.set(shift.starts_at - timedelta(hours=1))
     with pytest.raises(ActionError):
-        actions.accept_absence(db, team["newbie"].id,
-                               actions.report_absence(db, 1, shift.id, "", shift.starts_at).id,
+        absences.accept_absence(db, team["newbie"].id,
+                               absences.report_absence(db, 1, shift.id, "", shift.starts_at).id,
                                shift.starts_at)  # fmt: skip
 
 
@@ -548,7 +567,7 @@ def test_my_shifts_and_a_private_calendar_feed_that_parses(client, db, team, pub
     token = db.get(Staff, u1.id).ical_token
     assert token and f"/ical/{token}.ics" in r.text
     # one absence: the event is cancelled in the feed
-    actions.report_absence(db, 1, mine[-1].id, "", local(date(2026, 11, 28), 9))
+    absences.report_absence(db, 1, mine[-1].id, "", local(date(2026, 11, 28), 9))
     db.commit()
     client.cookies.clear()  # a phone's calendar app has no session
     feed = client.get(f"/ical/{token}.ics")
@@ -620,14 +639,14 @@ def test_hours_count_the_backup_not_the_absent_person(db, team, published, clock
     shift = next(s for s in db.exec(select(Shift).where(Shift.roster_id == published.id)
                                     .order_by(Shift.starts_at, Shift.id))
                  if s.staff_id not in backups and s.day >= date(2026, 12, 10)
-                 and any(actions._fits(db.get(Staff, b), s) and not actions._busy(db, b, s)
+                 and any(absences._fits(db.get(Staff, b), s) and not absences._busy(db, b, s)
                          for b in backups))  # fmt: skip  # D11: a backup of its group is free
-    absence = actions.report_absence(db, 1, shift.id, "", shift.starts_at - timedelta(hours=1))
+    absence = absences.report_absence(db, 1, shift.id, "", shift.starts_at - timedelta(hours=1))
     db.commit()
     backup = min(n.staff_id for n in notes(db, "roster.backup_call"))  # a free backup
-    actions.accept_absence(db, backup, absence.id, shift.starts_at - timedelta(minutes=30))
+    absences.accept_absence(db, backup, absence.id, shift.starts_at - timedelta(minutes=30))
     db.commit()
-    assignments = rq.worked_assignments(db, published)
+    assignments = roster_hours.worked_assignments(db, published)
     key = (shift.day, shift.kind)
     on_it = {a.staff_id for a in assignments if a.slot_key == key}
     assert backup in on_it and shift.staff_id not in on_it
@@ -748,12 +767,12 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
             s
             for s in db.exec(select(Shift).where(Shift.roster_id == roster.id).order_by(Shift.starts_at))
             if s.staff_id not in backups and s.day >= date(2026, 12, 10)
-            and sum(actions._fits(db.get(Staff, b), s) and not actions._busy(db, b, s)
+            and sum(absences._fits(db.get(Staff, b), s) and not absences._busy(db, b, s)
                     for b in backups) >= 2
         )
         free = [b for b in backups
-                if actions._fits(db.get(Staff, b), shift) and not actions._busy(db, b, shift)][:2]
-        absence = actions.report_absence(db, manager.id, shift.id, "突发急病",
+                if absences._fits(db.get(Staff, b), shift) and not absences._busy(db, b, shift)][:2]
+        absence = absences.report_absence(db, manager.id, shift.id, "突发急病",
                                          shift.starts_at - timedelta(hours=1))  # fmt: skip
         db.commit()
         absence_id = absence.id
@@ -766,7 +785,7 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
             db.get(Absence, absence_id)  # both have read it uncovered
             barrier.wait()
             try:
-                actions.accept_absence(db, staff_id, absence_id, shift.starts_at - timedelta(minutes=50))
+                absences.accept_absence(db, staff_id, absence_id, shift.starts_at - timedelta(minutes=50))
                 db.commit()
                 outcome[staff_id] = "took"
             except ActionError as exc:
@@ -784,7 +803,7 @@ def test_two_backups_accepting_at_once_on_postgresql_one_wins(fresh_pg):
     winner = next(sid for sid, o in outcome.items() if o == "took")
     with Session(engine) as db:
         assert db.get(Absence, absence_id).covered_by == winner
-        duty = on_duty(db, shift.starts_at + timedelta(hours=1))
+        duty = on_duty(db, shift.starts_at + timedelta(hours=1), Settings())
         assert winner in {d.staff_id for d in duty}
     engine.dispose()
 
@@ -798,6 +817,6 @@ def test_a_backup_covers_only_a_shift_of_their_own_group_and_region():
     suburban = Staff(username="b", password_hash="x", display_name="B", group="onsite",
                      region="suburban")
     desk = Staff(username="c", password_hash="x", display_name="C", group="remote")
-    assert actions._fits(urban, onsite_urban) and actions._fits(desk, remote)
-    assert not actions._fits(suburban, onsite_urban)
-    assert not actions._fits(desk, onsite_urban) and not actions._fits(urban, remote)
+    assert absences._fits(urban, onsite_urban) and absences._fits(desk, remote)
+    assert not absences._fits(suburban, onsite_urban)
+    assert not absences._fits(desk, onsite_urban) and not absences._fits(urban, remote)

@@ -126,6 +126,14 @@ def test_request_page_with_photos_and_a_resolved_flag(monday, new_context):
     expect(photos).to_have_count(2)
     expect(page.locator(".tl-photo figcaption").first).to_contain_text("SDI 接口针脚弯曲")
     assert page.evaluate("img => img.naturalWidth", photos.first.element_handle()) == 320
+    # who took it reads right under the caption, no empty line between
+    gap = page.evaluate("""() => {
+      const fig = document.querySelector('.tl-photo');
+      let who = fig.nextElementSibling;
+      while (who && !who.matches('span.muted')) who = who.nextElementSibling;
+      return who.getBoundingClientRect().top - fig.getBoundingClientRect().bottom;
+    }""")
+    assert gap < 8, gap
     form = page.locator("form.resolve-form").first
     form.locator("input[name=note]").fill("与客户电话确认已在场馆后门")
     form.get_by_role("button", name="处理").click()
@@ -135,3 +143,55 @@ def test_request_page_with_photos_and_a_resolved_flag(monday, new_context):
     screenshot(page, "desk-request-photos-resolved-flag")
     page.goto(f"{monday.url}/board")
     expect(page.locator(f'tr[data-r="{request_id}"]')).not_to_contain_text("到场待确认")
+
+
+def test_publishing_a_roster_asks_first_and_cancel_changes_nothing(monday, new_context):
+    """Issue 13: the Publish button opens the browser's confirm dialog naming the month;
+    "cancel" sends nothing (no post, the roster stays a draft); "OK" does post."""
+    month = "2027-02"  # the demo publishes this month and the next: February has no roster
+    ctx = new_context({"width": 1280, "height": 900})
+    ctx.clock.install(time=datetime.fromisoformat(MONDAY_1326))
+    page = ctx.new_page()
+    sign_in(page, monday.url, "manager")
+    _language(page, "zh_CN")
+    page.goto(f"{monday.url}/roster/{month}")
+    page.get_by_role("button", name="开始起草").click()
+    page.wait_for_url(f"{monday.url}/roster/{month}")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    dialogs: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.locator("#rbody").get_by_role("button", name="发布", exact=True).click()
+    page.wait_for_timeout(300)
+    assert len(dialogs) == 1 and dialogs[0].startswith(f"发布 {month} 排班？")
+    assert posts == []
+    assert sql(monday, "SELECT status FROM roster WHERE month = ?", month) == [("draft",)]
+    page.once("dialog", lambda d: answer(d, True))
+    with page.expect_response(lambda r: r.url.endswith(f"/roster/{month}/publish")) as sent:
+        page.locator("#rbody").get_by_role("button", name="发布", exact=True).click()
+    assert sent.value.status == 422  # an empty draft breaks the rules: refused with reasons
+    expect(page.locator("#rbody .banner.bad")).to_contain_text("未发布")
+    assert sql(monday, "SELECT status FROM roster WHERE month = ?", month) == [("draft",)]
+
+
+def test_the_board_reads_as_cards_on_a_phone(monday, new_context):
+    """At 390 px the seven columns cannot share the width (each cell shrank to a character
+    a line, the page ~14,000 px tall): each request is a card, its number on one line."""
+    ctx = new_context({"width": 390, "height": 844})
+    ctx.clock.install(time=datetime.fromisoformat(MONDAY_1326))
+    page = ctx.new_page()
+    sign_in(page, monday.url, "dispatcher")
+    _language(page, "zh_CN")
+    page.goto(monday.url + "/board")
+    row = page.locator("tr[data-r]").first
+    expect(row).to_be_visible()
+    number = row.locator("td:nth-child(2) a").bounding_box()
+    assert number["height"] < 30, number  # FO-20261207-0004 on one line
+    assert row.bounding_box()["height"] < 320
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "desk-board-1326-phone")

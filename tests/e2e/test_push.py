@@ -46,7 +46,7 @@ def offer_a_p1_job(server: LiveServer) -> dict:
     with session_scope(engine) as db:
         me = db.exec(select(Staff).where(Staff.username == "onsite")).one()
         boss = db.exec(select(Staff).where(Staff.username == "dispatcher")).one()
-        if not is_on_duty(db, me.id, now):
+        if not is_on_duty(db, me.id, now, settings):
             roster = db.exec(select(Roster).where(Roster.status == "published")).first()
             # a shift covering now; its day is far off so it cannot clash with a demo shift
             db.add(Shift(roster_id=roster.id, staff_id=me.id, day=(now + timedelta(days=400)).date(),

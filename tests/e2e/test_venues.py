@@ -4,16 +4,19 @@ the data screens as each role sees them."""
 
 from __future__ import annotations
 
-import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from server.domain.geo import haversine_m, wgs84_to_gcj02
 from tests.e2e.conftest import LAPTOP, PHONE, screenshot, sign_in, sql
+from tests.e2e.test_dispatch import put_on_duty_now
 
 pytestmark = pytest.mark.e2e
 
 ORIENTAL_PEARL = (31.239700, 121.499800)  # WGS-84, as a phone reports it
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_venue_from_gcj02_then_check_in_at_its_wgs84_position(server, new_context):
@@ -42,14 +45,57 @@ def test_venue_from_gcj02_then_check_in_at_its_wgs84_position(server, new_contex
     (venue_id, datum), = sql(server, "SELECT id, datum FROM venue WHERE name = '东方明珠演播厅'")
     assert datum == "GCJ-02"
 
-    # The onsite engineer's job is at that venue (its request names it).
-    (job_id, request_id), = sql(server, """SELECT j.id, j.request_id FROM job j JOIN staff s
-        ON s.id = j.assignee_id WHERE s.username = 'onsite' AND j.kind = 'onsite'
-        AND j.status IN ('offered', 'accepted', 'en_route') ORDER BY j.id LIMIT 1""")
-    con = sqlite3.connect(server.data_dir / "fieldops.db", timeout=30)
-    with con:
-        con.execute("UPDATE support_request SET venue_id = ? WHERE id = ?", (venue_id, request_id))
-    con.close()
+    # An order at that venue, made on the orders screen, running now.
+    (customer_id,), = sql(server, "SELECT customer_id FROM venue WHERE id = ?", venue_id)
+    begins = datetime.now(SHANGHAI) - timedelta(hours=1)
+    desk.goto(server.url + "/orders/new")
+    desk.locator("#f-order_no").fill("RO-PEARL-1")
+    desk.locator("#f-customer_id").select_option(str(customer_id))
+    desk.locator("#f-venue_id").select_option(str(venue_id))
+    desk.locator("#f-scenario").fill("晚会直播")
+    desk.locator("#f-starts_at").fill(begins.strftime("%Y-%m-%dT%H:%M"))
+    desk.locator("#f-ends_at").fill((begins + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"))
+    desk.locator("form[action='/orders/'] button[type=submit]").click()
+    desk.wait_for_selector("#order-units")
+
+    # The customer calls: the agent files the request from that order number (D3).
+    desk.goto(server.url + "/requests/new")
+    desk.locator("#f-order_no").fill("RO-PEARL-1")
+    desk.locator("#f-order_no").dispatch_event("change")
+    desk.wait_for_function("document.getElementById('f-customer_name').value !== ''")
+    assert "东方明珠演播厅" in desk.inner_text("#intake-form")
+    desk.locator("#f-contact_name").fill("周导演")  # the caller, on no contact of the order
+    if not desk.locator("#f-phone").input_value():
+        desk.locator("#f-phone").fill("13912345678")
+    desk.locator("#f-stream_state").select_option("upcoming")
+    desk.locator("#f-stream_starts_at").fill(
+        (datetime.now(SHANGHAI) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    if not desk.locator("#f-device_type").input_value():
+        desk.locator("#f-device_type").select_option(index=1)
+    desk.locator("#f-symptom_kind").select_option("no_signal")
+    desk.locator("#f-symptom").fill("导播台无信号输入")
+    desk.locator("#intake-submit").click()
+    desk.wait_for_url("**/requests/new?filed=*")
+    number = desk.locator("#filed strong").first.inner_text().strip()
+
+    # The dispatcher sends the onsite engineer (on duty now, whatever the hour).
+    put_on_duty_now(server, "onsite")
+    board = new_context(LAPTOP).new_page()
+    sign_in(board, server.url, "dispatcher")
+    board.goto(server.url + "/board")
+    row = board.locator("#board tr", has_text=number)
+    row.get_by_role("link", name="分派").click()
+    panel = board.locator("#action-panel")
+    panel.get_by_text(number).wait_for()
+    panel.get_by_label("现场").check()
+    panel.locator("select[name=engineer_id] option", has_text="张强").wait_for(state="attached")
+    options = panel.locator("select[name=engineer_id] option").all_inner_texts()
+    panel.locator("select[name=engineer_id]").select_option(
+        label=next(o for o in options if "张强" in o))
+    panel.get_by_role("button", name="分派").click()
+    panel.get_by_text("已分派给张强").wait_for()
+    (job_id,), = sql(server, """SELECT j.id FROM job j JOIN support_request r
+        ON r.id = j.request_id WHERE r.number = ? AND j.kind = 'onsite'""", number)
 
     ctx = new_context(PHONE)
     phone = ctx.new_page()

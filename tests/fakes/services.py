@@ -3,12 +3,13 @@
 
 - ``FakeWeixin``: the WeChat official-account API and the WeCom API (gettoken / token
   with per-secret access tokens that expire on demand, message/custom/send,
-  message/send, kf/sync_msg with a real cursor, kf/send_msg). Every call's token is
+  message/send, kf/account/list, kf/sync_msg with a real cursor, kf/send_msg). Every call's token is
   checked against the secret it was issued for.
 - ``FakeAliyunSms``: dysmsapi ``SendSms``; recomputes the HMAC-SHA1 signature from the
   query, refuses a wrong one, a stale timestamp or a reused nonce.
 
-Each can fail on demand: ``fail_next[path] = [500, 500]`` answers those statuses first.
+Each can fail on demand: ``fail_next[path] = [500, 500]`` answers those statuses first
+(``[0, 500]``: the next call goes through, the one after fails).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class _Server:
                 query = dict(parse_qsl(url.query, keep_blank_values=True))
                 with owner.lock:
                     queued = owner.fail_next.get(url.path)
-                    if queued:
-                        self._answer(queued.pop(0), {"errcode": -1, "errmsg": "failing on demand"})
+                    if queued and (status := queued.pop(0)):  # 0: this call goes through
+                        self._answer(status, {"errcode": -1, "errmsg": "failing on demand"})
                         return
                     status, answer = owner.handle(method, url.path, query, body, self.path)
                 self._answer(status, answer)
@@ -167,6 +168,11 @@ class FakeWeixin(_Server):
             return 200, {"errcode": 0, "errmsg": "ok", "next_cursor": str(end),
                          "has_more": int(end < len(self.kf_messages)),
                          "msg_list": [_kf_json(m, self.OPEN_KFID) for m in page]}
+        if path == "/cgi-bin/kf/account/list":
+            if (bad := self._check(query, self.KF_SECRET)) is not None:
+                return 200, bad
+            return 200, {"errcode": 0, "errmsg": "ok", "account_list": [
+                {"open_kfid": self.OPEN_KFID, "name": "FieldOps 技术支持", "avatar": ""}]}
         if path == "/cgi-bin/kf/send_msg":
             if (bad := self._check(query, self.KF_SECRET)) is not None:
                 return 200, bad

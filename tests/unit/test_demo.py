@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from server.db import make_engine
 from server.demo import DEMO_LOGINS, load_demo
 from server.domain.calendar import SpecialCalendar
+from server.domain.intake import SYMPTOM_KINDS
 from server.domain.qualification import StaffProfile, eligibility_reasons
 from server.domain.roster import Assignment, Rostered, roster_violations
 from server.domain.sla import deadline
@@ -230,6 +231,7 @@ def test_requests_exist_at_every_stage_and_are_consistent(demo):
         assert r.number[3:11] == r.received_at.astimezone(tz).strftime("%Y%m%d")
         assert r.received_at <= NOW and CJK.search(r.symptom) and CJK.search(r.customer_name)
         assert re.fullmatch(r"1[3-9]\d{9}", r.phone)
+        assert r.symptom_kind in SYMPTOM_KINDS and r.symptom_kind != "other", r.symptom
         # D4: the priority follows the stream
         if r.priority == "P1":
             assert r.stream_state == "live"
@@ -380,9 +382,32 @@ def test_demo_makes_sense_whenever_it_first_starts(tmp_path, local_start):
     with Session(engine) as db:
         load_demo(db, start, settings)
         db.commit()
-        data = board(db, start, settings.sla, settings)
+        data = board(db, start, settings)
     engine.dispose()
     assert data.rows
     breached = [(r.number, c.kind) for r in data.rows for c in r.clocks if c.state == "breached"]
     assert breached == []
     assert all(g.people for g in data.duty), [(g.group, g.region) for g in data.duty]
+
+
+def test_demo_people_have_wecom_user_ids_so_a_configured_wecom_shows_alerts(demo):
+    """Issue 17: engineers, dispatchers (the on-duty leads), agents and managers each have
+    a WeCom user id; an alert to them then goes as a WeCom application card too."""
+    from server.actions import notify
+
+    db, _settings, _summary = demo
+    people = db.exec(select(Staff.username, Staff.wecom_userid, StaffRole.role)
+                     .join(StaffRole, StaffRole.staff_id == Staff.id)).all()
+    ids = {u: w for u, w, _r in people}
+    assert all(ids.values()) and len(set(ids.values())) == len(ids)
+    assert {r for _u, _w, r in people} >= {"onsite", "remote", "dispatcher", "manager", "agent"}
+    assert (ids["onsite"], ids["remote"], ids["dispatcher"]) == ("ZhangQiang", "ZhangWei",
+                                                                 "WangJianGuo")
+    assert ids["zhou.ting"] == "ZhouTing"
+    try:
+        for username in ("onsite", "remote", "dispatcher", "sun.lei"):
+            queued = notify.enqueue(db, staff_id=staff_id(db, username), kind="job.assigned",
+                                    title="P1", dedupe_key=f"wecom-demo:{username}")
+            assert "wecom_app" in {n.channel for n in queued}, username
+    finally:
+        db.rollback()

@@ -63,7 +63,7 @@ def test_the_demo_makes_sense_at(raw, template, tmp_path, clock):
                 Roster.month == month, Roster.status == "published")).first()
             assert published is not None, "this month's roster is published"
             if SpecialCalendar([], tz_name=settings.time_zone).is_special(now):
-                groups = {(d.group, d.region) for d in on_duty(db, now)}
+                groups = {(d.group, d.region) for d in on_duty(db, now, settings)}
                 assert ("remote", None) in groups, "remote staff on duty in a special period"
                 assert {r for g, r in groups if g == "onsite"} >= {"urban", "suburban"}
     finally:

@@ -16,7 +16,7 @@ from server.db import utcnow
 from server.domain.inbound import customer_stage, eta_minutes, mask_phone
 from server.models import Job, SupportRequest, Venue
 from tests.api.dispatch_data import engineer, handed_off, on_shift
-from tests.conftest import add_staff, text_of
+from tests.conftest import add_staff, csrf_token, text_of
 
 VENUE = (31.2304, 121.4737)  # People's Square, WGS-84
 
@@ -84,21 +84,57 @@ def test_a_wrong_token_tells_nothing_and_a_closed_request_expires_after_a_day(
     assert gone.status_code == 404 and req.number not in gone.text
 
 
-def test_the_feedback_slot_is_filled_by_a_registered_hook(client, db, settings):
-    from server.queries import customer_status as q
-
-    now = utcnow()
-    req, _job, _u1, token = setup_request(db, settings, now)
+def _resolve(db, req, now):
     row = db.get(SupportRequest, req.id)
     row.status, row.resolved_at = "resolved", now
     db.add(row)
     db.commit()
-    assert "评价本次服务" not in client.get(f"/s/{token}").text
-    hook = q.register_feedback_link(lambda db, r, s: f"/feedback/{r.id}/x")
-    try:
-        assert f'href="/feedback/{req.id}/x"' in client.get(f"/s/{token}").text
-    finally:
-        q._feedback_links.remove(hook)
+
+
+def _feedback_path(html: str) -> str | None:
+    import re
+
+    found = re.search(r'href="(/f/[A-Za-z0-9_-]{43})"', html)
+    return found.group(1) if found else None
+
+
+def test_a_resolved_requests_page_ends_with_the_feedback_link_that_works(client, db, settings):
+    """D19 "the feedback link at the end", S6: the customer answers from their status page."""
+    from server.actions.feedback_link import make_link
+    from server.models import Feedback, FeedbackLink
+
+    now = utcnow()
+    req, _job, _u1, token = setup_request(db, settings, now)
+    assert _feedback_path(client.get(f"/s/{token}").text) is None  # not before it is resolved
+    db.rollback()
+    assert db.exec(select(FeedbackLink)).all() == []
+
+    _resolve(db, req, now)
+    page = client.get(f"/s/{token}")
+    path = _feedback_path(page.text)
+    assert path is not None and "评价本次服务" in text_of(page.text)
+    assert _feedback_path(client.get(f"/s/{token}/card").text) == path  # live: the same link
+    assert _feedback_path(client.get(f"/s/{token}").text) == path  # made once, shown again
+    db.rollback()
+    assert len(db.exec(select(FeedbackLink)).all()) == 1
+    form = client.get(path)
+    assert form.status_code == 200 and req.number in form.text
+
+    # the agent's link for the same customer replaces it: the page shows the agent's
+    agent = db.exec(select(SupportRequest.recorded_by).where(SupportRequest.id == req.id)).one()
+    _link, secret = make_link(db, agent, req.id, now, settings)
+    db.commit()
+    assert _feedback_path(client.get(f"/s/{token}").text) == f"/f/{secret}" != path
+    assert client.get(path).status_code == 410
+
+    # answered from the page: the request closes, the page says so and offers no link
+    answered = client.post(f"/f/{secret}", data={"score": "5", "resolved": "yes", "comment": "",
+                                                 "_csrf_token": csrf_token(client)})
+    assert answered.status_code == 200, answered.text
+    db.rollback()
+    assert db.exec(select(Feedback.via)).one() == "link"
+    closed = client.get(f"/s/{token}")
+    assert closed.status_code == 200 and _feedback_path(closed.text) is None
 
 
 def test_the_live_stream_speaks_only_of_this_request():
