@@ -19,9 +19,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@$(BIN)/python -m server.cli serve
 
+# Unit and API tests on two processes (pytest-xdist, one file per worker at a time, each
+# worker with its own PostgreSQL database); the browser tests after them, one at a time.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	@$(BIN)/ruff check server tests migrations bench scripts
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests/unit tests/api
+	@$(BIN)/python -m pytest tests/e2e
 
 # No test may depend on the date it runs (issue 10): the unit and API tests once more with
 # the clock of every process moved by faketime (Debian package `faketime`) to a Spring
@@ -36,7 +40,7 @@ test-any-time: $(STAMP)
 	  case $$shift in -*) ;; *) shift="+$$shift";; esac; \
 	  echo "== unit and API tests at $$at UTC (faketime $$shift s)"; \
 	  TZ=UTC faketime -f "$$shift" $(BIN)/python -m pytest tests/unit tests/api \
-	    -q -p no:cacheprovider || exit 1; \
+	    -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile || exit 1; \
 	done
 
 lint: $(STAMP)
