@@ -92,3 +92,28 @@ def test_service_worker_serves_visited_pages_and_the_offline_page(live_server, n
     assert "没有网络连接" in page.inner_text("main")
     screenshot(page, "offline-phone")
     ctx.set_offline(False)
+
+
+PRINT_SHEETS = {"/equipment/labels"}  # an A4 sheet of QR labels, printed from a laptop
+
+
+def test_no_screen_scrolls_sideways_on_a_phone(live_server, new_context):
+    """Every screen on the home tiles (server.routes.nav, so a new screen is checked too),
+    as each demo role opens it at 390 px: nothing wider than the phone, except a wide
+    table inside its own scroll box."""
+    import server.routes  # noqa: F401  (every screen family registers its tiles)
+    from server.routes.nav import SCREENS
+
+    wide = []
+    for role, username, _password, _label in DEMO_LOGINS:
+        page = new_context(PHONE).new_page()
+        sign_in(page, live_server.url, username)
+        for s in SCREENS:
+            if (s.roles and role not in s.roles) or s.url in PRINT_SHEETS:
+                continue
+            page.goto(live_server.url + s.url)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide.append(f"{role} {s.url}: {width}px")
+        page.context.close()
+    assert wide == []
