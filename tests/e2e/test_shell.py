@@ -117,3 +117,16 @@ def test_no_screen_scrolls_sideways_on_a_phone(live_server, new_context):
                 wide.append(f"{role} {s.url}: {width}px")
         page.context.close()
     assert wide == []
+
+
+def test_my_jobs_online_with_nothing_queued_says_nothing_is_waiting(live_server, new_context):
+    """The card's "clocks stopped (waiting to sync)" line is for queued actions only: with
+    an empty outbox no card claims anything is waiting."""
+    page = new_context(PHONE).new_page()
+    sign_in(page, live_server.url, "onsite")
+    page.goto(live_server.url + "/field")
+    page.locator(".fcard").first.wait_for()
+    page.wait_for_timeout(500)  # field-offline.js has painted the cards
+    assert page.locator("[data-sync-count]").inner_text() == "0"
+    assert page.locator(".fcard [data-stopped-clocks]:visible").count() == 0
+    assert "等待同步" not in page.locator("#my-jobs").inner_text()
