@@ -125,6 +125,9 @@ def test_request_page_with_photos_and_a_resolved_flag(monday, new_context):
     photos = page.locator(".tl-photo img")
     expect(photos).to_have_count(2)
     expect(page.locator(".tl-photo figcaption").first).to_contain_text("SDI 接口针脚弯曲")
+    photos.first.scroll_into_view_if_needed()  # loading="lazy": only an image in view loads
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=photos.first.element_handle())  # fmt: skip
     assert page.evaluate("img => img.naturalWidth", photos.first.element_handle()) == 320
     # who took it reads right under the caption, no empty line between
     gap = page.evaluate("""() => {
