@@ -249,8 +249,9 @@ class Server:
 
 
 async def signed_in(base: str, username: str, password: str) -> httpx.AsyncClient:
+    # keep-alive shorter than uvicorn's 5 s, so an idle connection is never reused as it closes
     client = httpx.AsyncClient(base_url=base, timeout=60, headers={"accept": "application/json"},
-                               limits=httpx.Limits(max_connections=4))
+                               limits=httpx.Limits(max_connections=4, keepalive_expiry=2))
     await client.get("/login", headers={"accept": "text/html"})
     r = await client.post("/login", data={"username": username, "password": password,
                                           "_csrf_token": client.cookies["csrftoken"], "next": "/"},
