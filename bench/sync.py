@@ -194,7 +194,8 @@ def database(data_dir: Path) -> Iterator[str]:
 
 
 class Server:
-    def __init__(self, data_dir: Path, db_url: str) -> None:
+    def __init__(self, data_dir: Path, db_url: str, profile: str = "") -> None:
+        self.profile = profile  # a file: run under bench/profile_server.py
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -213,9 +214,11 @@ class Server:
                        check=True, stdout=subprocess.DEVNULL)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=ROOT,
-                                     env=self.env, stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        command = ([str(ROOT / "bench" / "profile_server.py"), self.profile] if self.profile
+                   else ["-m", "server.cli", "serve"])
+        self.proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env,
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -239,7 +242,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60 if self.profile else 10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
@@ -477,6 +480,8 @@ def main() -> None:
     parser.add_argument("--per-push", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1,
                         help="timed rounds (each alternated with the peer with --peer)")
+    parser.add_argument("--profile", default="",
+                        help="write the server's CPU profile (every thread) to this file")
     parser.add_argument("--peer", default="",
                         help="folder of the PouchDB peer benchmark after `npm ci`")
     parser.add_argument("--no-browser", action="store_true")
@@ -502,7 +507,7 @@ def run_once(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="fieldops-bench-sync-") as tmp, \
             database(Path(tmp)) as db_url:
         data = Path(tmp)
-        server = Server(data, db_url)
+        server = Server(data, db_url, str(Path(args.profile).resolve()) if args.profile else "")
         server.prepare()
         settings = Settings(data_dir=data, database_url=server.env["FIELDOPS_DATABASE_URL"])
         phones = add_phones(settings.with_secrets(), 2 * args.phones, args.rounds + 1)
