@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import cProfile
 import pstats
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -52,6 +53,9 @@ def _write(out: str) -> None:
 def main() -> None:
     out, argv = sys.argv[1], sys.argv[2:]
     atexit.register(_write, out)
+    # uvicorn stops on SIGTERM, then raises it again under the handler it found at start:
+    # make that one a normal exit, so the profile is written.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.setprofile(_start_in_thread)
     main_profile = cProfile.Profile()
     with _lock:
