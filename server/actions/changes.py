@@ -2,9 +2,14 @@
 
 An action calls ``changed(db, "job", job.id, staff_ids=[...])`` for every record it
 touches. That writes a ChangeRecord row (its autoincrement ``version`` is the server's
-version counter) in the same transaction, and after the transaction commits, the
-listeners registered with ``on_commit`` (the live board's server-sent events) hear
-about it. Nothing is announced for a transaction that rolled back.
+version counter) in the same transaction, once per record and person however often the
+transaction touches it (a sync push of twenty notes on one request writes one row for
+the request), and after the transaction commits, the listeners registered with
+``on_commit`` (the live board's server-sent events) hear about it, once per transaction.
+
+Savepoints: releasing one announces nothing yet (its changes are not visible to anyone
+until the whole transaction commits); rolling one back forgets the changes made inside
+it and keeps the ones before. Nothing is announced for a transaction that rolled back.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ class Change:
 
 
 _listeners: list[Callable[[list[Change]], None]] = []
-_PENDING = "fieldops_changes"
+_PENDING = "fieldops_changes"  # session.info: this transaction's changes, in order
+_WRITTEN = "fieldops_change_rows"  # session.info: (entity, id, staff id) rows written
+_MARKS = "fieldops_change_marks"  # session.info: len(pending) when each savepoint began
 
 
 def on_commit(listener: Callable[[list[Change]], None]) -> None:
@@ -50,14 +57,38 @@ def changed(
     request_id: int | None = None,
 ) -> None:
     ids = tuple(sorted({s for s in staff_ids if s is not None}))
-    at = utcnow()
+    key, at = str(entity_id), utcnow()
+    written = db.info.setdefault(_WRITTEN, set())
     for staff_id in ids or (None,):
-        db.add(ChangeRecord(staff_id=staff_id, entity=entity, entity_id=str(entity_id), at=at))
-    db.info.setdefault(_PENDING, []).append(Change(entity, str(entity_id), ids, request_id))
+        if (entity, key, staff_id) not in written:  # one row per transaction is enough
+            written.add((entity, key, staff_id))
+            db.add(ChangeRecord(staff_id=staff_id, entity=entity, entity_id=key, at=at))
+    change = Change(entity, key, ids, request_id)
+    pending = db.info.setdefault(_PENDING, [])
+    if change not in pending[-8:]:  # the same change again: said once
+        pending.append(change)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransaction
+    if transaction.nested:
+        session.info.setdefault(_MARKS, []).append(len(session.info.get(_PENDING, ())))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransaction
+    if transaction.nested:
+        if session.info.get(_MARKS):
+            session.info[_MARKS].pop()
+    elif transaction.parent is None:  # committed (announced), rolled back or closed
+        for key in (_PENDING, _WRITTEN, _MARKS):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: not visible to anyone yet
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -72,4 +103,12 @@ def _announce(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    marks = session.info.get(_MARKS)
+    if session.in_nested_transaction() and marks:
+        # a savepoint rolled back: forget what was changed inside it, keep what came before
+        pending = session.info.get(_PENDING, [])
+        del pending[marks[-1]:]
+        session.info[_WRITTEN] = {(c.entity, c.entity_id, s)
+                                  for c in pending for s in c.staff_ids or (None,)}
+        return
     session.info.pop(_PENDING, None)
