@@ -33,6 +33,7 @@ class Change:
 
 
 _listeners: list[Callable[[list[Change]], None]] = []
+_INSERT = ChangeRecord.__table__.insert()  # type: ignore[attr-defined]
 _PENDING = "fieldops_changes"  # session.info: this transaction's changes, in order
 _WRITTEN = "fieldops_change_rows"  # session.info: (entity, id, staff id) rows written
 _MARKS = "fieldops_change_marks"  # session.info: len(pending) when each savepoint began
@@ -59,10 +60,13 @@ def changed(
     ids = tuple(sorted({s for s in staff_ids if s is not None}))
     key, at = str(entity_id), utcnow()
     written = db.info.setdefault(_WRITTEN, set())
+    rows = []
     for staff_id in ids or (None,):
         if (entity, key, staff_id) not in written:  # one row per transaction is enough
             written.add((entity, key, staff_id))
-            db.add(ChangeRecord(staff_id=staff_id, entity=entity, entity_id=key, at=at))
+            rows.append({"staff_id": staff_id, "entity": entity, "entity_id": key, "at": at})
+    if rows:  # a plain INSERT, in the session's transaction: no ORM object to track
+        db.connection().execute(_INSERT, rows)
     change = Change(entity, key, ids, request_id)
     pending = db.info.setdefault(_PENDING, [])
     if change not in pending[-8:]:  # the same change again: said once

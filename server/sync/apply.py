@@ -45,13 +45,14 @@ from server.i18n import gettext
 from server.models import ClientMutation, FieldFact
 from server.sync import mutations as _field_mutations  # noqa: F401 - fills the registry
 from server.sync.log import (
+    LOG_INSERT,
     MutationIn,
     Result,
     clean,
     has_nul,
     job_id_of,
     last_mutation_id,
-    log_row,
+    log_values,
     owned,
     result_of,
     stored_in,
@@ -146,16 +147,17 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     known = stored_in(db, client_id, [m.id for m in mutations])
     seq = db.exec(select(func.max(ClientMutation.seq))
                   .where(ClientMutation.client_id == client_id)).one() or 0
-    db.info[LOCKED_JOBS] = set()
+    db.info[LOCKED_JOBS] = {}
     results: list[Result] = []
+    logged: list[dict[str, Any]] = []
     for k, m in enumerate(mutations):
         if m.id in known:
             results.append(owned(known[m.id], user, m))
             continue
         if fast:  # any exception: the caller rolls back and takes the careful path
-            row = log_row(db, user, client_id, m, _run(db, user, m, settings, now, offset),
-                          now, seq + 1)
-            result = result_of(row)
+            outcome = _run(db, user, m, settings, now, offset)
+            logged.append(log_values(db, user, client_id, m, outcome, now, seq + 1))
+            result = result_of(logged[-1])
         else:
             try:
                 result = _apply_one(db, user, client_id, m, settings, now, seq + 1, offset)
@@ -166,8 +168,10 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         seq += 1
         known[m.id] = (user.id, Result(**{**result.__dict__, "replayed": True}))
         results.append(result)
-    if fast:
-        db.flush()  # the whole push's writes together; a failure here: the careful path
+    if fast:  # the whole push's writes together; a failure here: the careful path
+        db.flush()
+        if logged:
+            db.connection().execute(LOG_INSERT, logged)
     db.info.pop(LOCKED_JOBS, None)
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
     # applied in order just now: the last of them is the newest
@@ -195,8 +199,9 @@ def _apply_one(db: Session, user: Any, client_id: str, m: MutationIn, settings: 
                 savepoint.rollback()
                 savepoint = db.begin_nested()
                 outcome = _refusal(exc, m)
-        row = log_row(db, user, client_id, m, outcome, now, seq, logged_args=broken is None)
-        db.flush()  # one flush: the change and its log row together
+        row = log_values(db, user, client_id, m, outcome, now, seq, logged_args=broken is None)
+        db.flush()  # the change, then its log row, inside the savepoint
+        db.connection().execute(LOG_INSERT, [row])
         savepoint.commit()
         return result_of(row)
     except IntegrityError:

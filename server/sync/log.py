@@ -70,30 +70,35 @@ def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
     ).first()
 
 
-def log_row(db: Session, user: Any, client_id: str, m: MutationIn, outcome: Outcome,
-            now: datetime, seq: int, logged_args: bool = True) -> ClientMutation:
-    """The mutation's log row (added to the session, not flushed). ``logged_args``: False
-    when the arguments themselves could not be stored."""
-    row = ClientMutation(
-        client_id=client_id[:64], mutation_id=m.id[:64], staff_id=user.id,
-        name=clean(m.name)[:32], args=loggable(m.args) if logged_args else {},
-        device_time=sane_instant(m.device_time), received_at=now, seq=seq,
-        result=outcome.status,
-        message=" ".join(msg.render() for msg in outcome.messages)[:2000],
-        fact_id=outcome.fact_id if outcome.status != "rejected" or outcome.flags else None,
-        detail={"messages": [[msg.msgid, msg.params] for msg in outcome.messages],
-                "flags": outcome.flags},
-    )
+LOG_INSERT = ClientMutation.__table__.insert()  # type: ignore[attr-defined]
+
+
+def log_values(db: Session, user: Any, client_id: str, m: MutationIn, outcome: Outcome,
+               now: datetime, seq: int, logged_args: bool = True) -> dict[str, Any]:
+    """The mutation's log row as column values, for one INSERT of a whole push
+    (``LOG_INSERT``). ``logged_args``: False when the arguments themselves could not be
+    stored."""
     job_id = outcome.job_id or job_id_of(m.args)
-    row.job_id = job_id if job_id and db.get(Job, job_id) else None  # the job page lists it
-    db.add(row)
-    return row
+    return {
+        "client_id": client_id[:64], "mutation_id": m.id[:64], "staff_id": user.id,
+        "name": clean(m.name)[:32], "args": loggable(m.args) if logged_args else {},
+        "device_time": sane_instant(m.device_time), "received_at": now, "seq": seq,
+        "result": outcome.status,
+        "message": " ".join(msg.render() for msg in outcome.messages)[:2000],
+        "fact_id": outcome.fact_id if outcome.status != "rejected" or outcome.flags else None,
+        "detail": {"messages": [[msg.msgid, msg.params] for msg in outcome.messages],
+                   "flags": outcome.flags},
+        # the job page lists it; an unknown job id is kept in args only
+        "job_id": job_id if job_id and db.get(Job, job_id) else None,
+    }
 
 
-def result_of(row: ClientMutation, replayed: bool = False) -> Result:
-    detail = row.detail or {}
+def result_of(row: ClientMutation | dict[str, Any], replayed: bool = False) -> Result:
+    """A log row (stored, or its values about to be) as the answer to the phone."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    detail = get("detail") or {}
     messages = [Message(msgid, params or {}) for msgid, params in detail.get("messages", [])]
-    return Result(row.mutation_id, row.result, messages, row.fact_id, row.job_id,
+    return Result(get("mutation_id"), get("result"), messages, get("fact_id"), get("job_id"),
                   list(detail.get("flags", [])), replayed)
 
 
