@@ -299,12 +299,13 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
         + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
     if not quiet:
         figures("   one push, as a phone saw it under this load", [ms for ms, _ in got])
-    t = time.perf_counter()
+    cpu0, t = server.cpu_seconds(), time.perf_counter()
     again = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
                                    for i in range(n)))
-    replay = time.perf_counter() - t
+    replay, replay_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
     replayed = sum(r["replayed"] for _, results in again for r in results)
-    say(f"     replayed at once: {replay:.2f} s, {replayed} answered from the log")
+    say(f"     replayed at once: {replay:.2f} s, server CPU {replay_cpu:.2f} s, {replayed} "
+        "answered from the log")
 
     say(f"  2. {n} phones one after another, {per_push}-mutation pushes, no other load")
     alone_ms = []
