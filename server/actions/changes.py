@@ -6,6 +6,8 @@ version counter) in the same transaction, once per record and person however oft
 transaction touches it (a sync push of twenty notes on one request writes one row for
 the request), and after the transaction commits, the listeners registered with
 ``on_commit`` (the live board's server-sent events) hear about it, once per transaction.
+The rows are queued and written together, with one INSERT, at the session's next flush,
+query or commit, whichever comes first.
 
 Savepoints: releasing one announces nothing yet (its changes are not visible to anyone
 until the whole transaction commits); rolling one back forgets the changes made inside
@@ -37,6 +39,7 @@ _INSERT = ChangeRecord.__table__.insert()  # type: ignore[attr-defined]
 _PENDING = "fieldops_changes"  # session.info: this transaction's changes, in order
 _WRITTEN = "fieldops_change_rows"  # session.info: (entity, id, staff id) rows written
 _MARKS = "fieldops_change_marks"  # session.info: len(pending) when each savepoint began
+_QUEUE = "fieldops_change_queue"  # session.info: [(len(pending) then, row values)] unwritten
 
 
 def on_commit(listener: Callable[[list[Change]], None]) -> None:
@@ -57,20 +60,44 @@ def changed(
     staff_ids: Iterable[int | None] = (),
     request_id: int | None = None,
 ) -> None:
+    db.connection()  # the transaction has begun: the rows belong to it
     ids = tuple(sorted({s for s in staff_ids if s is not None}))
     key, at = str(entity_id), utcnow()
     written = db.info.setdefault(_WRITTEN, set())
-    rows = []
+    pending = db.info.setdefault(_PENDING, [])
     for staff_id in ids or (None,):
         if (entity, key, staff_id) not in written:  # one row per transaction is enough
             written.add((entity, key, staff_id))
-            rows.append({"staff_id": staff_id, "entity": entity, "entity_id": key, "at": at})
-    if rows:  # a plain INSERT, in the session's transaction: no ORM object to track
-        db.connection().execute(_INSERT, rows)
+            db.info.setdefault(_QUEUE, []).append((len(pending), {
+                "staff_id": staff_id, "entity": entity, "entity_id": key, "at": at}))
     change = Change(entity, key, ids, request_id)
-    pending = db.info.setdefault(_PENDING, [])
     if change not in pending[-8:]:  # the same change again: said once
         pending.append(change)
+
+
+def _write(session: Session) -> None:
+    """The queued rows, with one plain INSERT (no ORM objects to track)."""
+    queue = session.info.get(_QUEUE)
+    if queue:
+        rows = [row for _, row in queue]
+        queue.clear()
+        session.connection().execute(_INSERT, rows)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _flush_context, _instances) -> None:  # noqa: ANN001
+    _write(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_query(state) -> None:  # noqa: ANN001 - ORMExecuteState
+    if state.session.info.get(_QUEUE):  # a query in this transaction sees them too
+        _write(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _write(session)
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -85,7 +112,7 @@ def _end(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransa
         if session.info.get(_MARKS):
             session.info[_MARKS].pop()
     elif transaction.parent is None:  # committed (announced), rolled back or closed
-        for key in (_PENDING, _WRITTEN, _MARKS):
+        for key in (_PENDING, _WRITTEN, _MARKS, _QUEUE):
             session.info.pop(key, None)
 
 
@@ -114,5 +141,8 @@ def _forget(session: Session) -> None:
         del pending[marks[-1]:]
         session.info[_WRITTEN] = {(c.entity, c.entity_id, s)
                                   for c in pending for s in c.staff_ids or (None,)}
+        queue = session.info.get(_QUEUE)
+        if queue:
+            queue[:] = [(at, row) for at, row in queue if at < marks[-1]]
         return
     session.info.pop(_PENDING, None)
