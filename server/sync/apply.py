@@ -107,7 +107,7 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
 
     ``sent_at`` is the phone's clock when it sent the push: the offset to the server's
     clock corrects every device time in it (D8c, ``server.domain.device_clock``)."""
-    ids = [m.id for m in mutations]
+    ids, known = [m.id for m in mutations], None
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time: a replay is answered without queueing for it.
         # (PostgreSQL reads the log inside the push's own transaction.)
@@ -123,7 +123,8 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
     with _one_writer(engine):
         try:
             with session_scope(engine, write=True, durable=True) as db:
-                return _push(db, user, client_id, mutations, settings, now, offset, fast=True)
+                return _push(db, user, client_id, mutations, settings, now, offset, fast=True,
+                             known=known)
         except Exception as exc:  # noqa: BLE001 - anything: the careful path sorts it out
             log.debug("push from %s takes the careful path: %r", client_id[:12], exc)
         with session_scope(engine, write=True, durable=True) as db:
@@ -143,8 +144,13 @@ def _one_writer(engine: Engine) -> threading.Lock | nullcontext:
 
 
 def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], settings: Any,
-          now: datetime, offset: ClockOffset, fast: bool) -> Pushed:
-    known = stored_in(db, client_id, [m.id for m in mutations])
+          now: datetime, offset: ClockOffset, fast: bool,
+          known: dict[str, Any] | None = None) -> Pushed:
+    """``known``: the log as read just before (SQLite, outside the write lock); a twin
+    that committed since then meets the primary key, and the careful path answers it."""
+    if known is None:
+        known = stored_in(db, client_id, [m.id for m in mutations])
+    known = dict(known)
     seq = db.exec(select(func.max(ClientMutation.seq))
                   .where(ClientMutation.client_id == client_id)).one() or 0
     db.info[LOCKED_JOBS] = {}
