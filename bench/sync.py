@@ -1,15 +1,30 @@
 """Offline sync speed and the engineer's page weight.
 
-    .venv/bin/python bench/sync.py [--phones 50] [--per-push 20] [--no-browser] [--durability]
+    .venv/bin/python bench/sync.py [--phones 50] [--per-push 20] [--rounds 1]
+                                   [--peer DIR] [--no-browser] [--durability]
 
-A real server (``python -m server.cli serve``, uvicorn, SQLite in WAL mode) on a free
-127.0.0.1 port with the demo data plus one onsite engineer and job per phone. Prints:
+A real server (``python -m server.cli serve``, uvicorn, one process) on a free 127.0.0.1
+port with the demo data plus 2 x N onsite engineers, each with one accepted job per
+round. SQLite (WAL) in a temporary folder by default; with ``FIELDOPS_DATABASE_URL`` set
+(a PostgreSQL URL) the server runs on a scratch database ``<name>_bench_sync`` made
+beside the one named there (dropped and made again each run, dropped at the end; the
+named database itself is never touched). Each round prints:
 
 1. N phones each pushing one batch of M mutations (on my way, check-in, fix notes,
-   done) at the same moment: total time until all are applied, and p50 / p95 / max of
-   one push as the phones saw it; then the same batches replayed (answered from the
-   mutation log);
-2. one phone at a time (no other load): p50 / p95 of a M-mutation push;
+   done) at the same moment: total time until all are durably received and applied
+   (the answer comes after the commit), the server process's CPU seconds meanwhile, and
+   p50 / p95 / max of one push as the phones saw it; then the same batches replayed
+   (answered from the mutation log);
+2. the other N phones one after another (no other load): the sequential total, the
+   server's CPU seconds, and p50 / p95 of one M-mutation push.
+
+With ``--peer DIR`` (a copy of ``../shared/peer-pouchdb`` after ``npm ci``) every round
+is followed by one run of the PouchDB peer (``node bench_pouch.js --runs 1 --warmup 1``, as many
+clients and documents as phones and mutations),
+so the two alternate A B A B on this shared machine, and the round's ratios (ours /
+peer, concurrent and sequential) are printed, with the load average before each run.
+Before the first round one untimed warm-up round (as the peer's ``--warmup 1``). Then:
+
 3. in Chromium (Playwright, /usr/bin/chromium): the compressed bytes of the engineer's
    first load of a job page (HTML, CSS, JS, fonts), and whether a repeat load asks the
    network for any part of the shell;
@@ -24,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -34,6 +50,9 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -76,8 +95,9 @@ def figures(label: str, ms: list[float]) -> None:
 # -- the world: demo data plus one engineer and one live job per phone ----------------------
 
 
-def add_phones(settings: Settings, n: int) -> list[tuple[str, int, tuple[float, float]]]:
-    """(username, job id, venue WGS-84) for n onsite engineers, each with an accepted job."""
+def add_phones(settings: Settings, n: int, jobs: int) -> list[tuple[str, list[int], tuple[float, float]]]:
+    """(username, job ids, venue WGS-84) for n onsite engineers, each with ``jobs``
+    accepted jobs (one per round), each on its own live P1 request."""
     engine = make_engine(settings.db_url)
     now = utcnow()
     phones = []
@@ -92,29 +112,33 @@ def add_phones(settings: Settings, n: int) -> list[tuple[str, int, tuple[float, 
             db.add(staff)
             db.flush()
             db.add(StaffRole(staff_id=staff.id, role="onsite"))
-            received = now - timedelta(minutes=30)
-            request = SupportRequest(
-                number=f"BENCH-{i:05d}", channel="hotline", received_at=received,
-                customer_id=order.customer_id, customer_name="压测客户", contact_name="王先生",
-                phone="13800138000", address=venue.address, venue_id=venue.id,
-                region=venue.region, order_id=order.id, order_no=order.order_no,
-                device_type="encoder", symptom="推流失败", stream_state="live",
-                classification="onsite", priority="P1", status="in_progress",
-                handed_off_at=received + timedelta(minutes=2))
-            db.add(request)
-            db.flush()
-            stop_clock(db, request.id, "handoff", request.handed_off_at)
-            for kind in ("first_response", "resolution"):
-                start_clock(db, request, kind, request.handed_off_at, settings.sla)
-            dispatched = request.handed_off_at + timedelta(minutes=1)
-            start_clock(db, request, "arrival", dispatched, settings.sla)
-            job = Job(request_id=request.id, kind="onsite", assignee_id=staff.id,
-                      status="accepted", assigned_at=dispatched,
-                      accepted_at=dispatched + timedelta(minutes=1))
-            db.add(job)
-            db.flush()
-            stop_clock(db, request.id, "first_response", job.accepted_at)
-            phones.append((staff.username, job.id, to_wgs84(venue.lat, venue.lon, venue.datum)))
+            job_ids = []
+            for r in range(jobs):
+                received = now - timedelta(minutes=30)
+                request = SupportRequest(
+                    number=f"BENCH-{i:04d}-{r:02d}", channel="hotline", received_at=received,
+                    customer_id=order.customer_id, customer_name="压测客户",
+                    contact_name="王先生", phone="13800138000", address=venue.address,
+                    venue_id=venue.id, region=venue.region, order_id=order.id,
+                    order_no=order.order_no, device_type="encoder", symptom="推流失败",
+                    stream_state="live", classification="onsite", priority="P1",
+                    status="in_progress", handed_off_at=received + timedelta(minutes=2))
+                db.add(request)
+                db.flush()
+                stop_clock(db, request.id, "handoff", request.handed_off_at)
+                for kind in ("first_response", "resolution"):
+                    start_clock(db, request, kind, request.handed_off_at, settings.sla)
+                dispatched = request.handed_off_at + timedelta(minutes=1)
+                start_clock(db, request, "arrival", dispatched, settings.sla)
+                job = Job(request_id=request.id, kind="onsite", assignee_id=staff.id,
+                          status="accepted", assigned_at=dispatched,
+                          accepted_at=dispatched + timedelta(minutes=1))
+                db.add(job)
+                db.flush()
+                stop_clock(db, request.id, "first_response", job.accepted_at)
+                job_ids.append(job.id)
+            phones.append((staff.username, job_ids,
+                           to_wgs84(venue.lat, venue.lon, venue.datum)))
     engine.dispose()
     return phones
 
@@ -132,27 +156,69 @@ def batch(job_id: int, where: tuple[float, float], size: int) -> list[dict]:
     return out + [m(size - 1, "done", customer_name="王先生", stream_back=True)]
 
 
+# -- the database: SQLite in the data folder, or a scratch PostgreSQL database ------------
+
+
+@contextmanager
+def database(data_dir: Path) -> Iterator[str]:
+    """The URL the server runs on. ``FIELDOPS_DATABASE_URL`` names a PostgreSQL server and
+    database: the bench makes ``<name>_bench_sync`` beside it (never touching the named
+    one), fresh each run, and drops it afterwards."""
+    given = os.environ.get("FIELDOPS_DATABASE_URL", "")
+    if not given:
+        yield f"sqlite:///{data_dir / 'fieldops.db'}"
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(given)
+    name = f"{base.database}_bench_sync"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+
+    def drop(conn) -> None:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+    with admin.connect() as conn:
+        drop(conn)
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            drop(conn)
+        admin.dispose()
+
+
 # -- the server ----------------------------------------------------------------------------
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, db_url: str, profile: str = "") -> None:
+        self.profile = profile  # a file: run under bench/profile_server.py
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.db_url = db_url
         self.env = {**os.environ, "FIELDOPS_HOST": "127.0.0.1", "FIELDOPS_PORT": str(self.port),
-                    "FIELDOPS_DATA_DIR": str(data_dir), "FIELDOPS_DEMO_DATA": "1"}
-        self.env.pop("FIELDOPS_DATABASE_URL", None)
+                    "FIELDOPS_DATA_DIR": str(data_dir), "FIELDOPS_DEMO_DATA": "1",
+                    "FIELDOPS_DATABASE_URL": "" if db_url.startswith("sqlite") else db_url}
         self.log = data_dir / "server.log"
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def kind(self) -> str:
+        return "SQLite" if self.db_url.startswith("sqlite") else "PostgreSQL"
 
     def prepare(self) -> None:
         subprocess.run([sys.executable, "-m", "server.cli", "demo-data"], cwd=ROOT, env=self.env,
                        check=True, stdout=subprocess.DEVNULL)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=ROOT,
-                                     env=self.env, stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        command = ([str(ROOT / "bench" / "profile_server.py"), self.profile] if self.profile
+                   else ["-m", "server.cli", "serve"])
+        self.proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env,
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -162,11 +228,21 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(self.log.read_text()[-2000:])
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc)."""
+        assert self.proc is not None
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return float("nan")
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60 if self.profile else 10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
@@ -176,7 +252,9 @@ class Server:
 
 
 async def signed_in(base: str, username: str, password: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=60, headers={"accept": "application/json"})
+    # keep-alive shorter than uvicorn's 5 s, so an idle connection is never reused as it closes
+    client = httpx.AsyncClient(base_url=base, timeout=60, headers={"accept": "application/json"},
+                               limits=httpx.Limits(max_connections=4, keepalive_expiry=2))
     await client.get("/login", headers={"accept": "text/html"})
     r = await client.post("/login", data={"username": username, "password": password,
                                           "_csrf_token": client.cookies["csrftoken"], "next": "/"},
@@ -194,42 +272,119 @@ async def push(client: httpx.AsyncClient, client_id: str, mutations: list[dict])
     return took, r.json()["results"]
 
 
-async def run_sync(base: str, phones: list, concurrent: int, per_push: int) -> None:
-    crowd, alone = phones[:concurrent], phones[concurrent:]
+@dataclass
+class Round:
+    concurrent_s: float
+    concurrent_cpu_s: float
+    replay_s: float
+    sequential_s: float
+    sequential_cpu_s: float
+    alone_p95_ms: float
+
+
+async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: list, job: int,
+                    n: int, per_push: int, quiet: bool = False) -> Round:
+    """Phones 0..n-1 push at once, then phones n..2n-1 one after another; each on its
+    job number ``job``."""
+    say = (lambda *a: None) if quiet else print
+    batches = [batch(job_ids[job], where, per_push) for _, job_ids, where in phones]
+    say(f"  1. {n} phones x {per_push} mutations at once ({n * per_push} in all), {server.kind}")
+    cpu, t = server.cpu_seconds(), time.perf_counter()
+    got = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+                                 for i in range(n)))
+    total, cpu = time.perf_counter() - t, server.cpu_seconds() - cpu
+    statuses = [r["status"] for _, results in got for r in results]
+    say(f"     received and applied in {total:.2f} s ({len(statuses) / total:.0f} mutations/s), "
+        f"server CPU {cpu:.2f} s; results: "
+        + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
+    if not quiet:
+        figures("   one push, as a phone saw it under this load", [ms for ms, _ in got])
+    cpu0, t = server.cpu_seconds(), time.perf_counter()
+    again = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+                                   for i in range(n)))
+    replay, replay_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
+    replayed = sum(r["replayed"] for _, results in again for r in results)
+    say(f"     replayed at once: {replay:.2f} s, server CPU {replay_cpu:.2f} s, {replayed} "
+        "answered from the log")
+
+    say(f"  2. {n} phones one after another, {per_push}-mutation pushes, no other load")
+    alone_ms = []
+    cpu0, t = server.cpu_seconds(), time.perf_counter()
+    for i in range(n, 2 * n):
+        ms, results = await push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+        alone_ms.append(ms)
+        statuses += [r["status"] for r in results]
+    sequential, seq_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
+    say(f"     all {n * per_push} in {sequential:.2f} s, server CPU {seq_cpu:.2f} s")
+    if not quiet:
+        figures("   one push", alone_ms)
+    bad = [s for s in statuses if s != "applied"]
+    if bad:
+        say(f"     NOT APPLIED: {len(bad)} ({', '.join(sorted(set(bad)))})")
+    return Round(total, cpu, replay, sequential, seq_cpu, pct(alone_ms, 95))
+
+
+def run_peer(peer: Path, clients: int, docs: int) -> dict | None:
+    """One run of the PouchDB peer (after its warm-up) with as many clients and documents
+    as our phones and mutations: its seconds per case."""
+    out = peer / "out-bench-sync.json"
+    out.unlink(missing_ok=True)
+    try:
+        subprocess.run(["node", "bench_pouch.js", "--runs", "1", "--warmup", "1",
+                        "--clients", str(clients), "--docs", str(docs), "--json", str(out)], cwd=peer, check=True, timeout=200,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        summary = json.loads(out.read_text())["summary"]
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError) as exc:
+        print(f"  peer failed: {exc!r}")
+        return None
+    return {case: summary[case]["median"] for case in ("concurrent", "sequential")} | {
+        "server_cpu": summary["concurrent"]["server_cpu_s_median"]}
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+async def run_sync(server: Server, phones: list, n: int, per_push: int, rounds: int,
+                   peer: Path | None) -> None:
     gate = asyncio.Semaphore(1)  # one at a time: concurrent sign-ins stall on SQLite (see note)
 
     async def one(username: str) -> httpx.AsyncClient:
         async with gate:
-            return await signed_in(base, username, PASSWORD)
+            return await signed_in(server.url, username, PASSWORD)
 
     clients = await asyncio.gather(*(one(u) for u, _, _ in phones))
-    batches = [batch(job_id, where, per_push) for _, job_id, where in phones]
-
-    print(f"\n1. {len(crowd)} phones x {per_push} mutations at once "
-          f"({len(crowd) * per_push} in all), SQLite")
-    t = time.perf_counter()
-    got = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}", batches[i])
-                                 for i in range(len(crowd))))
-    total = time.perf_counter() - t
-    statuses = [r["status"] for _, results in got for r in results]
-    print(f"  all applied in {total:.2f} s ({len(statuses) / total:.0f} mutations/s); "
-          f"results: " + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
-    figures("one push, as a phone saw it under this load", [ms for ms, _ in got])
-    t = time.perf_counter()
-    again = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}", batches[i])
-                                   for i in range(len(crowd))))
-    replayed = sum(r["replayed"] for _, results in again for r in results)
-    print(f"  replayed at once: {time.perf_counter() - t:.2f} s, {replayed} answered from the log")
-    figures("one replayed push", [ms for ms, _ in again])
-
-    print(f"\n2. one phone at a time, {per_push}-mutation pushes, no other load")
-    alone_ms = []
-    for k, (_, job_id, where) in enumerate(alone):
-        ms, _ = await push(clients[concurrent + k], f"bench-alone-{k}",
-                           batch(job_id, where, per_push))
-        alone_ms.append(ms)
-    figures("one push", alone_ms)
+    await one_round(server, clients, phones, 0, n, per_push, quiet=True)  # warm-up
+    table = []
+    for k in range(1, rounds + 1):
+        print(f"\nround {k} of {rounds}: FieldOps ({load()})")
+        ours = await one_round(server, clients, phones, k, n, per_push)
+        theirs = None
+        if peer is not None:
+            print(f"round {k} of {rounds}: PouchDB peer ({load()})")
+            theirs = run_peer(peer, n, per_push)
+            if theirs:
+                print(f"  concurrent {theirs['concurrent']:.3f} s (server CPU "
+                      f"{theirs['server_cpu']:.2f} s), sequential {theirs['sequential']:.3f} s")
+                print(f"  ratio ours/peer: concurrent {ours.concurrent_s / theirs['concurrent']:.2f}x, "
+                      f"sequential {ours.sequential_s / theirs['sequential']:.2f}x")
+        table.append((k, ours, theirs))
     await asyncio.gather(*(c.aclose() for c in clients))
+
+    print(f"\nSummary, {server.kind}, {n} phones x {per_push} mutations ({n * per_push}); "
+          f"seconds, server CPU seconds in brackets")
+    print("  round  concurrent       replay  sequential       alone p95"
+          + ("   peer conc  peer seq  ratio conc  ratio seq" if peer else ""))
+    for k, ours, theirs in table:
+        line = (f"  {k:>5}  {ours.concurrent_s:5.2f} ({ours.concurrent_cpu_s:4.2f})  "
+                f"{ours.replay_s:6.2f}  {ours.sequential_s:5.2f} ({ours.sequential_cpu_s:4.2f})  "
+                f"{ours.alone_p95_ms:6.0f} ms")
+        if theirs:
+            line += (f"   {theirs['concurrent']:9.3f}  {theirs['sequential']:8.3f}  "
+                     f"{ours.concurrent_s / theirs['concurrent']:9.2f}x  "
+                     f"{ours.sequential_s / theirs['sequential']:8.2f}x")
+        print(line)
 
 
 # -- the page in Chromium -------------------------------------------------------------------
@@ -324,7 +479,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phones", type=int, default=50)
     parser.add_argument("--per-push", type=int, default=20)
-    parser.add_argument("--alone", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="timed rounds (each alternated with the peer with --peer)")
+    parser.add_argument("--profile", default="",
+                        help="write the server's CPU profile (every thread) to this file")
+    parser.add_argument("--peer", default="",
+                        help="folder of the PouchDB peer benchmark after `npm ci`")
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--lighthouse", default=os.environ.get("LIGHTHOUSE", ""),
                         help="path to a lighthouse@12 binary (optional)")
@@ -342,17 +502,21 @@ def main() -> None:
 
 
 def run_once(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="fieldops-bench-sync-") as tmp:
+    peer = Path(args.peer).resolve() if args.peer else None
+    if peer is not None and not (peer / "node_modules").is_dir():
+        raise SystemExit(f"--peer {peer}: run `npm ci` there first (see its README)")
+    with tempfile.TemporaryDirectory(prefix="fieldops-bench-sync-") as tmp, \
+            database(Path(tmp)) as db_url:
         data = Path(tmp)
-        server = Server(data)
+        server = Server(data, db_url, str(Path(args.profile).resolve()) if args.profile else "")
         server.prepare()
-        settings = Settings(data_dir=data).with_secrets()
-        phones = add_phones(settings, args.phones + args.alone)
+        settings = Settings(data_dir=data, database_url=server.env["FIELDOPS_DATABASE_URL"])
+        phones = add_phones(settings.with_secrets(), 2 * args.phones, args.rounds + 1)
         server.start()
         try:
-            print(f"FieldOps sync bench: {server.url}, SQLite {data / 'fieldops.db'}, "
-                  f"{os.cpu_count()} CPUs")
-            asyncio.run(run_sync(server.url, phones, args.phones, args.per_push))
+            print(f"FieldOps sync bench: {server.url}, {server.kind}, {os.cpu_count()} CPUs, "
+                  f"{load()}")
+            asyncio.run(run_sync(server, phones, args.phones, args.per_push, args.rounds, peer))
             if not args.no_browser:
                 run_browser(server.url)
             if args.lighthouse:

@@ -45,19 +45,27 @@ class CurrentUser:
         return bool(self.roles.intersection(roles))
 
 
+_USER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.locale, Staff.group,
+                 Staff.region, StaffRole.role)
+
+
 def load_user(session: Session, staff_id: int) -> CurrentUser | None:
-    staff = session.get(Staff, staff_id)
-    if staff is None or not staff.active:
+    """The active person with their roles, in one query (every request asks it)."""
+    rows = session.exec(
+        select(*_USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(Staff.id == staff_id, Staff.active == True)  # noqa: E712
+    ).all()
+    if not rows:
         return None
-    roles = session.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)).all()
+    first = rows[0]
     return CurrentUser(
-        id=staff.id,
-        username=staff.username,
-        display_name=staff.display_name,
-        roles=frozenset(roles),
-        locale=staff.locale,
-        group=staff.group,
-        region=staff.region,
+        id=first.id,
+        username=first.username,
+        display_name=first.display_name,
+        roles=frozenset(r.role for r in rows if r.role is not None),
+        locale=first.locale,
+        group=first.group,
+        region=first.region,
     )
 
 

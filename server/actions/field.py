@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from server import photos
@@ -49,6 +50,20 @@ OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)]
+
+# session.info: job id -> (job, request) for the jobs whose rows this transaction has read
+# FOR UPDATE. The sync layer keeps it for one push (server.sync.apply), so twenty
+# mutations on one job read its rows once; without it (None) every action reads afresh.
+LOCKED_JOBS = "fieldops_locked_jobs"
+
+
+@event.listens_for(Session, "after_rollback")
+def _locks_gone(session: Session) -> None:
+    """A rollback, of a savepoint too, may give the row locks back (PostgreSQL releases
+    those taken inside a savepoint) and expires what it undid: read the rows again."""
+    locked = session.info.get(LOCKED_JOBS)
+    if locked:
+        locked.clear()
 
 
 # -- the arguments of each action (also the OpenAPI schema of /sync/push) -----------------
@@ -310,14 +325,22 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     """Load the job, make the fact at its plausible time (D8c), flag a changed job (D14)."""
     # Request row first, then the job, as the dispatcher's actions do (jobs._open_request):
     # on PostgreSQL a "done" and a cancel take turns instead of half-applying both.
-    job = db.get(Job, args.job_id)
+    locked = db.info.get(LOCKED_JOBS)
+    if locked is not None and args.job_id in locked:  # this transaction holds both rows
+        job, request = locked[args.job_id]
+    else:
+        job, request = db.get(Job, args.job_id), None
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
     refusal = rules.not_yours(job.assignee_id, staff_id, job.kind, kind)
     if refusal is not None:  # not stored, and nothing about the venue said back
         return rules.Outcome().reject(refusal)
-    request = db.get(SupportRequest, job.request_id, with_for_update=True, populate_existing=True)
-    job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        request = db.get(SupportRequest, job.request_id, with_for_update=True,
+                         populate_existing=True)
+        job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
+        if locked is not None:  # held here too: the session's map keeps objects weakly
+            locked[job.id] = (job, request)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
     at, doubtful = plausible_fact_time(device_time, dispatched, now, settings.sla)
     fact = FieldFact(id=str(args.fact_id or uuid4()), job_id=job.id, request_id=request.id,

@@ -1,7 +1,7 @@
 """``POST /sync/push`` and ``GET /sync/pull``: the phone's outbox meets the server.
 
-Each pushed mutation is applied in its own transaction, in the order sent; the answer
-has one result per mutation. The body's schema lists every registered mutation with its
+A push is applied in the order sent, in one transaction, each mutation all or nothing
+(``server.sync.apply``); the answer has one result per mutation. The body's schema lists every registered mutation with its
 arguments; a mutation whose arguments do not fit is still answered (rejected, with the
 reason) so one bad entry never blocks the outbox behind it.
 """
@@ -20,13 +20,13 @@ from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
 from server.actions import audit
-from server.db import open_session, utcnow
+from server.db import utcnow
 from server.domain.bounds import SINGLE_LINE_PATTERN
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
 from server.routes.params import ClientIdQuery, VersionQuery
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
-from server.sync.apply import MutationIn, Result, apply_all, last_mutation_id, parse_device_time
+from server.sync.apply import MutationIn, Result, apply_push, last_mutation_id, parse_device_time
 from server.sync.registry import PAGE_LISTERS, REGISTRY
 
 log = logging.getLogger(__name__)
@@ -116,15 +116,10 @@ class SyncController(Controller):
         engine = request.app.state.engine
         # The audit log says which phone replayed it (its client id) besides the browser.
         audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
-        applied = apply_all(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
+        pushed = apply_push(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
                             settings, sent_at=parse_device_time(data.sent_at))
-        fresh = [r.id for r in applied if r.status != "retry" and not r.replayed]
-        if fresh:  # applied in order just now: the last of them is the newest
-            last = fresh[-1]
-        else:
-            with open_session(engine) as db:
-                last = last_mutation_id(db, data.client_id, user.id)
-        return PushReply(results=[_out(r) for r in applied], last_mutation_id=last)
+        return PushReply(results=[_out(r) for r in pushed.results],
+                         last_mutation_id=pushed.last_mutation_id)
 
     @get("/pull", summary="What changed for me since a version, and my last applied mutation")
     def pull(

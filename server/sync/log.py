@@ -1,0 +1,153 @@
+"""The client mutation log: what a mutation's row keeps, and its stored result read back.
+
+Every applied, flagged or refused mutation leaves one ``ClientMutation`` row keyed by
+(client id, mutation id), written in the transaction of its change; a replay answers
+from it (architecture promise 2). The helpers here build the row, read rows back as
+results and keep the logged arguments small and storable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from server.domain.device_clock import sane_instant
+from server.domain.field import Outcome
+from server.domain.text import N_, Message
+from server.i18n import render
+from server.models import ClientMutation, Job
+
+BIG_ARG = 512  # longer argument values (photos) are not copied into the mutation log
+
+
+@dataclass(frozen=True)
+class MutationIn:
+    id: str
+    name: str
+    args: dict[str, Any]
+    device_time: datetime | None = None
+
+
+@dataclass
+class Result:
+    id: str
+    status: str  # applied | flagged | rejected | retry (not stored: send it again later)
+    messages: list[Message] = field(default_factory=list)
+    fact_id: str | None = None
+    job_id: int | None = None
+    flags: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+    @property
+    def message(self) -> str:
+        """In the language of the request being answered, not the one that applied it."""
+        return " ".join(render(m) for m in self.messages)
+
+
+Stored = tuple[int, Result]  # (staff id of the person who sent it, its stored result)
+
+
+def stored_in(db: Session, client_id: str, ids: list[str]) -> dict[str, Stored]:
+    """The stored results of those of ``ids`` this client's log holds, by mutation id."""
+    if not ids:
+        return {}
+    rows = db.exec(select(ClientMutation).where(ClientMutation.client_id == client_id,
+                                                ClientMutation.mutation_id.in_(ids))
+                   .execution_options(populate_existing=True)).all()
+    return {r.mutation_id: (r.staff_id, result_of(r, replayed=True)) for r in rows}
+
+
+def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
+    """Replicache's lastMutationID: the newest mutation this client had applied."""
+    return db.exec(
+        select(ClientMutation.mutation_id)
+        .where(ClientMutation.client_id == client_id, ClientMutation.staff_id == staff_id)
+        .order_by(ClientMutation.seq.desc())
+        .limit(1)
+    ).first()
+
+
+LOG_INSERT = ClientMutation.__table__.insert()  # type: ignore[attr-defined]
+
+
+def log_values(db: Session, user: Any, client_id: str, m: MutationIn, outcome: Outcome,
+               now: datetime, seq: int, logged_args: bool = True) -> dict[str, Any]:
+    """The mutation's log row as column values, for one INSERT of a whole push
+    (``LOG_INSERT``). ``logged_args``: False when the arguments themselves could not be
+    stored."""
+    job_id = outcome.job_id or job_id_of(m.args)
+    return {
+        "client_id": client_id[:64], "mutation_id": m.id[:64], "staff_id": user.id,
+        "name": clean(m.name)[:32], "args": loggable(m.args) if logged_args else {},
+        "device_time": sane_instant(m.device_time), "received_at": now, "seq": seq,
+        "result": outcome.status,
+        "message": " ".join(msg.render() for msg in outcome.messages)[:2000],
+        "fact_id": outcome.fact_id if outcome.status != "rejected" or outcome.flags else None,
+        "detail": {"messages": [[msg.msgid, msg.params] for msg in outcome.messages],
+                   "flags": outcome.flags},
+        # the job page lists it; an unknown job id is kept in args only
+        "job_id": job_id if job_id and db.get(Job, job_id) else None,
+    }
+
+
+def result_of(row: ClientMutation | dict[str, Any], replayed: bool = False) -> Result:
+    """A log row (stored, or its values about to be) as the answer to the phone."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    detail = get("detail") or {}
+    messages = [Message(msgid, params or {}) for msgid, params in detail.get("messages", [])]
+    return Result(get("mutation_id"), get("result"), messages, get("fact_id"), get("job_id"),
+                  list(detail.get("flags", [])), replayed)
+
+
+def owned(stored: Stored, user: Any, m: MutationIn) -> Result:
+    staff_id, result = stored
+    if staff_id != user.id:  # same ids from someone else: never leak or reuse their result
+        return Result(m.id, "rejected", [Message(N_("This action id is already in use."))])
+    return result
+
+
+def loggable(args: Any) -> dict[str, Any]:
+    """The arguments as the log keeps them: big values summed up, no NUL (PostgreSQL's
+    JSON cannot hold one), nothing that is not JSON."""
+    if not isinstance(args, dict):
+        return {}
+
+    def tidy(v: Any, depth: int = 0) -> Any:
+        if isinstance(v, str):
+            return f"<{len(v)} characters>" if len(v) > BIG_ARG else clean(v)
+        if isinstance(v, bool) or v is None or isinstance(v, int) and abs(v) < 2**53:
+            return v
+        if isinstance(v, float):
+            return v if v == v and abs(v) != float("inf") else str(v)
+        if isinstance(v, list | dict) and depth < 3:
+            items = list(v.items() if isinstance(v, dict) else enumerate(v))[:20]
+            cleaned = {clean(str(k))[:64]: tidy(x, depth + 1) for k, x in items}
+            return cleaned if isinstance(v, dict) else list(cleaned.values())
+        return clean(str(v))[:BIG_ARG]
+
+    return {clean(str(k))[:64]: tidy(v) for k, v in list(args.items())[:50]}
+
+
+def clean(text: Any) -> str:
+    return str(text).replace("\x00", "")
+
+
+def has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def job_id_of(args: dict[str, Any]) -> int | None:
+    try:
+        value = int(args.get("job_id"))
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**31 else None

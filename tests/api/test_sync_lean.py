@@ -1,0 +1,180 @@
+"""The lean push (issue 18): a push reads each job and request once, writes one change
+record per record, tells the live screens once, after its commit, and a refused mutation
+in the middle still leaves the rest applied (the careful path) without a word about it.
+
+On SQLite and, where FIELDOPS_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, func, select
+
+from server.actions import ActionError, changes
+from server.actions import field as field_actions
+from server.models import ChangeRecord, FieldFact
+from server.security import load_user
+from server.settings import Settings
+from server.sync import registry
+from tests.api.field_world import assert_each_fact_once, build_world, note, push, results
+from tests.conftest import login
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request, tmp_path, migrated_template):
+    if request.param == "sqlite":
+        import shutil
+
+        db_file = tmp_path / "fieldops.db"
+        shutil.copy(migrated_template, db_file)
+        url = f"sqlite:///{db_file}"
+    else:
+        from server.migrate import upgrade
+
+        url = request.getfixturevalue("fresh_pg")
+        upgrade(url)
+    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
+                    background_loop=False, push_enabled=False).with_secrets()
+
+
+@pytest.fixture
+def world(db, settings):
+    return build_world(db, settings)
+
+
+@pytest.fixture
+def phone(client, world):
+    login(client, "zhang.qiang")
+    return client
+
+
+@pytest.fixture
+def statements(phone):
+    """Every SQL statement the server runs from here on."""
+    seen: list[str] = []
+    engine = phone.app.state.engine
+
+    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def heard():
+    """What the live screens are told, one list per announcement."""
+    told: list[list[changes.Change]] = []
+    changes.on_commit(told.append)
+    yield told
+    changes.remove_listener(told.append)
+
+
+def reads_of(seen: list[str], table: str) -> int:
+    return sum(1 for s in seen if s.startswith("SELECT") and re.search(rf"\bFROM {table}\b", s))
+
+
+def test_a_push_reads_its_job_and_request_once(phone, world, statements):
+    batch = [note(world.job.id, text=f"第 {i} 步") for i in range(10)]
+    statements.clear()
+    assert {r["status"] for r in results(push(phone, batch))} == {"applied"}
+    # once to see whose job it is, once under the row lock; the request once, locked
+    assert reads_of(statements, "job") <= 2, [s for s in statements if "FROM job" in s]
+    assert reads_of(statements, "support_request") <= 1
+
+
+def test_a_push_writes_one_change_record_per_record_and_person(phone, db, world):
+    batch = [note(world.job.id, text=f"第 {i} 步") for i in range(10)]
+    assert {r["status"] for r in results(push(phone, batch))} == {"applied"}
+    db.commit()
+    rows = db.exec(select(ChangeRecord.entity, ChangeRecord.entity_id, ChangeRecord.staff_id,
+                          func.count()).group_by(ChangeRecord.entity, ChangeRecord.entity_id,
+                                                 ChangeRecord.staff_id)).all()
+    assert all(n == 1 for *_, n in rows), rows
+    assert ("request", str(world.request.id), None, 1) in rows  # the board: once
+    facts = {entity_id for entity, entity_id, _staff, _n in rows if entity == "fact"}
+    assert facts == {m["id"] for m in batch}  # the engineer's phones: every fact
+
+
+def test_the_screens_hear_a_push_once_after_it_commits(phone, world, settings, heard,
+                                                      monkeypatch):
+    """A refused mutation in the middle of the push: the others are applied and announced
+    together, once the data can be read; nothing is said about the refused one."""
+    real = field_actions.fix_note
+    visible: list[int] = []
+
+    def refuse_after_writing(db, staff_id, args, *rest):
+        outcome = real(db, staff_id, args, *rest)  # the fact and its changes, then no
+        if args.text == "拒绝":
+            raise ActionError(field_actions.N_("This job was cancelled."))
+        return outcome
+
+    spec = registry.REGISTRY["fix_note"]
+    monkeypatch.setitem(registry.REGISTRY, "fix_note", registry.Mutation(
+        "fix_note", spec.args, refuse_after_writing, spec.roles, spec.label))
+
+    def count_facts(_batch) -> None:  # what a board reading now would find
+        with Session(phone.app.state.engine) as other:
+            visible.append(other.exec(select(func.count()).select_from(FieldFact)).one())
+
+    changes.on_commit(count_facts)
+    try:
+        good, bad, after = note(world.job.id), note(world.job.id, text="拒绝"), note(world.job.id)
+        r = results(push(phone, [good, bad, after]))
+    finally:
+        changes.remove_listener(count_facts)
+    assert [x["status"] for x in r] == ["applied", "rejected", "applied"], r
+    told = [b for b in heard if any(c.entity == "fact" for c in b)]
+    assert len(told) == 1, heard
+    facts = {c.entity_id for c in told[0] if c.entity == "fact"}
+    assert facts == {good["id"], after["id"]}  # not the refused one
+    assert visible and visible[-1] >= 2  # already committed when the screens were told
+
+
+def test_a_refused_mutations_change_records_go_with_it(phone, db, world, monkeypatch):
+    real = field_actions.fix_note
+
+    def refuse_after_writing(db_, staff_id, args, *rest):
+        outcome = real(db_, staff_id, args, *rest)
+        if args.text == "拒绝":
+            raise ActionError(field_actions.N_("This job was cancelled."))
+        return outcome
+
+    spec = registry.REGISTRY["fix_note"]
+    monkeypatch.setitem(registry.REGISTRY, "fix_note", registry.Mutation(
+        "fix_note", spec.args, refuse_after_writing, spec.roles, spec.label))
+    batch = [note(world.job.id), note(world.job.id, text="拒绝"), note(world.job.id)]
+    assert [x["status"] for x in results(push(phone, batch))] == ["applied", "rejected",
+                                                                   "applied"]
+    assert_each_fact_once(db, batch, kept=[batch[0], batch[2]])
+    logged = set(db.exec(select(ChangeRecord.entity_id).where(ChangeRecord.entity == "fact")))
+    assert logged == {batch[0]["id"], batch[2]["id"]}
+    # the request's own record survived the rollback of the one that came after it
+    assert db.exec(select(func.count()).select_from(ChangeRecord).where(
+        ChangeRecord.entity == "request", ChangeRecord.entity_id == str(world.request.id))).one() == 1
+
+
+def test_the_signed_in_person_is_read_in_one_query(db, world, engine):
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as fresh:  # as the middleware reads it: nothing loaded yet
+            user = load_user(fresh, world.engineer.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert user is not None and user.roles == frozenset({"onsite"})
+    assert user.username == "zhang.qiang" and user.display_name == "张强"
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    world.engineer.active = False
+    db.add(world.engineer)
+    db.commit()
+    with Session(engine) as fresh:
+        assert load_user(fresh, world.engineer.id) is None
