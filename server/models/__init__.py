@@ -33,7 +33,7 @@ from server.models.roster import (
 from server.models.session import LoginAttempt, WebSession
 from server.models.sla import SlaClock, SlaEvent, SlaPause, SlaRun
 from server.models.staff import Group, Role, Staff, StaffRole, TrainingRecord
-from server.models.sync import ChangeRecord, ClientMutation
+from server.models.sync import ChangeRecord, ClientMutation, SyncInbox
 
 __all__ = [
     "ACTIVE_JOB_STATUSES", "OPEN_STATUSES", "Absence", "AppMeta", "AuditEntry",
@@ -43,6 +43,7 @@ __all__ = [
     "Job", "JobStatus", "LoginAttempt", "Notification", "OrderLine", "Photo", "PushSubscription",
     "RentalOrder", "RepairTicket", "RequestBackupCall", "RequestStatus", "Role", "Roster", "RosterBackup", "Shift",
     "SlaClock", "SlaEvent", "SlaPause", "SlaRun", "SpareRequest", "SpareStatus", "Staff", "StaffRole",
+    "SyncInbox",
     "SupportRequest", "SwapRequest", "UsedLink",
     "TrainingRecord", "Unit", "UnitStatus", "UnitSwap", "Venue", "WebSession",
 ]

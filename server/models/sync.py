@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from server.models.base import instant, json_field
@@ -37,3 +38,26 @@ class ChangeRecord(SQLModel, table=True):
     entity: str = Field(max_length=16)  # job | request | fact
     entity_id: str = Field(max_length=36)
     at: datetime | None = instant(nullable=False)
+
+
+class SyncInbox(SQLModel, table=True):
+    """A mutation durably received from a phone and not applied yet (receive, then apply).
+
+    ``id`` is the order of receipt: mutations are applied per (client, person) in that
+    order, each exactly once (the mutation log decides), and the row is deleted once its
+    result is in ``client_mutation``. Only the push's own rows are written at receipt,
+    so the answer "received" (the phone may delete its copy) costs one small commit."""
+
+    __tablename__ = "sync_inbox"
+    __table_args__ = (UniqueConstraint("client_id", "mutation_id", name="uq_sync_inbox_mutation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64)
+    mutation_id: str = Field(max_length=64)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    name: str = Field(max_length=200)
+    # as sent (a photo's data included), JSON text: escapes keep what PostgreSQL's JSON
+    # types refuse (a NUL) storable, so the applier can refuse it with the reason
+    args: str = Field(sa_column=Column(Text, nullable=False))
+    device_time: datetime | None = instant()
+    sent_at: datetime | None = instant()  # the phone's clock when it sent the push (D8c)
+    received_at: datetime | None = instant(nullable=False)

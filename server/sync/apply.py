@@ -49,6 +49,7 @@ from server.sync.log import (
     MutationIn,
     Result,
     clean,
+    forget,
     has_nul,
     job_id_of,
     last_mutation_id,
@@ -99,14 +100,18 @@ def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[Mutatio
 
 def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
                settings: Any, now: datetime | None = None,
-               sent_at: datetime | None = None) -> Pushed:
+               sent_at: datetime | None = None,
+               inbox_ids: dict[str, int] | None = None) -> Pushed:
     """Apply a push in order, each mutation all or nothing, committed once. A mutation
     whose data the database cannot take is refused alone, with the reason; only an
     outage of the database stops the push there: that mutation and all after it are
     answered "retry".
 
     ``sent_at`` is the phone's clock when it sent the push: the offset to the server's
-    clock corrects every device time in it (D8c, ``server.domain.device_clock``)."""
+    clock corrects every device time in it (D8c, ``server.domain.device_clock``).
+
+    ``inbox_ids``: mutation id -> its ``sync_inbox`` row (``server.sync.inbox``); the rows
+    of every mutation answered (not "retry") are deleted in the same transaction."""
     ids, known = [m.id for m in mutations], None
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time: a replay is answered without queueing for it.
@@ -114,27 +119,31 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
         with open_session(engine) as db:
             known = stored_in(db, client_id, ids)
             if all(i in known for i in ids):
+                if inbox_ids:  # a resend received after its first copy was applied
+                    with one_writer(engine), session_scope(engine, write=True) as w:
+                        forget(w, list(inbox_ids.values()))
                 return Pushed([owned(known[m.id], user, m) for m in mutations],
                               last_mutation_id(db, client_id, user.id))
     now = now or utcnow()
     offset = device_clock.measure(sent_at, now, settings.sla.clock_flag_seconds)
     # durable: the phone deletes its copy on our answer, so the commit reaches the disk
     # before we answer (SQLite synchronous=FULL for this transaction; README Durability)
-    with _one_writer(engine):
+    with one_writer(engine):
         try:
             with session_scope(engine, write=True, durable=True) as db:
                 return _push(db, user, client_id, mutations, settings, now, offset, fast=True,
-                             known=known)
+                             known=known, inbox_ids=inbox_ids)
         except Exception as exc:  # noqa: BLE001 - anything: the careful path sorts it out
             log.debug("push from %s takes the careful path: %r", client_id[:12], exc)
         with session_scope(engine, write=True, durable=True) as db:
-            return _push(db, user, client_id, mutations, settings, now, offset, fast=False)
+            return _push(db, user, client_id, mutations, settings, now, offset, fast=False,
+                         inbox_ids=inbox_ids)
 
 
 _writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
-def _one_writer(engine: Engine) -> threading.Lock | nullcontext:
+def one_writer(engine: Engine) -> threading.Lock | nullcontext:
     """SQLite takes one writer at a time; its busy handler makes the others poll with
     growing sleeps, so fifty phones at once left the lock idle between pushes. Queue
     them here instead and hand the lock on at once. PostgreSQL needs no such thing."""
@@ -145,7 +154,8 @@ def _one_writer(engine: Engine) -> threading.Lock | nullcontext:
 
 def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], settings: Any,
           now: datetime, offset: ClockOffset, fast: bool,
-          known: dict[str, Any] | None = None) -> Pushed:
+          known: dict[str, Any] | None = None,
+          inbox_ids: dict[str, int] | None = None) -> Pushed:
     """``known``: the log as read just before (SQLite, outside the write lock); a twin
     that committed since then meets the primary key, and the careful path answers it."""
     if known is None:
@@ -179,6 +189,8 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         if logged:
             db.connection().execute(LOG_INSERT, logged)
     db.info.pop(LOCKED_JOBS, None)
+    if inbox_ids:
+        forget(db, [inbox_ids[r.id] for r in results if r.status != "retry" and r.id in inbox_ids])
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
     # applied in order just now: the last of them is the newest
     return Pushed(results, fresh[-1] if fresh else last_mutation_id(db, client_id, user.id))

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from server.domain.device_clock import sane_instant
 from server.domain.field import Outcome
 from server.domain.text import N_, Message
 from server.i18n import render
-from server.models import ClientMutation, Job
+from server.models import ClientMutation, Job, SyncInbox
 
 BIG_ARG = 512  # longer argument values (photos) are not copied into the mutation log
 
@@ -71,6 +72,12 @@ def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
 
 
 LOG_INSERT = ClientMutation.__table__.insert()  # type: ignore[attr-defined]
+
+
+def forget(db: Session, inbox_ids: list[int]) -> None:
+    """Delete these ``sync_inbox`` rows: their mutations' results are in the log now."""
+    if inbox_ids:
+        db.connection().execute(delete(SyncInbox).where(SyncInbox.id.in_(inbox_ids)))
 
 
 def log_values(db: Session, user: Any, client_id: str, m: MutationIn, outcome: Outcome,

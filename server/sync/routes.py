@@ -1,9 +1,11 @@
 """``POST /sync/push`` and ``GET /sync/pull``: the phone's outbox meets the server.
 
-A push is applied in the order sent, in one transaction, each mutation all or nothing
-(``server.sync.apply``); the answer has one result per mutation. The body's schema lists every registered mutation with its
-arguments; a mutation whose arguments do not fit is still answered (rejected, with the
-reason) so one bad entry never blocks the outbox behind it.
+A push is durably received first, then applied in the order sent, each mutation all or
+nothing and exactly once (``server.sync.inbox``, ``server.sync.apply``); the answer has
+one result per mutation: its result, or "received" when the server is busy (sent again
+later, it is answered from the log). The body's schema lists every registered mutation
+with its arguments; a mutation whose arguments do not fit is still answered (rejected,
+with the reason) so one bad entry never blocks the outbox behind it.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
 from server.actions import audit
-from server.db import utcnow
+from server.db import open_session, utcnow
 from server.domain.bounds import SINGLE_LINE_PATTERN
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
 from server.routes.params import ClientIdQuery, VersionQuery
+from server.sync import inbox
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
-from server.sync.apply import MutationIn, Result, apply_push, last_mutation_id, parse_device_time
+from server.sync.apply import MutationIn, Result, last_mutation_id, parse_device_time
+from server.sync.log import owned, stored_in
 from server.sync.registry import PAGE_LISTERS, REGISTRY
 
 log = logging.getLogger(__name__)
@@ -77,7 +81,7 @@ class PushBody(BaseModel):
 
 class MutationResult(BaseModel):
     id: str
-    status: Literal["applied", "flagged", "rejected", "retry"]
+    status: Literal["applied", "flagged", "rejected", "retry", "received"]
     message: str = Field(description="for the engineer, in their language")
     fact_id: str | None = None
     job_id: int | None = None
@@ -109,17 +113,31 @@ class SyncController(Controller):
     path = "/sync"
     tags = ["sync"]
 
-    @post("/push", summary="Apply the phone's queued mutations, each exactly once",
+    @post("/push", summary="Receive the phone's queued mutations durably; apply each exactly "
+                           "once, in order",
           request_max_body_size=16 * 1024 * 1024)
     def push(self, request: Request, data: JSONBody[PushBody]) -> PushReply:
         user, settings = request.scope["user"], request.app.state.settings
         engine = request.app.state.engine
         # The audit log says which phone replayed it (its client id) besides the browser.
         audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
-        pushed = apply_push(engine, user, data.client_id, [_incoming(m) for m in data.mutations],
-                            settings, sent_at=parse_device_time(data.sent_at))
-        return PushReply(results=[_out(r) for r in pushed.results],
-                         last_mutation_id=pushed.last_mutation_id)
+        mutations = [_incoming(m) for m in data.mutations]
+        worker = inbox.applier(engine, settings)
+        alone = worker.idle()  # nothing queued before this push: wait for its results
+        got = inbox.receive(engine, user, data.client_id, mutations,
+                            parse_device_time(data.sent_at))
+        results = list(got.results)
+        if got.waiting:
+            worker.received(data.client_id, got.waiting)
+            done = worker.wait(data.client_id, got.waiting, inbox.WAIT_ALONE_S) if alone else {}
+            results = [r or done.get(m.id) for m, r in zip(mutations, results, strict=True)]
+        with open_session(engine) as db:
+            if alone and any(r is None for r in results):  # applied by another process?
+                known = stored_in(db, data.client_id, [m.id for m in mutations])
+                results = [r or (owned(known[m.id], user, m) if m.id in known else None)
+                           for m, r in zip(mutations, results, strict=True)]
+            last = last_mutation_id(db, data.client_id, user.id)
+        return PushReply(results=_answers(mutations, results), last_mutation_id=last)
 
     @get("/pull", summary="What changed for me since a version, and my last applied mutation")
     def pull(
@@ -182,6 +200,20 @@ def _incoming(m: Any) -> MutationIn:
         args = m.args if isinstance(m.args, dict) else {}
     name = m.name if UUID_RE.match(m.id) else "-"  # a malformed id: refused as unknown
     return MutationIn(m.id, name, args, parse_device_time(m.device_time))
+
+
+def _answers(mutations: list[MutationIn], results: list[Result | None]) -> list[MutationResult]:
+    """One answer per mutation sent; a second copy of an id in the same push is a replay
+    of the first (its one inbox row was applied once)."""
+    seen: set[str] = set()
+    out = []
+    for m, r in zip(mutations, results, strict=True):
+        r = r or inbox.received_result(m)
+        if m.id in seen and not r.replayed and r.status != "received":
+            r = Result(**{**r.__dict__, "replayed": True})
+        seen.add(m.id)
+        out.append(_out(r))
+    return out
 
 
 def _out(r: Result) -> MutationResult:

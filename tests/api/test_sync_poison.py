@@ -150,7 +150,12 @@ def test_only_an_outage_answers_retry(phone, db, world, monkeypatch):
         "fix_note", field_actions.FixNoteArgs, down, spec.roles, spec.label))
     batch = [check_in(world.job.id), note(world.job.id), check_in(world.job.id)]
     r = results(push(phone, batch))
-    assert [x["status"] for x in r] == ["applied", "retry", "retry"]
+    # durably received: the inbox keeps them while the database cannot apply them
+    assert [x["status"] for x in r] == ["applied", "received", "received"]
+    monkeypatch.undo()  # the database is back: the next push (or the tick) applies them
+    again = results(push(phone, batch))
+    assert [x["status"] for x in again] == ["applied", "applied", "applied"], again
+    assert_each_fact_once(db, batch)
 
 
 # -- the property: random garbage anywhere, never a 5xx, every good mutation once -----------

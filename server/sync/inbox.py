@@ -1,0 +1,316 @@
+"""Receive, then apply: a push is durably received first and applied in order right after.
+
+As CouchDB and Replicache do, the server acknowledges a push once it is safe, not once
+every rule has run:
+
+- ``receive`` writes the push's new mutations to ``sync_inbox`` in one small durable
+  commit and answers them "received" (the phone may delete its copy: nothing recorded in
+  the field can be lost from here on). Mutations already in the mutation log are
+  answered with their stored result, as before.
+- The process's ``Applier`` (one worker thread per database, started on demand) applies
+  the inbox per phone and person in the order received, each push through
+  ``apply_push`` (every rule, the mutation log deciding exactly-once), and deletes the
+  inbox rows in the same transaction as their results.
+- A push that finds the applier with nothing queued waits (bounded) for its own
+  results, so one phone alone gets them in the same answer; under a burst it is
+  answered at receipt and the phone asks again later (a resend is answered from the log).
+
+Order per phone holds across pushes and processes: rows are applied in receipt order per
+(client, person), a client is applied by one process at a time (a PostgreSQL advisory
+lock), and a twin already applied is answered from the log (D14: one refused mutation
+never blocks the ones after it). Rows left by a crash are applied by the background
+loop's tick (``server.jobs.sync_inbox``) or the next push.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from server.db import open_session, session_scope, utcnow
+from server.domain.text import N_, Message
+from server.models import SyncInbox
+from server.security import CurrentUser, load_user
+from server.sync.apply import OUTAGE, apply_push, one_writer
+from server.sync.log import MutationIn, Result, owned, stored_in
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 2000  # inbox rows read per round of the applier
+WAIT_ALONE_S = 10.0  # how long a push alone waits for its results before answering "received"
+RECEIVED = N_("Received by the server; being applied.")
+
+
+def base_engine(engine: Any) -> Engine:
+    """The engine itself, not a copy with execution options (one applier per database)."""
+    return getattr(engine, "_proxied", engine)
+
+
+@dataclass
+class Received:
+    """What ``receive`` did: ``results[i]`` is the stored result of ``mutations[i]`` or
+    None when it is in the inbox (new now, or received before and not applied yet)."""
+
+    results: list[Result | None]
+    waiting: list[str]  # ids in the inbox, in order
+
+
+def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
+            sent_at: datetime | None, now: datetime | None = None) -> Received:
+    """Durably receive a push: one INSERT of its new mutations, committed with the fsync
+    (README Durability) before the phone is answered.
+
+    Raises the database's error on an outage (the route answers 503; nothing stored)."""
+    ids = [m.id for m in mutations]
+    with open_session(engine) as db:
+        known = stored_in(db, client_id, ids)
+    results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
+                                    for m in mutations]
+    new = [m for m in mutations if m.id not in known]
+    if new:
+        now = now or utcnow()
+        rows = [{"client_id": client_id, "mutation_id": m.id, "staff_id": user.id,
+                 "name": m.name[:200], "args": json.dumps(m.args, default=str),
+                 "device_time": m.device_time, "sent_at": sent_at, "received_at": now}
+                for m in new]
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=["client_id", "mutation_id"])
+        gate = _gate(engine)
+        with gate.receipt(), one_writer(engine), \
+                session_scope(engine, write=True, durable=True) as db:
+            db.connection().execute(insert, rows)
+    waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
+    return Received(results, waiting)
+
+
+def received_result(m: MutationIn) -> Result:
+    return Result(m.id, "received", [Message(RECEIVED)])
+
+
+class _Gate:
+    """Receipts go before the applier's next push on SQLite's one write lock: a receipt
+    is one short INSERT, and an answer the phone is waiting for."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._receiving = 0
+
+    def receipt(self) -> _Receipt:
+        return _Receipt(self)
+
+    def clear(self, timeout: float = 1.0) -> None:
+        """Wait (bounded, so the applier is never starved) until no receipt is queued."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._receiving == 0, timeout)
+
+
+class _Receipt:
+    def __init__(self, gate: _Gate) -> None:
+        self.gate = gate
+
+    def __enter__(self) -> None:
+        with self.gate._cond:
+            self.gate._receiving += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.gate._cond:
+            self.gate._receiving -= 1
+            self.gate._cond.notify_all()
+
+
+_gates: weakref.WeakKeyDictionary[Engine, _Gate] = weakref.WeakKeyDictionary()
+_appliers: weakref.WeakKeyDictionary[Engine, Applier] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _gate(engine: Engine) -> _Gate:
+    with _lock:
+        return _gates.setdefault(base_engine(engine), _Gate())
+
+
+def applier(engine: Engine, settings: Any) -> Applier:
+    """This process's applier for the database (made on first use); ``settings`` are the
+    newest the server runs with."""
+    base = base_engine(engine)
+    with _lock:
+        found = _appliers.get(base)
+        if found is None:
+            found = _appliers[base] = Applier(base, settings)
+        found.settings = settings
+        return found
+
+
+class Applier:
+    """Applies ``sync_inbox`` in order on a worker thread that lives while there is work.
+
+    ``queued`` holds the (client, mutation) pairs this process received and has not
+    applied yet; ``results`` the answers of those it applied, until the push waiting for
+    them collects them."""
+
+    def __init__(self, engine: Engine, settings: Any) -> None:
+        self.engine, self.settings = engine, settings
+        self._cond = threading.Condition()
+        self._queued: set[tuple[str, str]] = set()
+        self._results: dict[tuple[str, str], Result] = {}
+        self._thread: threading.Thread | None = None
+        self._again = False
+
+    def idle(self) -> bool:
+        """Nothing received here is waiting to be applied."""
+        with self._cond:
+            return not self._queued
+
+    def received(self, client_id: str, ids: Iterable[str]) -> None:
+        with self._cond:
+            self._queued.update((client_id, i) for i in ids)
+        self.poke()
+
+    def poke(self) -> None:
+        """Apply what the inbox holds now (start the worker, or make it look again)."""
+        with self._cond:
+            self._again = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="sync-applier",
+                                                daemon=True)
+                self._thread.start()
+
+    def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Result]:
+        """Wait until these mutations are applied (or ``timeout`` seconds pass); their
+        results as far as this process applied them."""
+        keys = [(client_id, i) for i in ids]
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._cond.wait_for(lambda: not any(k in self._queued for k in keys),
+                                max(0.0, deadline - time.monotonic()))
+            return {k[1]: self._results.pop(k) for k in keys if k in self._results}
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if not self._again:
+                    self._thread = None
+                    self._queued.clear()  # whatever is left is for the tick to find
+                    self._cond.notify_all()
+                    return
+                self._again = False
+            try:
+                while self.drain():
+                    pass
+            except OUTAGE:
+                log.warning("sync inbox: database unavailable; the background loop retries")
+            except Exception:  # noqa: BLE001 - the worker must end cleanly, the tick retries
+                log.exception("sync inbox: applying failed")
+
+    def drain(self) -> int:
+        """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
+        Returns how many rows were answered (0: nothing more to do now)."""
+        with open_session(self.engine) as db:
+            rows = db.exec(select(SyncInbox).order_by(SyncInbox.id).limit(BATCH_ROWS)).all()
+        done = 0
+        for client_id, pushes in _by_client(rows).items():
+            done += self._apply_client(client_id, pushes)
+        return done
+
+    def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]]) -> int:
+        done = 0
+        with _client_lock(self.engine, client_id) as mine:
+            if not mine:  # another process applies this phone now
+                return 0
+            for rows in pushes:
+                answered = self._apply_push(client_id, rows)
+                done += len(answered)
+                if len(answered) < len(rows):  # "retry": keep this phone's order, stop here
+                    break
+        return done
+
+    def _apply_push(self, client_id: str, rows: list[SyncInbox]) -> list[Result]:
+        first = rows[0]
+        mutations = [MutationIn(r.mutation_id, r.name, _args(r.args), r.device_time)
+                     for r in rows]
+        with open_session(self.engine) as db:
+            user = load_user(db, first.staff_id)
+        # Disabled between receipt and now: a person with no roles, so each action is
+        # refused with the reason and logged once, like any refusal.
+        user = user or CurrentUser(first.staff_id, "", "", frozenset(), "zh", None, None)
+        _gate(self.engine).clear()
+        results = apply_push(self.engine, user, client_id, mutations, self.settings,
+                             now=first.received_at, sent_at=first.sent_at,
+                             inbox_ids={r.mutation_id: r.id for r in rows}).results
+        answered = [r for r in results if r.status != "retry"]
+        with self._cond:
+            for r in answered:
+                key = (client_id, r.id)
+                if key in self._queued:
+                    self._queued.discard(key)
+                    self._results[key] = r
+            if len(self._results) > 10_000:  # nobody waited for them: forget the oldest
+                for key in list(self._results)[:5_000]:
+                    del self._results[key]
+            self._cond.notify_all()
+        return answered
+
+
+def _by_client(rows: list[SyncInbox]) -> dict[str, list[list[SyncInbox]]]:
+    """Rows per client in receipt order, cut into the pushes they came in (one person,
+    one sending moment: ``apply_push`` corrects a push's device times together, D8c)."""
+    out: dict[str, list[list[SyncInbox]]] = {}
+    for row in rows:
+        pushes = out.setdefault(row.client_id, [])
+        last = pushes[-1][-1] if pushes else None
+        if last is not None and (last.staff_id, last.sent_at, last.received_at) == \
+                (row.staff_id, row.sent_at, row.received_at) and len(pushes[-1]) < 100:
+            pushes[-1].append(row)
+        else:
+            pushes.append([row])
+    return out
+
+
+def _args(stored: str) -> dict[str, Any]:
+    try:
+        value = json.loads(stored)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class _client_lock:  # noqa: N801 - used as a context manager
+    """One process at a time applies a phone's inbox (PostgreSQL: a session advisory lock
+    keyed by the client id, not waited for; SQLite: one process, one applier)."""
+
+    def __init__(self, engine: Engine, client_id: str) -> None:
+        self.engine, self.key = engine, zlib.crc32(client_id.encode()) - 2**31
+        self.conn: Any = None
+
+    def __enter__(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        self.conn = self.engine.connect()
+        got = self.conn.execute(text("SELECT pg_try_advisory_lock(18, :k)"),
+                                {"k": self.key}).scalar()
+        self.conn.commit()
+        if not got:
+            self.conn.close()
+            self.conn = None
+        return bool(got)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.execute(text("SELECT pg_advisory_unlock(18, :k)"), {"k": self.key})
+                self.conn.commit()
+            finally:
+                self.conn.close()
