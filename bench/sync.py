@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from server.actions.sla import start_clock, stop_clock  # noqa: E402
@@ -228,6 +229,20 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(self.log.read_text()[-2000:])
 
+    def wait_applied(self, timeout: float = 120) -> None:
+        """Until the sync inbox is empty: everything received is applied and committed."""
+        engine = make_engine(self.db_url)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                with engine.connect() as conn:
+                    if not conn.execute(text("SELECT 1 FROM sync_inbox LIMIT 1")).first():
+                        return
+                time.sleep(0.005)
+            raise RuntimeError("the sync inbox did not empty")
+        finally:
+            engine.dispose()
+
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux /proc)."""
         assert self.proc is not None
@@ -274,6 +289,7 @@ async def push(client: httpx.AsyncClient, client_id: str, mutations: list[dict])
 
 @dataclass
 class Round:
+    received_s: float
     concurrent_s: float
     concurrent_cpu_s: float
     replay_s: float
@@ -292,11 +308,14 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     cpu, t = server.cpu_seconds(), time.perf_counter()
     got = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
                                  for i in range(n)))
+    received = time.perf_counter() - t
+    await asyncio.to_thread(server.wait_applied)
     total, cpu = time.perf_counter() - t, server.cpu_seconds() - cpu
     statuses = [r["status"] for _, results in got for r in results]
-    say(f"     received and applied in {total:.2f} s ({len(statuses) / total:.0f} mutations/s), "
-        f"server CPU {cpu:.2f} s; results: "
-        + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))))
+    say(f"     durably received in {received:.2f} s (every push answered; "
+        + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))) + ")")
+    say(f"     applied in {total:.2f} s ({len(statuses) / total:.0f} mutations/s: the inbox "
+        f"empty, every result committed), server CPU {cpu:.2f} s")
     if not quiet:
         figures("   one push, as a phone saw it under this load", [ms for ms, _ in got])
     cpu0, t = server.cpu_seconds(), time.perf_counter()
@@ -306,6 +325,7 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     replayed = sum(r["replayed"] for _, results in again for r in results)
     say(f"     replayed at once: {replay:.2f} s, server CPU {replay_cpu:.2f} s, {replayed} "
         "answered from the log")
+    statuses = [r["status"] for _, results in again for r in results]  # the final results
 
     say(f"  2. {n} phones one after another, {per_push}-mutation pushes, no other load")
     alone_ms = []
@@ -321,7 +341,7 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     bad = [s for s in statuses if s != "applied"]
     if bad:
         say(f"     NOT APPLIED: {len(bad)} ({', '.join(sorted(set(bad)))})")
-    return Round(total, cpu, replay, sequential, seq_cpu, pct(alone_ms, 95))
+    return Round(received, total, cpu, replay, sequential, seq_cpu, pct(alone_ms, 95))
 
 
 def run_peer(peer: Path, clients: int, docs: int) -> dict | None:
@@ -367,21 +387,23 @@ async def run_sync(server: Server, phones: list, n: int, per_push: int, rounds: 
             if theirs:
                 print(f"  concurrent {theirs['concurrent']:.3f} s (server CPU "
                       f"{theirs['server_cpu']:.2f} s), sequential {theirs['sequential']:.3f} s")
-                print(f"  ratio ours/peer: concurrent {ours.concurrent_s / theirs['concurrent']:.2f}x, "
+                print(f"  ratio ours/peer: received {ours.received_s / theirs['concurrent']:.2f}x, "
+                      f"applied {ours.concurrent_s / theirs['concurrent']:.2f}x, "
                       f"sequential {ours.sequential_s / theirs['sequential']:.2f}x")
         table.append((k, ours, theirs))
     await asyncio.gather(*(c.aclose() for c in clients))
 
     print(f"\nSummary, {server.kind}, {n} phones x {per_push} mutations ({n * per_push}); "
           f"seconds, server CPU seconds in brackets")
-    print("  round  concurrent       replay  sequential       alone p95"
-          + ("   peer conc  peer seq  ratio conc  ratio seq" if peer else ""))
+    print("  round  received  applied         replay  sequential       alone p95"
+          + ("   peer conc  peer seq  ratio recv  ratio appl  ratio seq" if peer else ""))
     for k, ours, theirs in table:
-        line = (f"  {k:>5}  {ours.concurrent_s:5.2f} ({ours.concurrent_cpu_s:4.2f})  "
+        line = (f"  {k:>5}  {ours.received_s:8.2f}  {ours.concurrent_s:5.2f} ({ours.concurrent_cpu_s:4.2f})  "
                 f"{ours.replay_s:6.2f}  {ours.sequential_s:5.2f} ({ours.sequential_cpu_s:4.2f})  "
                 f"{ours.alone_p95_ms:6.0f} ms")
         if theirs:
             line += (f"   {theirs['concurrent']:9.3f}  {theirs['sequential']:8.3f}  "
+                     f"{ours.received_s / theirs['concurrent']:9.2f}x  "
                      f"{ours.concurrent_s / theirs['concurrent']:9.2f}x  "
                      f"{ours.sequential_s / theirs['sequential']:8.2f}x")
         print(line)

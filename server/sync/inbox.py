@@ -66,12 +66,13 @@ class Received:
 
     results: list[Result | None]
     waiting: list[str]  # ids in the inbox, in order
+    alone: bool  # nothing else was queued here: the applier starts on these at once
 
 
 def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
-            sent_at: datetime | None, now: datetime | None = None) -> Received:
+            sent_at: datetime | None, worker: Applier, now: datetime | None = None) -> Received:
     """Durably receive a push: one INSERT of its new mutations, committed with the fsync
-    (README Durability) before the phone is answered.
+    (README Durability) before the phone is answered; then ``worker`` applies them.
 
     Raises the database's error on an outage (the route answers 503; nothing stored)."""
     ids = [m.id for m in mutations]
@@ -80,7 +81,11 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
     results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
                                     for m in mutations]
     new = [m for m in mutations if m.id not in known]
+    alone = False
     if new:
+        # counted as queued before the commit, so a push right behind it does not take
+        # itself for alone and wait behind this one's rows
+        alone = worker.expect(client_id, [m.id for m in new])
         now = now or utcnow()
         rows = [{"client_id": client_id, "mutation_id": m.id, "staff_id": user.id,
                  "name": m.name[:200], "args": json.dumps(m.args, default=str),
@@ -90,11 +95,14 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
         insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
             index_elements=["client_id", "mutation_id"])
         gate = _gate(engine)
-        with gate.receipt(), one_writer(engine), \
-                session_scope(engine, write=True, durable=True) as db:
-            db.connection().execute(insert, rows)
+        try:
+            with gate.receipt(), one_writer(engine), \
+                    session_scope(engine, write=True, durable=True) as db:
+                db.connection().execute(insert, rows)
+        finally:
+            worker.poke()  # also after a failure: it clears what it cannot find
     waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
-    return Received(results, waiting)
+    return Received(results, waiting, alone)
 
 
 def received_result(m: MutationIn) -> Result:
@@ -169,15 +177,12 @@ class Applier:
         self._thread: threading.Thread | None = None
         self._again = False
 
-    def idle(self) -> bool:
-        """Nothing received here is waiting to be applied."""
+    def expect(self, client_id: str, ids: Iterable[str]) -> bool:
+        """Count these as queued (about to be received); True when nothing else was."""
         with self._cond:
-            return not self._queued
-
-    def received(self, client_id: str, ids: Iterable[str]) -> None:
-        with self._cond:
+            alone = not self._queued
             self._queued.update((client_id, i) for i in ids)
-        self.poke()
+            return alone
 
     def poke(self) -> None:
         """Apply what the inbox holds now (start the worker, or make it look again)."""
@@ -199,14 +204,18 @@ class Applier:
             return {k[1]: self._results.pop(k) for k in keys if k in self._results}
 
     def _work(self) -> None:
+        seen: set[tuple[str, str]] = set()
         while True:
             with self._cond:
                 if not self._again:
                     self._thread = None
-                    self._queued.clear()  # whatever is left is for the tick to find
+                    # committed before the last round yet not applied (another process has
+                    # the phone, or an outage): the tick finds them; waiting for them ends
+                    self._queued -= seen
                     self._cond.notify_all()
                     return
                 self._again = False
+                seen = set(self._queued)
             try:
                 while self.drain():
                     pass

@@ -123,16 +123,14 @@ class SyncController(Controller):
         audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
         mutations = [_incoming(m) for m in data.mutations]
         worker = inbox.applier(engine, settings)
-        alone = worker.idle()  # nothing queued before this push: wait for its results
         got = inbox.receive(engine, user, data.client_id, mutations,
-                            parse_device_time(data.sent_at))
+                            parse_device_time(data.sent_at), worker)
         results = list(got.results)
-        if got.waiting:
-            worker.received(data.client_id, got.waiting)
-            done = worker.wait(data.client_id, got.waiting, inbox.WAIT_ALONE_S) if alone else {}
+        if got.waiting and got.alone:  # nothing queued before it: wait for its results
+            done = worker.wait(data.client_id, got.waiting, inbox.WAIT_ALONE_S)
             results = [r or done.get(m.id) for m, r in zip(mutations, results, strict=True)]
         with open_session(engine) as db:
-            if alone and any(r is None for r in results):  # applied by another process?
+            if got.alone and any(r is None for r in results):  # applied by another process?
                 known = stored_in(db, data.client_id, [m.id for m in mutations])
                 results = [r or (owned(known[m.id], user, m) if m.id in known else None)
                            for m, r in zip(mutations, results, strict=True)]

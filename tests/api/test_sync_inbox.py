@@ -1,0 +1,221 @@
+"""Receive, then apply (issue 18): a push is durably received into ``sync_inbox`` and
+applied in order right after, each mutation exactly once.
+
+- a busy server answers "received" (the phone may delete its copy); the applier applies
+  them; the phone's resend is answered from the log with the results;
+- what a crash left in the inbox is applied by the background loop's tick;
+- order per phone across pushes; a resend while still in the inbox is received once;
+- two appliers (two processes) on one inbox apply each mutation once;
+- a person disabled between receipt and apply: refused with the reason, never lost.
+
+On SQLite and, where FIELDOPS_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlmodel import select
+
+from server.jobs.loop import discover, run_once
+from server.models import ClientMutation, FieldFact, Job, Staff, SyncInbox
+from server.security import load_user
+from server.settings import Settings
+from server.sync import inbox
+from server.sync.log import MutationIn
+from tests.api.field_world import (
+    assert_each_fact_once,
+    build_world,
+    check_in,
+    done,
+    note,
+    push,
+    results,
+)
+from tests.conftest import login
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request, tmp_path, migrated_template):
+    if request.param == "sqlite":
+        import shutil
+
+        db_file = tmp_path / "fieldops.db"
+        shutil.copy(migrated_template, db_file)
+        url = f"sqlite:///{db_file}"
+    else:
+        from server.migrate import upgrade
+
+        url = request.getfixturevalue("fresh_pg")
+        upgrade(url)
+    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
+                    background_loop=False, push_enabled=False).with_secrets()
+
+
+@pytest.fixture
+def world(db, settings):
+    return build_world(db, settings)
+
+
+@pytest.fixture
+def phone(client, world):
+    login(client, "zhang.qiang")
+    return client
+
+
+@pytest.fixture
+def busy(monkeypatch):
+    """The server is busy: every push is answered at receipt, not after its apply."""
+    real = inbox.Applier.expect
+
+    def expect(self, client_id, ids):
+        real(self, client_id, ids)
+        return False
+
+    monkeypatch.setattr(inbox.Applier, "expect", expect)
+
+
+@pytest.fixture
+def stalled(monkeypatch):
+    """The applier does not start (a crash right after the receipt's commit)."""
+    monkeypatch.setattr(inbox.Applier, "poke", lambda self: None)
+
+
+def inbox_rows(db) -> list[SyncInbox]:
+    db.commit()
+    db.expire_all()
+    return list(db.exec(select(SyncInbox).order_by(SyncInbox.id)).all())
+
+
+def until_applied(db, seconds: float = 30) -> None:
+    """Bounded wait until the inbox is empty (the applier runs on its own thread)."""
+    deadline = time.monotonic() + seconds
+    while inbox_rows(db):
+        assert time.monotonic() < deadline, "the inbox was not applied"
+        time.sleep(0.02)
+
+
+def test_a_busy_server_answers_received_then_the_resend_gets_the_results(phone, db, world,
+                                                                          busy):
+    batch = [check_in(world.job.id), note(world.job.id)]
+    first = results(push(phone, batch))
+    assert [r["status"] for r in first] == ["received", "received"]
+    assert all("服务器已收到" in r["message"] for r in first)  # in the engineer's language
+    until_applied(db)
+    again = results(push(phone, batch))
+    assert [(r["status"], r["replayed"]) for r in again] == [("applied", True)] * 2
+    assert_each_fact_once(db, batch)
+
+
+def test_what_a_crash_left_in_the_inbox_is_applied_by_the_background_tick(phone, db, world,
+                                                                          settings, monkeypatch,
+                                                                          busy):
+    batch = [check_in(world.job.id), note(world.job.id)]
+    with monkeypatch.context() as m:
+        m.setattr(inbox.Applier, "poke", lambda self: None)
+        assert [r["status"] for r in results(push(phone, batch))] == ["received"] * 2
+    assert len(inbox_rows(db)) == 2
+    assert not db.exec(select(FieldFact)).all()  # received, not applied yet
+    discover()
+    errors = run_once(phone.app.state.engine, settings)
+    assert errors["server.jobs.sync_inbox.apply_sync_inbox"] is None
+    until_applied(db)
+    assert_each_fact_once(db, batch)
+
+
+def test_order_per_phone_holds_across_pushes_received_at_once(phone, db, world, stalled, busy):
+    jid = world.job.id
+    pushes = [[check_in(jid)], [note(jid)], [done(jid)]]
+    for batch in pushes:
+        assert [r["status"] for r in results(push(phone, batch))] == ["received"]
+    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    while worker.drain():
+        pass
+    db.commit()
+    db.expire_all()
+    logged = db.exec(select(ClientMutation).order_by(ClientMutation.seq)).all()
+    assert [m.mutation_id for m in logged] == [b[0]["id"] for b in pushes]
+    assert [m.result for m in logged] == ["applied"] * 3  # done after check-in: not refused
+    assert db.get(Job, jid).status == "done"
+    assert not inbox_rows(db)
+
+
+def test_a_resend_while_still_in_the_inbox_is_received_once(phone, db, world, stalled, busy):
+    batch = [check_in(world.job.id), note(world.job.id)]
+    for _ in range(3):
+        assert [r["status"] for r in results(push(phone, batch))] == ["received"] * 2
+    assert len(inbox_rows(db)) == 2
+    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    while worker.drain():
+        pass
+    assert_each_fact_once(db, batch)
+
+
+def test_two_appliers_on_one_inbox_apply_each_mutation_once(phone, db, world, stalled, busy):
+    """Two server processes draining the same inbox at once (two Applier objects)."""
+    jid = world.job.id
+    batches = [[check_in(jid), note(jid)], [note(jid, text="换电源")], [done(jid)]]
+    for batch in batches:
+        results(push(phone, batch))
+    engine, settings = phone.app.state.engine, phone.app.state.settings
+    twins = [inbox.Applier(engine, settings), inbox.Applier(engine, settings)]
+    start = threading.Barrier(2)
+
+    def drain(worker: inbox.Applier) -> None:
+        start.wait()
+        while worker.drain():
+            pass
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in twins]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    while twins[0].drain():  # one may have skipped a phone the other held: finish it
+        pass
+    every = [m for b in batches for m in b]
+    assert_each_fact_once(db, every)
+    logged = db.exec(select(ClientMutation).order_by(ClientMutation.seq)).all()
+    assert [m.mutation_id for m in logged] == [m["id"] for m in every]
+    assert all(m.result == "applied" for m in logged)
+
+
+def test_a_person_disabled_before_the_apply_is_refused_with_the_reason(phone, db, world,
+                                                                       stalled, busy):
+    batch = [note(world.job.id)]
+    assert [r["status"] for r in results(push(phone, batch))] == ["received"]
+    engineer = db.exec(select(Staff).where(Staff.username == "zhang.qiang")).one()
+    engineer.active = False
+    db.add(engineer)
+    db.commit()
+    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    while worker.drain():
+        pass
+    db.commit()
+    row = db.exec(select(ClientMutation)).one()  # logged once, with the reason
+    assert row.result == "rejected"
+    assert not inbox_rows(db)
+
+
+def test_receive_keeps_what_postgres_json_cannot_hold_so_the_applier_refuses_it(db, world,
+                                                                                 settings):
+    """A NUL in the arguments: received (nothing is lost), then refused with the reason."""
+    from sqlmodel import create_engine
+
+    engine = create_engine(settings.db_url)
+    user = load_user(db, world.engineer.id)
+    worker = inbox.Applier(engine, settings)
+    worker.poke = lambda: None  # type: ignore[method-assign]
+    m = MutationIn("6a1f3b5e-8f0e-4c55-9b3c-0c1c2d3e4f99", "fix_note",
+                   {"job_id": world.job.id, "fault_kind": "cabling", "text": "电源\x00接口"})
+    got = inbox.receive(engine, user, "phone-nul", [m], None, worker)
+    assert got.waiting == [m.id]
+    while worker.drain():
+        pass
+    db.commit()
+    row = db.exec(select(ClientMutation).where(ClientMutation.client_id == "phone-nul")).one()
+    assert row.result == "rejected"
+    assert "cannot be stored" in row.message
+    engine.dispose()
