@@ -43,6 +43,9 @@ class Settings:
     # measure the cost (bench/sync.py)
     sqlite_durable_sync: bool = True
     loop_interval_seconds: float = 5.0
+    # a sync push with nothing queued before it waits this long for its results before
+    # answering "received" (server.sync.inbox); 0: always answer at receipt
+    sync_wait_seconds: float = 10.0
     login_max_failures: int = 5  # failed sign-ins per address and username within the window
     login_max_failures_per_address: int = 30  # failed sign-ins per address, any usernames
     login_window_seconds: int = 900  # the sliding window of both limits

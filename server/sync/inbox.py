@@ -50,7 +50,6 @@ from server.sync.log import MutationIn, Result, owned, stored_in
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # inbox rows read per round of the applier
-WAIT_ALONE_S = 10.0  # how long a push alone waits for its results before answering "received"
 RECEIVED = N_("Received by the server; being applied.")
 
 

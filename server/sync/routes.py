@@ -126,11 +126,12 @@ class SyncController(Controller):
         got = inbox.receive(engine, user, data.client_id, mutations,
                             parse_device_time(data.sent_at), worker)
         results = list(got.results)
-        if got.waiting and got.alone:  # nothing queued before it: wait for its results
-            done = worker.wait(data.client_id, got.waiting, inbox.WAIT_ALONE_S)
+        alone = got.alone and settings.sync_wait_seconds > 0
+        if got.waiting and alone:  # nothing queued before it: wait for its results
+            done = worker.wait(data.client_id, got.waiting, settings.sync_wait_seconds)
             results = [r or done.get(m.id) for m, r in zip(mutations, results, strict=True)]
         with open_session(engine) as db:
-            if got.alone and any(r is None for r in results):  # applied by another process?
+            if alone and any(r is None for r in results):  # applied by another process?
                 known = stored_in(db, data.client_id, [m.id for m in mutations])
                 results = [r or (owned(known[m.id], user, m) if m.id in known else None)
                            for m, r in zip(mutations, results, strict=True)]

@@ -320,7 +320,10 @@
     document.querySelectorAll("[data-sync-count-text]").forEach(function (el) {
       el.textContent = s.count ? "(" + s.count + ")" : "";
     });
-    var lines = s.waiting.slice(0, 5).map(function (w) { return { text: w.label + " · " + hhmm(w.device_time) }; });
+    var received = bar.getAttribute("data-t-received");
+    var lines = s.waiting.slice(0, 5).map(function (w) {
+      return { text: w.label + " · " + hhmm(w.device_time) + (w.received ? " · " + received : "") };
+    });
     if (s.waiting.length > 5) lines.push({ text: "… +" + (s.waiting.length - 5) });
     fill(bar.querySelector("[data-sync-waiting]"), lines);
     // The refused actions (with "discard" / "correct and send again") and the state the

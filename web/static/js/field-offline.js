@@ -62,7 +62,9 @@
     var job = Number(el.getAttribute("data-job"));
     waiting.forEach(function (m) {
       if (m.job_id !== job || !KINDS[m.name]) return;
+      var before = s.facts.length;
       KINDS[m.name](s, { name: m.name, device_time: m.device_time, args: m.args || {} });
+      for (var i = before; i < s.facts.length; i++) s.facts[i].received = !!m.received;
       s.pending += 1;
     });
     return s;
@@ -153,7 +155,7 @@
       var time = el("time", "", hhmm(f.at));
       var body = el("div");
       body.appendChild(el("strong", "", word("facts", f.kind)));
-      body.appendChild(el("span", "tag", word("waiting")));
+      body.appendChild(el("span", "tag", word(f.received ? "received" : "waiting")));
       if (f.text) body.appendChild(el("p", "notes", f.text));
       li.appendChild(time);
       li.appendChild(body);

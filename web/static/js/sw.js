@@ -13,7 +13,9 @@
 //     IndexedDB and answered with the "saved on this phone" fragment, so the page behaves
 //     the same. The outbox is replayed in order to /sync/push (online event, page load,
 //     Background Sync, app.js's periodic retry, "sync now"); the server applies each
-//     mutation once, so sending one twice is harmless. Other code here may queue an action
+//     mutation once, so sending one twice is harmless. A busy server answers "received"
+//     (durably kept there): the entry stays, marked, without its photo, until a resend
+//     brings its result. Other code here may queue an action
 //     itself: keep(new URLSearchParams({mutation, mutation_id, device_time, ...args})).
 /* global SHELL_VERSION, SHELL_URLS */
 "use strict";
@@ -218,13 +220,25 @@ async function doFlush() {
     await ensureShell();
     const me = await pull(clientId);
     let applied = 0;
+    const mineNow = async (received) => (await outboxAll()).filter(
+      (e) => (!e.user || e.user === me.staff_id) && !!e.received === received);
     for (;;) {
       // A shared phone: another person's actions wait until they sign in again.
-      const waiting = (await outboxAll()).filter((e) => !e.user || e.user === me.staff_id);
+      const waiting = await mineNow(false);
       if (!waiting.length) break;
       const sent = await pushBatch(waiting);
       applied += sent.done;
       if (sent.stopped) { ok = false; break; }
+    }
+    // A busy server answers "received" (kept safe there, applied in a moment): show it,
+    // then ask again for the results (a resend is answered from the server's log).
+    for (let k = 1; ok && k <= 5; k++) {
+      const received = await mineNow(true);
+      if (!received.length) break;
+      await broadcast({});
+      await new Promise((resolve) => setTimeout(resolve, 1000 * k));
+      const sent = await pushBatch(received);
+      applied += sent.done;
     }
     await metaSet("last_sync", new Date().toISOString());
     await metaSet("problem", "");
@@ -250,7 +264,8 @@ async function pull(clientId) {
   // needs no resending. Only this client's entries of this person (a shared phone keeps
   // another person's unsent actions), up to that one in the order taken.
   if (data.last_mutation_id) {
-    const mine = (await outboxAll()).filter((e) => e.client_id === clientId &&
+    // (not those the server said it received: their results are asked for by resending)
+    const mine = (await outboxAll()).filter((e) => e.client_id === clientId && !e.received &&
                                                    (!e.user || e.user === data.staff_id));
     const at = mine.findIndex((e) => e.id === data.last_mutation_id);
     if (at >= 0) await outboxDelete(mine.slice(0, at + 1).map((e) => e.seq));
@@ -285,12 +300,17 @@ async function pushBatch(waiting) {
   const reply = await response.json();
   const byId = new Map(batch.map((e) => [e.id, e]));
   const finished = [];
+  const received = [];
   const notices = (await metaGet("notices")) || [];
   let stopped = false;
   for (const r of reply.results) {
     const entry = byId.get(r.id);
     if (!entry) continue;
     if (r.status === "retry") { stopped = true; break; } // keep it, and all after it
+    if (r.status === "received") { // safe on the server: keep what the pages show, not the photo
+      if (!entry.received) received.push(Object.assign({}, entry, { received: true, args: small(entry.args) }));
+      continue;
+    }
     finished.push(entry.seq);
     // Shown once per action (a replay answers the same), with what the engineer needs
     // to correct and send it again (a new action: the refused one stays refused).
@@ -300,8 +320,10 @@ async function pushBatch(waiting) {
     }
   }
   await outboxDelete(finished);
+  if (received.length) await outboxPut(received);
   await metaSet("notices", notices.slice(0, 20));
-  return { done: finished.length, stopped: stopped || !finished.length };
+  return { done: finished.length,
+           stopped: stopped || !(finished.length || reply.results.some((r) => r.status === "received")) };
 }
 
 // -- talking to the pages -------------------------------------------------------------
@@ -316,7 +338,8 @@ async function status() {
     user: user,
     count: waiting.length,
     waiting: waiting.map((e) => ({ id: e.id, name: e.name, job_id: jobOf(e), label: e.label,
-                                   device_time: e.device_time, args: small(e.args) })),
+                                   device_time: e.device_time, args: small(e.args),
+                                   received: !!e.received })),
     last_sync: (await metaGet("last_sync")) || null,
     notices: (await metaGet("notices")) || [],
     problem: (await metaGet("problem")) || "",
@@ -381,6 +404,7 @@ async function tx(store, mode, work) {
 }
 const outboxAll = () => tx("outbox", "readonly", (s) => s.getAll());
 const outboxAdd = (entry) => tx("outbox", "readwrite", (s) => s.add(entry));
+const outboxPut = (entries) => tx("outbox", "readwrite", (s) => { entries.forEach((e) => s.put(e)); });
 const outboxDelete = (seqs) => tx("outbox", "readwrite", (s) => { seqs.forEach((k) => s.delete(k)); });
 const metaGet = (key) => tx("meta", "readonly", (s) => s.get(key));
 const metaSet = (key, value) => tx("meta", "readwrite", (s) => s.put(value, key));
