@@ -161,6 +161,17 @@ def applier(engine: Engine, settings: Any) -> Applier:
         return found
 
 
+def catch_up(engine: Engine, settings: Any, client_id: str) -> None:
+    """Apply what this phone's earlier pushes left in the inbox, in order, before an
+    action it posts directly (the field form): that action must not overtake them."""
+    with open_session(engine) as db:
+        rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
+                            .order_by(SyncInbox.id)).all())
+    if rows:
+        worker = applier(engine, settings)
+        worker._apply_client(client_id, _by_client(rows)[client_id])
+
+
 class Applier:
     """Applies ``sync_inbox`` in order on a worker thread that lives while there is work.
 

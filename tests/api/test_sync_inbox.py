@@ -219,3 +219,23 @@ def test_receive_keeps_what_postgres_json_cannot_hold_so_the_applier_refuses_it(
     assert row.result == "rejected"
     assert "cannot be stored" in row.message
     engine.dispose()
+
+
+def test_a_form_post_does_not_overtake_what_the_inbox_holds_for_that_phone(phone, db, world,
+                                                                           stalled, busy):
+    from tests.conftest import csrf_token
+
+    jid = world.job.id
+    earlier = check_in(jid)
+    assert [r["status"] for r in results(push(phone, [earlier], client_id="phone-9"))] == [
+        "received"]
+    data = {"_csrf_token": csrf_token(phone), "mutation": "fix_note", "client_id": "phone-9",
+            "mutation_id": "6a1f3b5e-8f0e-4c55-9b3c-0c1c2d3e4f77", "fault_kind": "cabling",
+            "text": "重新插好信号线"}
+    r = phone.post(f"/field/jobs/{jid}", data=data, headers={"hx-request": "true"})
+    assert r.status_code == 200, r.text
+    db.commit()
+    logged = db.exec(select(ClientMutation).where(ClientMutation.client_id == "phone-9")
+                     .order_by(ClientMutation.seq)).all()
+    assert [m.mutation_id for m in logged] == [earlier["id"], data["mutation_id"]]
+    assert not inbox_rows(db)
