@@ -101,7 +101,7 @@ def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[Mutatio
 def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
                settings: Any, now: datetime | None = None,
                sent_at: datetime | None = None,
-               inbox_ids: dict[str, int] | None = None) -> Pushed:
+               inbox_ids: dict[str, int] | None = None, durable: bool = True) -> Pushed:
     """Apply a push in order, each mutation all or nothing, committed once. A mutation
     whose data the database cannot take is refused alone, with the reason; only an
     outage of the database stops the push there: that mutation and all after it are
@@ -111,7 +111,10 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
     clock corrects every device time in it (D8c, ``server.domain.device_clock``).
 
     ``inbox_ids``: mutation id -> its ``sync_inbox`` row (``server.sync.inbox``); the rows
-    of every mutation answered (not "retry") are deleted in the same transaction."""
+    of every mutation answered (not "retry") are deleted in the same transaction.
+    ``durable``: commit with SQLite's fsync. The inbox's applier passes False: its rows
+    were received durably, and a commit lost to a power cut loses their inbox deletion
+    with it, so they are applied again after the restart (still exactly once)."""
     ids, known = [m.id for m in mutations], None
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time: a replay is answered without queueing for it.
@@ -130,12 +133,12 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
     # before we answer (SQLite synchronous=FULL for this transaction; README Durability)
     with one_writer(engine):
         try:
-            with session_scope(engine, write=True, durable=True) as db:
+            with session_scope(engine, write=True, durable=durable) as db:
                 return _push(db, user, client_id, mutations, settings, now, offset, fast=True,
                              known=known, inbox_ids=inbox_ids)
         except Exception as exc:  # noqa: BLE001 - anything: the careful path sorts it out
             log.debug("push from %s takes the careful path: %r", client_id[:12], exc)
-        with session_scope(engine, write=True, durable=True) as db:
+        with session_scope(engine, write=True, durable=durable) as db:
             return _push(db, user, client_id, mutations, settings, now, offset, fast=False,
                          inbox_ids=inbox_ids)
 

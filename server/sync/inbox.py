@@ -90,14 +90,8 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
                  "name": m.name[:200], "args": json.dumps(m.args, default=str),
                  "device_time": m.device_time, "sent_at": sent_at, "received_at": now}
                 for m in new]
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=["client_id", "mutation_id"])
-        gate = _gate(engine)
         try:
-            with gate.receipt(), one_writer(engine), \
-                    session_scope(engine, write=True, durable=True) as db:
-                db.connection().execute(insert, rows)
+            _gate(engine).write(engine, rows)
         finally:
             worker.poke()  # also after a failure: it clears what it cannot find
     waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
@@ -109,34 +103,71 @@ def received_result(m: MutationIn) -> Result:
 
 
 class _Gate:
-    """Receipts go before the applier's next push on SQLite's one write lock: a receipt
-    is one short INSERT, and an answer the phone is waiting for."""
+    """Receipts are written together and go before the applier's next push.
+
+    Group commit: the pushes that arrive while one receipt is being written wait for it,
+    then the first of them writes all of theirs in one transaction (one fsync for the
+    lot). And on SQLite's one write lock a receipt goes before the applier's next push:
+    it is one short INSERT, and an answer a phone is waiting for."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._receiving = 0
+        self._waiting: list[_Receipt] = []
+        self._writing = False
 
-    def receipt(self) -> _Receipt:
-        return _Receipt(self)
+    def write(self, engine: Engine, rows: list[dict[str, Any]]) -> None:
+        """Store these inbox rows durably, alone or with others' (raises what failed)."""
+        mine = _Receipt(rows)
+        with self._cond:
+            self._waiting.append(mine)
+            while not mine.done and self._writing:
+                self._cond.wait()
+            if mine.done:
+                if mine.error is not None:
+                    raise mine.error
+                return
+            self._writing = True
+            batch, self._waiting = self._waiting, []
+        try:
+            _insert(engine, [row for receipt in batch for row in receipt.rows])
+            errors: list[BaseException | None] = [None] * len(batch)
+        except BaseException as exc:  # noqa: BLE001 - each receipt alone, to know whose it is
+            errors = [exc] if len(batch) == 1 else [_alone(engine, r.rows) for r in batch]
+        with self._cond:
+            for receipt, error in zip(batch, errors, strict=True):
+                receipt.done, receipt.error = True, error
+            self._writing = False
+            self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
 
     def clear(self, timeout: float = 1.0) -> None:
         """Wait (bounded, so the applier is never starved) until no receipt is queued."""
         with self._cond:
-            self._cond.wait_for(lambda: self._receiving == 0, timeout)
+            self._cond.wait_for(lambda: not self._waiting and not self._writing, timeout)
 
 
+@dataclass
 class _Receipt:
-    def __init__(self, gate: _Gate) -> None:
-        self.gate = gate
+    rows: list[dict[str, Any]]
+    done: bool = False
+    error: BaseException | None = None
 
-    def __enter__(self) -> None:
-        with self.gate._cond:
-            self.gate._receiving += 1
 
-    def __exit__(self, *exc: object) -> None:
-        with self.gate._cond:
-            self.gate._receiving -= 1
-            self.gate._cond.notify_all()
+def _insert(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+        index_elements=["client_id", "mutation_id"])
+    with one_writer(engine), session_scope(engine, write=True, durable=True) as db:
+        db.connection().execute(insert, rows)
+
+
+def _alone(engine: Engine, rows: list[dict[str, Any]]) -> BaseException | None:
+    try:
+        _insert(engine, rows)
+    except BaseException as exc:  # noqa: BLE001 - handed to the push it belongs to
+        return exc
+    return None
 
 
 _gates: weakref.WeakKeyDictionary[Engine, _Gate] = weakref.WeakKeyDictionary()
@@ -268,7 +299,8 @@ class Applier:
         _gate(self.engine).clear()
         results = apply_push(self.engine, user, client_id, mutations, self.settings,
                              now=first.received_at, sent_at=first.sent_at,
-                             inbox_ids={r.mutation_id: r.id for r in rows}).results
+                             inbox_ids={r.mutation_id: r.id for r in rows},
+                             durable=False).results
         answered = [r for r in results if r.status != "retry"]
         with self._cond:
             for r in answered:

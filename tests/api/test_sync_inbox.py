@@ -239,3 +239,48 @@ def test_a_form_post_does_not_overtake_what_the_inbox_holds_for_that_phone(phone
                      .order_by(ClientMutation.seq)).all()
     assert [m.mutation_id for m in logged] == [earlier["id"], data["mutation_id"]]
     assert not inbox_rows(db)
+
+
+def test_receipts_arriving_together_are_each_stored_once(db, world, settings):
+    """Group commit: twelve pushes at once (one resent twice), each row stored once, then
+    every mutation applied once in the order each phone sent it."""
+    from sqlmodel import create_engine
+
+    from server.db import make_engine
+
+    engine = make_engine(settings.db_url) if settings.db_url.startswith("sqlite") \
+        else create_engine(settings.db_url)
+    user = load_user(db, world.engineer.id)
+    worker = inbox.Applier(engine, settings)
+    worker.poke = lambda: None  # type: ignore[method-assign]
+    jid = world.job.id
+    pushes = {f"phone-{k}": [MutationIn(m["id"], m["name"], m["args"])
+                             for m in (note(jid, text=f"第{k}条"), note(jid, text=f"第{k}条补充"))]
+              for k in range(10)}
+    sends = [*pushes.items(), ("phone-0", pushes["phone-0"]), ("phone-1", pushes["phone-1"])]
+    start = threading.Barrier(len(sends))
+    failures: list[BaseException] = []
+
+    def send(client_id: str, mutations: list[MutationIn]) -> None:
+        start.wait()
+        try:
+            inbox.receive(engine, user, client_id, mutations, None, worker)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send, args=s) for s in sends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    assert len(inbox_rows(db)) == 20
+    while worker.drain():
+        pass
+    db.commit()
+    for client_id, mutations in pushes.items():
+        logged = db.exec(select(ClientMutation.mutation_id).where(
+            ClientMutation.client_id == client_id).order_by(ClientMutation.seq)).all()
+        assert list(logged) == [m.id for m in mutations]
+    assert len(db.exec(select(FieldFact)).all()) == 20
+    engine.dispose()
