@@ -45,7 +45,7 @@ from server.domain.text import N_, Message
 from server.models import SyncInbox
 from server.security import CurrentUser, load_user
 from server.sync.apply import OUTAGE, apply_push, one_writer
-from server.sync.log import MutationIn, Result, owned, stored_in
+from server.sync.log import MutationIn, Result, Stored, owned, stored_in
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class Applier:
         self.engine, self.settings = engine, settings
         self._cond = threading.Condition()
         self._queued: set[tuple[str, str]] = set()
-        self._results: dict[tuple[str, str], Result] = {}
+        self._results: dict[tuple[str, str], Stored] = {}
         self._thread: threading.Thread | None = None
         self._again = False
 
@@ -234,9 +234,9 @@ class Applier:
                                                 daemon=True)
                 self._thread.start()
 
-    def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Result]:
+    def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Stored]:
         """Wait until these mutations are applied (or ``timeout`` seconds pass); their
-        results as far as this process applied them."""
+        results as far as this process applied them, with who sent them (``owned``)."""
         keys = [(client_id, i) for i in ids]
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -281,7 +281,14 @@ class Applier:
             if not mine:  # another process applies this phone now
                 return 0
             for rows in pushes:
-                answered = self._apply_push(client_id, rows)
+                try:
+                    answered = self._apply_push(client_id, rows)
+                except OUTAGE:
+                    raise
+                except Exception:  # noqa: BLE001 - a fault of ours: the other phones go on
+                    log.exception("sync inbox: a push from %s failed; it stays queued",
+                                  client_id[:12])
+                    break
                 done += len(answered)
                 if len(answered) < len(rows):  # "retry": keep this phone's order, stop here
                     break
@@ -307,7 +314,7 @@ class Applier:
                 key = (client_id, r.id)
                 if key in self._queued:
                     self._queued.discard(key)
-                    self._results[key] = r
+                    self._results[key] = (first.staff_id, r)
             if len(self._results) > 10_000:  # nobody waited for them: forget the oldest
                 for key in list(self._results)[:5_000]:
                     del self._results[key]

@@ -129,7 +129,8 @@ class SyncController(Controller):
         alone = got.alone and settings.sync_wait_seconds > 0
         if got.waiting and alone:  # nothing queued before it: wait for its results
             done = worker.wait(data.client_id, got.waiting, settings.sync_wait_seconds)
-            results = [r or done.get(m.id) for m, r in zip(mutations, results, strict=True)]
+            results = [r or (owned(done[m.id], user, m) if m.id in done else None)
+                       for m, r in zip(mutations, results, strict=True)]
         with open_session(engine) as db:
             if alone and any(r is None for r in results):  # applied by another process?
                 known = stored_in(db, data.client_id, [m.id for m in mutations])

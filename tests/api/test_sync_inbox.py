@@ -284,3 +284,26 @@ def test_receipts_arriving_together_are_each_stored_once(db, world, settings):
         assert list(logged) == [m.id for m in mutations]
     assert len(db.exec(select(FieldFact)).all()) == 20
     engine.dispose()
+
+
+def test_someone_elses_received_mutation_id_is_never_answered_with_their_result(
+        phone, db, world, monkeypatch):
+    """A shared phone (one client id): what one person sent and the server still holds is
+    not answered to the next person who sends the same id."""
+    from dataclasses import replace
+
+    m = note(world.job.id)
+    app = phone.app
+    settings = app.state.settings
+    with monkeypatch.context() as patch:
+        patch.setattr(inbox.Applier, "poke", lambda self: None)
+        app.state.settings = replace(settings, sync_wait_seconds=0)
+        assert [r["status"] for r in results(push(phone, [m]))] == ["received"]
+    app.state.settings = settings
+    inbox.applier(app.state.engine, settings)._queued.clear()  # as if another process had it
+    login(phone, world.colleague.username)
+    r = results(push(phone, [m]))  # alone: waits while the first person's copy is applied
+    assert r[0]["status"] == "rejected" and "已被使用" in r[0]["message"], r
+    db.commit()
+    row = db.exec(select(ClientMutation)).one()
+    assert (row.staff_id, row.result) == (world.engineer.id, "applied")
