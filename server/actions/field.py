@@ -17,16 +17,25 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import event
 from sqlmodel import Session, select
 
 from server import photos
 from server.actions import audit, changes, equipment
 from server.actions import sla as clocks
+from server.actions.field_args import (  # noqa: F401 - the actions' arguments, named here too
+    AcceptArgs,
+    CheckInArgs,
+    DoneArgs,
+    FixNoteArgs,
+    JobArgs,
+    OnMyWayArgs,
+    PhotoArgs,
+    SwapArgs,
+)
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
 from server.domain import field as rules
@@ -48,9 +57,6 @@ from server.models import (
 MAX_PHOTO_BYTES = 2_000_000  # the phone shrinks photos to ~200 KB; this is a safety net
 OPEN_REQUEST = (RequestStatus.handed_off, RequestStatus.assigned, RequestStatus.in_progress)
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=32)]
-
 # session.info: job id -> (job, request) for the jobs whose rows this transaction has read
 # FOR UPDATE. The sync layer keeps it for one push (server.sync.apply), so twenty
 # mutations on one job read its rows once; without it (None) every action reads afresh.
@@ -64,66 +70,6 @@ def _locks_gone(session: Session) -> None:
     locked = session.info.get(LOCKED_JOBS)
     if locked:
         locked.clear()
-
-
-# -- the arguments of each action (also the OpenAPI schema of /sync/push) -----------------
-
-
-class JobArgs(BaseModel):
-    """Every field action names its job and the client-made id of the fact it records."""
-
-    model_config = ConfigDict(extra="ignore")
-    job_id: int = Field(gt=0, lt=2**31)
-    fact_id: UUID | None = Field(default=None, description="client-made; default: the mutation id")
-
-
-class AcceptArgs(JobArgs):
-    pass
-
-
-class OnMyWayArgs(JobArgs):
-    """The position, when the phone gives one, lets the customer's status link show an
-    arrival estimate (D19); it is never shown itself."""
-
-    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84, optional")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84, optional")
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-
-    @field_validator("lat", "lon", "accuracy_m", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        """A phone without a position sends the fields empty: still on its way (D14)."""
-        return None if isinstance(value, str) and not value.strip() else value
-
-
-class CheckInArgs(JobArgs):
-    lat: float = Field(ge=-90, le=90, description="WGS-84, from the phone")
-    lon: float = Field(ge=-180, le=180, description="WGS-84, from the phone")
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-
-
-class FixNoteArgs(JobArgs):
-    fault_kind: Literal[rules.FAULT_KINDS]  # type: ignore[valid-type]
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-
-class PhotoArgs(JobArgs):
-    image: str = Field(max_length=3_000_000, description="JPEG/PNG/WebP, base64 or data: URL")
-    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-
-
-class SwapArgs(JobArgs):
-    unit_out: Tag = Field(description="asset tag of the unit taken out")
-    unit_in: Tag = Field(description="asset tag of the reserve unit put in")
-    reason: Text = ""
-
-
-class DoneArgs(JobArgs):
-    customer_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                    max_length=64)]
-    stream_back: bool = Field(default=False, description="the customer confirms the stream is "
-                              "back (asked only when a stream is affected)")
-    note: Text = ""
 
 
 # -- the actions ---------------------------------------------------------------------------
@@ -425,16 +371,6 @@ def _other_active_jobs(db: Session, job: Job) -> list[Job]:
 def _swapped(db: Session, job_id: int) -> bool:
     return db.exec(select(UnitSwap.id).join(FieldFact, FieldFact.id == UnitSwap.fact_id)
                    .where(FieldFact.job_id == job_id)).first() is not None
-
-
-
-
-
-
-
-
-
-
 
 
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,

@@ -17,20 +17,21 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, ack_chain, audit, changes, notify, spares
 from server.actions import field as field_actions
+from server.actions.field_args import JobArgs, Text
 from server.domain import field as rules
 from server.domain.text import N_
 from server.models import Job, JobStatus, Role, Staff, StaffRole, SupportRequest
 
 
-class DeclineArgs(field_actions.JobArgs):
+class DeclineArgs(JobArgs):
     reason: Literal[tuple(rules.DECLINE_REASONS)] = Field(  # type: ignore[valid-type]
         description="busy | too_far | unwell")
 
 
-class CannotFixArgs(field_actions.JobArgs):
+class CannotFixArgs(JobArgs):
     need: Literal[tuple(rules.CANNOT_FIX_NEEDS)] = Field(  # type: ignore[valid-type]
         description="swap_unit | second_engineer | remote_help")
-    note: field_actions.Text = ""
+    note: Text = ""
 
 
 def decline(db: Session, staff_id: int, args: DeclineArgs, device_time: datetime | None,
