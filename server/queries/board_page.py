@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, exists, func, literal
+from sqlalchemy import Float, Integer, String, case, cast, exists, func, literal, null, union_all
 from sqlmodel import Session, select
 
 from server.domain import sla as rules
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 MARGIN = 20  # extra rows fetched past the limit: ties and float noise at the boundary
 ATTENTION_SHOWN = 12  # lines of the attention strip; the rest is a count
 STATE_CODE = {4: "breached", 3: "warning"}
+COUNTS, FIRST = 0, 1  # parts of board_page's statement (the others: a STATE_CODE each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,37 +120,55 @@ def board_page(db: Session, now: datetime, settings: Settings, limit: int) -> Bo
     def add(key: str, n: int) -> None:
         counts[key] = counts.get(key, 0) + n
 
-    # one pass in the database: the counts per (status, priority, most urgent state), the
-    # first rows, and the first breached and warning ones
-    order = (_priority_rank(), clk.c.due.is_(None), clk.c.due, SupportRequest.id)
-    group = (SupportRequest.status, SupportRequest.priority, clk.c.worst)
-    ranked = (
-        select(SupportRequest.id, SupportRequest.number, SupportRequest.priority,
-               SupportRequest.status, clk.c.due, clk.c.worst,
-               func.row_number().over(order_by=order).label("place"),
-               func.row_number().over(partition_by=clk.c.worst, order_by=order).label("in_state"),
-               func.row_number().over(partition_by=group).label("in_group"),
-               func.count().over(partition_by=group).label("group_size"))
+    # one statement: the open requests' keys worked out once (a materialized CTE), then the
+    # counts per (status, priority, most urgent state), the first rows, and the first
+    # breached and the first warning ones
+    per = (
+        select(SupportRequest.id.label("id"), SupportRequest.number.label("number"),
+               SupportRequest.priority.label("priority"), SupportRequest.status.label("status"),
+               _priority_rank().label("rank"), clk.c.due.label("due"),
+               clk.c.worst.label("worst"))
         .outerjoin(clk, clk.c.rid == SupportRequest.id)
         .where(is_open, ~paused)
-        .subquery()
+        .cte("per").prefix_with("MATERIALIZED")
     )
-    c = ranked.c
+    order = (per.c.rank, per.c.due.is_(None), per.c.due, per.c.id)
+    def part(code: int, *, group: bool = False):
+        """One part's columns: (part, id, number, priority, status, due, worst, n); typed
+        NULLs where a part has no value (PostgreSQL matches the parts' types)."""
+        def none(type_):
+            return cast(null(), type_)
+
+        return select(
+            literal(code).label("part"),
+            (none(Integer) if group else per.c.id).label("id"),
+            (none(String) if group else per.c.number).label("number"),
+            per.c.priority,
+            (per.c.status if group else none(String)).label("status"),
+            (none(Float) if group else per.c.due).label("due"),
+            per.c.worst,
+            (func.count() if group else none(Integer)).label("n"))
+
+    parts = [
+        part(COUNTS, group=True).group_by(per.c.status, per.c.priority, per.c.worst),
+        part(FIRST).order_by(*order).limit(limit + MARGIN),
+        *(part(code).where(per.c.worst == code).order_by(*order).limit(ATTENTION_SHOWN)
+          for code in STATE_CODE),
+    ]
     ids: list[int] = list(paused_ids)
     states: list[tuple[int, str, str, float | None, int]] = []
-    for rid, number, priority, status, due, worst, place, in_state, in_group, size in conn.execute(
-        select(ranked).where((c.place <= limit + MARGIN) | (c.in_group == 1)
-                             | c.worst.in_(list(STATE_CODE)) & (c.in_state <= ATTENTION_SHOWN))
+    for part, rid, number, priority, status, due, worst, n in conn.execute(
+        union_all(*(select(p.subquery()) for p in parts))
     ).all():
-        if in_group == 1:
-            add(status, size)
-            add(priority, size)
+        if part == COUNTS:
+            add(status, n)
+            add(priority, n)
             if worst in STATE_CODE:
-                add(STATE_CODE[worst], size)
-            add("open", size)
-        if place <= limit + MARGIN:
+                add(STATE_CODE[worst], n)
+            add("open", n)
+        elif part == FIRST:
             ids.append(rid)
-        if worst in STATE_CODE and in_state <= ATTENTION_SHOWN:
+        else:
             states.append((rid, number, priority, due, worst))
     exact = rows_for(db, select(SupportRequest.id).where(SupportRequest.id.in_(ids)), now,
                      targets)

@@ -43,7 +43,7 @@ from server.routes import board_rows
 MAX_AGE = 2.0  # seconds a shared render is handed out for, when nothing changed
 KEPT = 32  # renders kept (versions x languages x rows shown)
 STATE_KEY = "board_renders"  # app.state: this app's SharedRenders
-DUTY_TAG = '<section id="duty"'  # partials/board_duty.html; the htmx refresh swaps it out of band
+DUTY_TAG = '<section id="duty" class="panel duty"'  # partials/board_duty.html; the htmx refresh swaps it out of band
 
 
 @dataclass(frozen=True, slots=True)

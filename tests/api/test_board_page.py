@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from server.actions import jobs as J
 from server.actions.requests import record_request
-from server.db import utcnow
-from server.models import FieldFact
+from server.db import make_engine, utcnow
+from server.migrate import upgrade
+from server.models import FieldFact, Role, Staff
 from server.queries import board as q
 from server.queries import board_page as bp
 from server.routes import board_shared
@@ -27,13 +29,34 @@ def row_ids(html: str) -> list[str]:
     return re.findall(r'<tr data-r="(\d+)"', html)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request, settings):
+    """(session, settings) on SQLite and, when FIELDOPS_TEST_DATABASE_URL is set, on
+    PostgreSQL (the board's SQL is written for both), with one person per role."""
+    if request.param == "sqlite":
+        url = settings.db_url
+    else:
+        url = request.getfixturevalue("fresh_pg")
+        upgrade(url)
+    on = replace(settings, database_url=url)
+    engine = make_engine(on.db_url)
+    with Session(engine, expire_on_commit=False) as db:
+        if request.param != "sqlite":
+            for role in Role:
+                add_staff(db, role.value, role.value)
+        yield db, on
+    engine.dispose()
+
+
 @pytest.fixture
-def mix(db, people, settings, clock):
+def mix(any_db, people, clock):
     """Open requests at every stage: new, handed off, offered, accepted; P1-P3; remote
     and onsite; clocks breached, in warning, running, paused now, paused and resumed;
     offers not accepted in time; flagged facts, one an arrival beyond the radius;
     onsite suburban requests nobody on duty can take (no suburban engineer on shift)."""
-    agent, boss = people["agent"], people["dispatcher"].id
+    db, settings = any_db
+    agent = db.exec(select(Staff).where(Staff.username == "agent")).one()
+    boss = db.exec(select(Staff.id).where(Staff.username == "dispatcher")).one()
     remote = engineer(db, "r1", "remote", display_name="张伟")
     urban = engineer(db, "u1", "onsite", "urban", display_name="张强")
     on_shift(db, clock.now, remote, urban, hours=12)
@@ -90,10 +113,11 @@ def mix(db, people, settings, clock):
     return made
 
 
-def test_the_first_rows_counts_and_attention_are_the_full_boards(db, mix, settings, monkeypatch):
+def test_the_first_rows_counts_and_attention_are_the_full_boards(any_db, mix, monkeypatch):
     """Whatever the limit, the bounded board shows exactly the first rows of the full one, in
     its order, with the same counts and attention; also with no margin at all (the paused
     requests are placed by their moving deadline, not their stored one)."""
+    db, settings = any_db
     now = utcnow()
     full = q.board(db, now, settings)
     kinds = {a.kind for a in full.attention}
@@ -116,8 +140,9 @@ def test_the_first_rows_counts_and_attention_are_the_full_boards(db, mix, settin
             assert page.attention_total == len(full.attention)
 
 
-def test_each_attention_kind_in_the_boards_order(db, mix, settings, monkeypatch):
+def test_each_attention_kind_in_the_boards_order(any_db, mix, monkeypatch):
     """The first lines of the strip, kind by kind, when only a few lines are shown."""
+    db, settings = any_db
     now = utcnow()
     full = q.board(db, now, settings).attention
     for shown in (1, 2, 4, 7, 30, 200):
@@ -127,6 +152,7 @@ def test_each_attention_kind_in_the_boards_order(db, mix, settings, monkeypatch)
         assert page.attention_total == len(full)
 
 
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
 def test_counts_on_the_page(client, db, mix, settings):
     login(client, "dispatcher")
     html = client.get("/board").text
@@ -209,7 +235,7 @@ def test_a_change_is_on_the_next_refresh_at_once(client, db, people, settings, c
     req = handed_off(db, people["agent"], clock.now, settings)
     login(client, "dispatcher")
     before = client.get("/board", headers={"hx-request": "true"}).text
-    assert '<section id="duty" hx-swap-oob="true"' in before and "<html" not in before
+    assert '<section id="duty" class="panel duty" hx-swap-oob="true"' in before and "<html" not in before
     row = before[before.index(f'<tr data-r="{req.id}"'):]
     assert "clk paused" not in row[:row.index("</tr>")]
     r = form_post(client, f"/board/requests/{req.id}/clocks/resolution/pause",
