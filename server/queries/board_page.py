@@ -170,8 +170,7 @@ def board_page(db: Session, now: datetime, settings: Settings, limit: int) -> Bo
             ids.append(rid)
         else:
             states.append((rid, number, priority, due, worst))
-    exact = rows_for(db, select(SupportRequest.id).where(SupportRequest.id.in_(ids)), now,
-                     targets)
+    exact = rows_for(db, ids, now, targets)
     rows = by_deadline(exact.values())[:limit]
     paused_rows = [exact[i] for i in paused_ids if i in exact]
     for row in paused_rows:
