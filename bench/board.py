@@ -398,14 +398,29 @@ def live_latency(app, changes: int) -> None:
     print(line("another dispatcher's POST answered", post_ms))
     print(line("POST sent -> change event at the watcher", event_ms))
     print(line("POST sent -> watcher has the new board fragment", fragment_ms))
-    browser_latency(base, actor, max(4, changes // 4))
+    browser_latency(base, actor, max(4, changes // 4), app.state.settings.db_url)
     server.should_exit = True
 
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def browser_latency(base: str, actor: httpx.Client, changes: int) -> None:
+def not_breached_kinds(db_url: str, rid: str) -> list[str]:
+    """The request's running clocks still before their deadline: pausing one of those shows
+    on the board as paused (a breached clock stays breached, paused or not)."""
+    from sqlalchemy import select
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as c:
+            return list(c.execute(select(SlaClock.kind).where(
+                SlaClock.request_id == int(rid), SlaClock.stopped_at.is_(None),
+                SlaClock.deadline_at > utcnow() + timedelta(minutes=1))).scalars())
+    finally:
+        engine.dispose()
+
+
+def browser_latency(base: str, actor: httpx.Client, changes: int, db_url: str) -> None:
     """A real Chromium shows the board; another dispatcher pauses and resumes a clock over
     HTTP; how long until the page shows it (event, fetch, swap, paint), no reload."""
     if not Path(CHROMIUM).exists():
@@ -436,10 +451,13 @@ def browser_latency(base: str, actor: httpx.Client, changes: int) -> None:
             ".slice(0, 40).map(r => r.dataset.r)")
         for i in range(changes):
             rid = rows[i % len(rows)]
+            kinds = not_breached_kinds(db_url, rid)
+            if not kinds:
+                continue
             for action, selector in (("pause", f"#board tr[data-r='{rid}'] .clk.paused"), ("resume", None)):
                 t = time.perf_counter()
                 data = {"reason": "客户要求等待"} if action == "pause" else {}
-                for kind in ("resolution", "first_response", "handoff", "arrival"):
+                for kind in kinds:
                     r = actor.post(f"/board/requests/{rid}/clocks/{kind}/{action}", data=data, headers=csrf)
                     if r.status_code == 200:
                         break
