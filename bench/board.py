@@ -1,6 +1,6 @@
 """Dispatch board speed: render time at 2,000 open requests, and change -> browser latency.
 
-    .venv/bin/python bench/board.py [--renders 60] [--changes 40] [--open 2000]
+    .venv/bin/python bench/board.py [--renders 60] [--changes 40] [--open 2000] [--served-only]
 
 Builds a fresh SQLite database in a temporary folder with demo-like data scaled up
 (2,000 open requests at every stage with their SLA clocks and jobs, 3,000 closed ones,
@@ -8,7 +8,13 @@ Builds a fresh SQLite database in a temporary folder with demo-like data scaled 
 
 1. renders the full board page (and the htmx fragment) N times through the app and
    prints p50 / p95 / max in milliseconds and the size of the HTML;
-2. serves the app on a real uvicorn, keeps a dispatcher's /events stream open, makes
+2. serves the app on a real uvicorn (loopback HTTP, one signed-in dispatcher) and prints
+   p50 / p95 of the board page and of its htmx refresh fragment, as served when nothing
+   changed since the last render and as the first fetch after a change, next to a
+   hello-world route added to this bench's app only (``/bench/hello``: a plain async
+   handler behind the same middleware, session and guards), with the ratio of each p95
+   to the hello-world p95;
+3. serves the app on a real uvicorn, keeps a dispatcher's /events stream open, makes
    changes (as another dispatcher, over HTTP) and prints how long until the stream
    announced each change, and until the re-fetched board fragment arrived, as a
    browser does it.
@@ -217,7 +223,13 @@ def sign_in(client, base: str = "") -> None:
 def render_board(app, renders: int) -> None:
     """GET the board N times: the page as a browser opens it (the 200 most urgent rows,
     more on scroll), the same with every row (``?rows=all``), and the live-refresh
-    fragment. Wall time, CPU time of this process, and bytes."""
+    fragment. Wall time, CPU time of this process, and bytes. Each GET computes and
+    renders the board anew (the render shared between boards is dropped first), so these
+    figures are the work done once per change."""
+    try:
+        from server.routes.board_shared import renders_of
+    except ImportError:  # before the shared render
+        renders_of = None
     cases = [
         ("board page, 200 most urgent rows", "/board", {}),
         ("full board, every row (?rows=all)", "/board?rows=all", {}),
@@ -234,6 +246,8 @@ def render_board(app, renders: int) -> None:
         sizes: dict[str, tuple[int, int]] = {}
         for _ in range(renders):
             for label, url, headers in cases:
+                if renders_of is not None:
+                    renders_of(app).clear()
                 t, c = time.perf_counter(), time.process_time()
                 r = client.get(url, headers={"accept-encoding": "identity", **headers})
                 wall[label].append((time.perf_counter() - t) * 1000)
@@ -241,11 +255,87 @@ def render_board(app, renders: int) -> None:
                 assert r.status_code == 200, url
                 if label not in sizes:
                     sizes[label] = (r.text.count('<tr data-r="'), len(r.content))
-        print("\nBoard render through the app (2,000 open requests in the database):")
+        print("\nBoard computed and rendered through the app, in-process (2,000 open requests "
+              "in the database):")
         for label, _url, _h in cases:
             rows, size = sizes[label]
             print(line(f"{label}", wall[label]) + f"  {rows} rows, {size / 1024:.0f} KiB")
             print(line("    CPU time of this process", cpu[label]))
+
+
+def hello_app(settings):
+    """The app with a hello-world route added (this bench's instance only): the floor of
+    the same server, middleware, session and guards included."""
+    import litestar
+
+    from server.app import create_app
+
+    @litestar.get("/bench/hello", include_in_schema=False)
+    async def hello() -> str:
+        return "hello"
+
+    app = create_app(settings)
+    app.register(hello)
+    return app
+
+
+def serve(app) -> tuple[uvicorn.Server, str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def served_board(app, renders: int) -> None:
+    """The board over real HTTP from uvicorn, against a hello-world route of the same
+    server. "after a change": another dispatcher pauses or resumes a clock (not timed),
+    then the board is fetched, as every open board does when the change event arrives."""
+    server, base = serve(app)
+    viewer = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html",
+                                                               "accept-encoding": "identity"})
+    actor = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html"})
+    sign_in(viewer)
+    sign_in(actor)
+    csrf = {"x-csrftoken": actor.cookies["csrftoken"], "hx-request": "true"}
+    refresh = {"hx-request": "true"}
+    cases = {"hello-world route (/bench/hello)": ("/bench/hello", {}),
+             "board page (/board)": ("/board", {}),
+             "htmx refresh fragment (/board?rows=200)": ("/board?rows=200", refresh)}
+    for _ in range(10):  # warm-up
+        for url, headers in cases.values():
+            viewer.get(url, headers=headers)
+    wall: dict[str, list[float]] = {label: [] for label in cases}
+    sizes: dict[str, int] = {}
+
+    def timed(label: str, url: str, headers: dict) -> None:
+        t = time.perf_counter()
+        r = viewer.get(url, headers=headers)
+        wall.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, (url, r.status_code)
+        sizes.setdefault(label, len(r.content))
+
+    for _ in range(renders):
+        for label, (url, headers) in cases.items():
+            timed(label, url, headers)
+    rid, done = 1, 0
+    while done < renders and rid < 2000:  # a change, then the fetch every open board makes
+        r = actor.post(f"/board/requests/{rid}/clocks/resolution/pause",
+                       data={"reason": "客户要求等待"}, headers=csrf)
+        if r.status_code != 200:  # no running resolution clock on this one
+            rid += 1
+            continue
+        timed("  page, first fetch after a change", "/board", {})
+        actor.post(f"/board/requests/{rid}/clocks/resolution/resume", headers=csrf)
+        timed("  fragment, first fetch after a change", "/board?rows=200", refresh)
+        done += 1
+    server.should_exit = True
+    hello = pct(wall["hello-world route (/bench/hello)"], 95)
+    print(f"\nServed by uvicorn over loopback HTTP (2,000 open requests), {load_note()}:")
+    for label, values in wall.items():
+        ratio = "" if label.startswith("hello") else f"   {pct(values, 95) / hello:5.1f}x hello p95"
+        print(line(label, values) + f"  {sizes[label] / 1024:4.0f} KiB" + ratio)
 
 
 def free_port() -> int:
@@ -255,12 +345,7 @@ def free_port() -> int:
 
 
 def live_latency(app, changes: int) -> None:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve(app)
     watcher = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html"})
     actor = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html"})
     sign_in(watcher)
@@ -313,14 +398,29 @@ def live_latency(app, changes: int) -> None:
     print(line("another dispatcher's POST answered", post_ms))
     print(line("POST sent -> change event at the watcher", event_ms))
     print(line("POST sent -> watcher has the new board fragment", fragment_ms))
-    browser_latency(base, actor, max(4, changes // 4))
+    browser_latency(base, actor, max(4, changes // 4), app.state.settings.db_url)
     server.should_exit = True
 
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def browser_latency(base: str, actor: httpx.Client, changes: int) -> None:
+def not_breached_kinds(db_url: str, rid: str) -> list[str]:
+    """The request's running clocks still before their deadline: pausing one of those shows
+    on the board as paused (a breached clock stays breached, paused or not)."""
+    from sqlalchemy import select
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as c:
+            return list(c.execute(select(SlaClock.kind).where(
+                SlaClock.request_id == int(rid), SlaClock.stopped_at.is_(None),
+                SlaClock.deadline_at > utcnow() + timedelta(minutes=1))).scalars())
+    finally:
+        engine.dispose()
+
+
+def browser_latency(base: str, actor: httpx.Client, changes: int, db_url: str) -> None:
     """A real Chromium shows the board; another dispatcher pauses and resumes a clock over
     HTTP; how long until the page shows it (event, fetch, swap, paint), no reload."""
     if not Path(CHROMIUM).exists():
@@ -351,10 +451,13 @@ def browser_latency(base: str, actor: httpx.Client, changes: int) -> None:
             ".slice(0, 40).map(r => r.dataset.r)")
         for i in range(changes):
             rid = rows[i % len(rows)]
+            kinds = not_breached_kinds(db_url, rid)
+            if not kinds:
+                continue
             for action, selector in (("pause", f"#board tr[data-r='{rid}'] .clk.paused"), ("resume", None)):
                 t = time.perf_counter()
                 data = {"reason": "客户要求等待"} if action == "pause" else {}
-                for kind in ("resolution", "first_response", "handoff", "arrival"):
+                for kind in kinds:
                     r = actor.post(f"/board/requests/{rid}/clocks/{kind}/{action}", data=data, headers=csrf)
                     if r.status_code == 200:
                         break
@@ -384,12 +487,17 @@ def load_note() -> str:
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=60)
     parser.add_argument("--changes", type=int, default=40)
     parser.add_argument("--open", type=int, default=2000)
     parser.add_argument("--closed", type=int, default=3000)
     parser.add_argument("--staff", type=int, default=400)
+    parser.add_argument("--served-only", action="store_true",
+                        help="only the uvicorn-served figures (page, fragment, hello-world)")
     args = parser.parse_args()
 
     from server.app import create_app
@@ -404,7 +512,11 @@ def main() -> None:
           + ", ".join(f"{k} {v}" for k, v in summary.items()))
     app = create_app(settings)
     print("Before:", load_note())
-    render_board(app, args.renders)
+    if not args.served_only:
+        render_board(app, args.renders)
+    served_board(hello_app(settings), args.renders)
+    if args.served_only:
+        return
     live_latency(create_app(settings), args.changes)
     print("After:", load_note(), "(wall-clock figures grow with other work on the machine)")
 

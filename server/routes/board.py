@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from litestar import Controller, Request
 from litestar.channels import ChannelsPlugin
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
-from litestar.response import Response, ServerSentEvent, Template
+from litestar.response import Response, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -38,11 +39,12 @@ from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
 from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
-from server.queries import board as q
 from server.queries import duty as duty_q
 from server.queries import request_page as rp
-from server.routes import board_rows
-from server.routes._http import DB, fragment, get, page, post
+from server.queries.board_duty import person_jobs
+from server.queries.board_page import board_page
+from server.routes import board_rows, board_shared
+from server.routes._http import DB, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
 from server.routes.params import (
     CountQuery,
@@ -129,56 +131,65 @@ class BoardController(Controller):
     include_in_schema = False
 
     @get("/")
-    def index(self, request: Request, db: DB, rows: TextQuery = None) -> Template:
+    def index(self, request: Request, db: DB, rows: TextQuery = None) -> Response:
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
-        are loaded; ``all`` for every one)."""
-        now = _now(request)
-        settings = _settings(request)
-        data = q.board(db, now, settings)
-        shown = len(data.rows) if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
-        words = board_rows.words()
-        html = board_rows.rows_html(data.rows[:shown], words, ZoneInfo(settings.time_zone))
-        more = board_rows.more_row(shown, len(data.rows) - shown, words)
-        return page(request, "pages/board.html", fragment="partials/board.html", board=data,
-                    attention_labels=q.ATTENTION_LABELS,
-                    rows_html=html + more, now=now)
+        are loaded; ``all`` for every one). Its HTML is shared by every open board
+        (``board_shared``); htmx requests get the requests section and the duty panel."""
+        shown = None if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
+        shared = board_shared.shared_board(request, db, _now(request), shown)
+        if is_htmx(request):
+            return board_shared.html(shared.fragment)
+        return board_shared.render(request, page(request, "pages/board.html",
+                                                 board_html=shared.board, duty_html=shared.duty))
 
     @get("/more")
     def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:
         """The next rows of the board, below the ``offset`` most urgent ones."""
         settings = _settings(request)
-        data = q.board(db, _now(request), settings)
-        offset = max(0, offset)
+        offset = max(0, min(offset, MAX_ROWS))
         end = offset + PAGE_ROWS
+        data = board_page(db, _now(request), settings, end)
         words = board_rows.words()
         html = board_rows.rows_html(data.rows[offset:end], words, ZoneInfo(settings.time_zone))
-        more = board_rows.more_row(end, len(data.rows) - end, words)
-        return Response(str(html + more), media_type="text/html; charset=utf-8")
+        more = board_rows.more_row(end, data.open - end, words)
+        return board_shared.html(str(html + more))
+
+    @get("/duty/{staff_id:int}")
+    def duty_jobs(self, request: Request, db: DB, staff_id: IdPath) -> Response:
+        """Every active job of one person on duty (the duty panel shows the first few)."""
+        found = person_jobs(db, staff_id)
+        if found is None:
+            raise NotFoundException()
+        name, jobs = found
+        person = SimpleNamespace(jobs=jobs, more=0, duty=SimpleNamespace(staff_id=staff_id))
+        return board_shared.render(request, page(
+            request, "pages/board_duty_jobs.html", fragment="partials/board_duty_jobs.html",
+            person_name=name, p=person))
 
     @get("/requests/{request_id:int}")
-    def request_page(self, request: Request, db: DB, request_id: IdPath) -> Template:
+    def request_page(self, request: Request, db: DB, request_id: IdPath) -> Response:
         """A request with its clocks, jobs and timeline (htmx: the detail fragment)."""
         return self._after(request, db, request_id, {})
 
     @get("/requests/{request_id:int}/panel")
-    def panel(self, request: Request, db: DB, request_id: IdPath) -> Template:
+    def panel(self, request: Request, db: DB, request_id: IdPath) -> Response:
         """The board's side panel for one request: reassign, a new job, escalate."""
         return self._after(request, db, request_id, {"origin": "board"})
 
     @get("/requests/{request_id:int}/assign")
     def assign_form(self, request: Request, db: DB, request_id: IdPath,
                     kind: TextQuery = None, job_id: IdQuery = None,
-                    origin: WordQuery = "page") -> Template:
+                    origin: WordQuery = "page") -> Response:
         """The new-job form again, for another kind of job (remote / onsite)."""
         req = self._request(db, request_id)
-        return fragment(request, "partials/assign_form.html",
-                        **assign_context(db, req, kind, job_id, _now(request), _settings(request)),
-                        error=None,
-                        origin="board" if origin == "board" else "page")
+        return board_shared.render(request, fragment(
+            request, "partials/assign_form.html",
+            **assign_context(db, req, kind, job_id, _now(request), _settings(request)),
+            error=None, origin="board" if origin == "board" else "page"))
 
     @post("/requests/{request_id:int}/assign")
-    def assign(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+    def assign(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         """Assign a new job, or (with ``job_id``) reassign an active one (D11)."""
         user = request.scope["user"]
         self._request(db, request_id)
@@ -201,14 +212,14 @@ class BoardController(Controller):
                            message=_("Assigned to {name}.").format(name=_name(db, job.assignee_id)))
 
     @post("/requests/{request_id:int}/escalate")
-    def escalate(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+    def escalate(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Escalated to onsite: assign an onsite engineer."),
                          lambda now: job_actions.escalate_request(db, user.id, request_id, now,
                                                                   _settings(request)))
 
     @post("/requests/{request_id:int}/call-backups")
-    def call_backups(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+    def call_backups(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         """S12: nobody on duty fits: alert the backups of the group (and region) now."""
         user, kind = request.scope["user"], str(data.get("kind", ""))
         return self._act(request, db, request_id, data,
@@ -217,7 +228,7 @@ class BoardController(Controller):
                                                                  _settings(request)))
 
     @post("/requests/{request_id:int}/raise")
-    def raise_to_lead(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+    def raise_to_lead(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         """Nobody fits and no backup is free: tell the on-duty leads now."""
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Raised to the on-duty lead."),
@@ -226,7 +237,7 @@ class BoardController(Controller):
 
     @post("/requests/{request_id:int}/facts/{fact_id:str}/resolve")
     def resolve_fact(self, request: Request, db: DB, request_id: IdPath,
-                     fact_id: TokenPath, data: Form) -> Template:
+                     fact_id: TokenPath, data: Form) -> Response:
         """D13-D15: accept a flagged field fact, reject it with a note, or hand a refused
         swap to the equipment manager."""
         user = request.scope["user"]
@@ -238,7 +249,7 @@ class BoardController(Controller):
 
     @post("/requests/{request_id:int}/clocks/{kind:str}/pause")
     def pause(self, request: Request, db: DB, request_id: IdPath, kind: ClockKindPath,
-              data: Form) -> Template:
+              data: Form) -> Response:
         user = request.scope["user"]
         reason = str(data.get("reason_text") or "").strip() or str(data.get("reason") or "")
         return self._act(request, db, request_id, data, _("Clock paused."),
@@ -247,14 +258,14 @@ class BoardController(Controller):
 
     @post("/requests/{request_id:int}/clocks/{kind:str}/resume")
     def resume(self, request: Request, db: DB, request_id: IdPath, kind: ClockKindPath,
-               data: Form) -> Template:
+               data: Form) -> Response:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Clock resumed."),
                          lambda now: job_actions.resume_request_clock(db, user.id, request_id, kind,
                                                                       now))
 
     @post("/requests/{request_id:int}/cancel")
-    def cancel(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Template:
+    def cancel(self, request: Request, db: DB, request_id: IdPath, data: Form) -> Response:
         user = request.scope["user"]
         return self._act(request, db, request_id, data, _("Request cancelled."),
                          lambda now: job_actions.cancel_request(db, user.id, request_id,
@@ -270,7 +281,7 @@ class BoardController(Controller):
         return req
 
     def _act(self, request: Request, db: Session, request_id: int, data: dict, ok: str,
-             action) -> Template:
+             action) -> Response:
         self._request(db, request_id)
         try:
             with db.begin_nested():
@@ -282,7 +293,7 @@ class BoardController(Controller):
 
     def _after(self, request: Request, db: Session, request_id: int, data: dict, *,
                message: str | None = None, error: str | None = None, status_code: int = 200,
-               failed: int | str | None = None) -> Template:
+               failed: int | str | None = None) -> Response:
         """What a form on the board's side panel or on the request page gets back: that
         panel or page, re-rendered, with the message (and a refusal next to the form that
         was sent, ``failed``: a job id, a job kind or "new")."""
@@ -310,11 +321,16 @@ class BoardController(Controller):
             "escalate_offered": req.classification == "remote",
         }
         if origin == "board":
-            return fragment(request, "partials/board_panel.html", status_code=status_code, **ctx)
-        if request.method == "GET":
-            return page(request, "pages/request.html", fragment="partials/request_detail.html",
-                        status_code=status_code, **ctx)
-        return fragment(request, "partials/request_detail.html", status_code=status_code, **ctx)
+            template = fragment(request, "partials/board_panel.html", status_code=status_code,
+                                **ctx)
+        elif request.method == "GET":
+            template = page(request, "pages/request.html",
+                            fragment="partials/request_detail.html", status_code=status_code,
+                            **ctx)
+        else:
+            template = fragment(request, "partials/request_detail.html",
+                                status_code=status_code, **ctx)
+        return board_shared.render(request, template)  # in this worker thread
 
 
 def _name(db: Session, staff_id: int | None) -> str:

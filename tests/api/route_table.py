@@ -73,6 +73,7 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     # the dispatch board
     ("GET", "/board"): frozenset({D, M}),
     ("GET", "/board/more"): frozenset({D, M}),
+    ("GET", "/board/duty/{staff_id:int}"): frozenset({D, M}),
     ("GET", "/board/requests/{request_id:int}"): frozenset({D, M}),
     ("GET", "/board/requests/{request_id:int}/panel"): frozenset({D, M}),
     ("GET", "/board/requests/{request_id:int}/assign"): frozenset({D, M}),
