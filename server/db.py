@@ -37,7 +37,10 @@ def make_engine(url: str, durable_sync: bool = True) -> Engine:
             # commits on a power cut; a sync push is answered "applied" and the phone then
             # deletes its copy, so its transaction is synced to disk first (FULL).
             durable = durable_sync and options.get("fieldops_durable", False)
-            conn.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+            level = "FULL" if durable else "NORMAL"
+            if conn.info.get("fieldops_synchronous") != level:  # only when it changes
+                conn.exec_driver_sql("PRAGMA synchronous=" + level)
+                conn.info["fieldops_synchronous"] = level
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine

@@ -307,3 +307,27 @@ def test_someone_elses_received_mutation_id_is_never_answered_with_their_result(
     db.commit()
     row = db.exec(select(ClientMutation)).one()
     assert (row.staff_id, row.result) == (world.engineer.id, "applied")
+
+
+def test_the_receipt_is_synced_to_disk_and_the_apply_need_not_be(phone, db, world):
+    """README Durability on SQLite: the receipt commits with synchronous=FULL (the phone may
+    delete its copy); the applier's commit need not (a lost one is applied again)."""
+    from sqlalchemy import event
+
+    if phone.app.state.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's synchronous setting")
+    seen: list[tuple[str, str]] = []
+    level: dict[int, str] = {}
+
+    @event.listens_for(phone.app.state.engine, "before_cursor_execute")
+    def _record(conn, _cursor, statement, *_args) -> None:
+        key = id(conn.connection.dbapi_connection)
+        if statement.startswith("PRAGMA synchronous="):
+            level[key] = statement.split("=")[1]
+        elif statement.startswith("INSERT INTO"):
+            seen.append((statement.split()[2], level.get(key, "NORMAL")))
+
+    assert [r["status"] for r in results(push(phone, [note(world.job.id)]))] == ["applied"]
+    event.remove(phone.app.state.engine, "before_cursor_execute", _record)
+    assert ("sync_inbox", "FULL") in seen
+    assert ("client_mutation", "NORMAL") in seen
