@@ -50,6 +50,7 @@ from server.sync.log import MutationIn, Result, Stored, owned, stored_in
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # inbox rows read per round of the applier
+THREADS = 4  # applier threads per process on PostgreSQL
 RECEIVED = N_("Received by the server; being applied.")
 
 
@@ -215,8 +216,12 @@ class Applier:
         self._cond = threading.Condition()
         self._queued: set[tuple[str, str]] = set()
         self._results: dict[tuple[str, str], Stored] = {}
-        self._thread: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()
         self._again = False
+        self._busy: set[str] = set()  # phones a thread of this process is applying now
+        # PostgreSQL applies several phones at once (its round trips leave the CPU idle);
+        # SQLite has one writer, so one thread
+        self.threads = THREADS if engine.dialect.name == "postgresql" else 1
 
     def expect(self, client_id: str, ids: Iterable[str]) -> bool:
         """Count these as queued (about to be received); True when nothing else was."""
@@ -226,13 +231,13 @@ class Applier:
             return alone
 
     def poke(self) -> None:
-        """Apply what the inbox holds now (start the worker, or make it look again)."""
+        """Apply what the inbox holds now (start the workers, or make them look again)."""
         with self._cond:
             self._again = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="sync-applier",
-                                                daemon=True)
-                self._thread.start()
+            while len(self._threads) < self.threads:
+                thread = threading.Thread(target=self._work, name="sync-applier", daemon=True)
+                self._threads.add(thread)
+                thread.start()
 
     def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Stored]:
         """Wait until these mutations are applied (or ``timeout`` seconds pass); their
@@ -245,16 +250,9 @@ class Applier:
             return {k[1]: self._results.pop(k) for k in keys if k in self._results}
 
     def _work(self) -> None:
-        seen: set[tuple[str, str]] = set()
+        me = threading.current_thread()
         while True:
             with self._cond:
-                if not self._again:
-                    self._thread = None
-                    # committed before the last round yet not applied (another process has
-                    # the phone, or an outage): the tick finds them; waiting for them ends
-                    self._queued -= seen
-                    self._cond.notify_all()
-                    return
                 self._again = False
                 seen = set(self._queued)
             try:
@@ -264,6 +262,16 @@ class Applier:
                 log.warning("sync inbox: database unavailable; the background loop retries")
             except Exception:  # noqa: BLE001 - the worker must end cleanly, the tick retries
                 log.exception("sync inbox: applying failed")
+            with self._cond:
+                if self._again:
+                    continue
+                self._threads.discard(me)
+                if not self._threads:
+                    # committed before the last round yet not applied (another process has
+                    # the phone, or an outage): the tick finds them; waiting for them ends
+                    self._queued -= seen
+                    self._cond.notify_all()
+                return
 
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
@@ -276,6 +284,17 @@ class Applier:
         return done
 
     def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]]) -> int:
+        with self._cond:
+            if client_id in self._busy:  # another thread of ours applies this phone now
+                return 0
+            self._busy.add(client_id)
+        try:
+            return self._apply_locked(client_id, pushes)
+        finally:
+            with self._cond:
+                self._busy.discard(client_id)
+
+    def _apply_locked(self, client_id: str, pushes: list[list[SyncInbox]]) -> int:
         done = 0
         with _client_lock(self.engine, client_id) as mine:
             if not mine:  # another process applies this phone now
