@@ -61,7 +61,18 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.loadkit import Device, Group, Servers, Stats, database, load_average, pct, pool, sign_in  # noqa: E402
+from bench.loadkit import (  # noqa: E402
+    Device,
+    Group,
+    Servers,
+    Stats,
+    database,
+    load_average,
+    pct,
+    pool,
+    postgres_cpu,
+    sign_in,
+)
 from bench.sync import PASSWORD, add_phones, free_port  # noqa: E402
 
 DEMO_PASSWORD = "fieldops-demo"
@@ -560,7 +571,8 @@ def run_setup(args: argparse.Namespace, postgres: bool) -> None:
         server.start()
         try:
             print(f"  server {server.url}: {server.processes()} processes in its group "
-                  f"(uvicorn and {workers} worker{'s' if workers > 1 else ''}), "
+                  f"({workers} worker{'s' if workers > 1 else ''}, with uvicorn's supervisor "
+                  f"and helpers if more than one), "
                   f"{os.cpu_count()} CPUs, {load_average()}")
             t = time.perf_counter()
             people = ([(u, PASSWORD) for u, _, _ in phones] + [(b, PASSWORD) for b in boards]
@@ -604,9 +616,9 @@ def run_load(args: argparse.Namespace, server: Servers, settings, db_url: str, p
     print(f"\n  load: {n} phones (pull every {PULL_EVERY:.0f} s, push every {PUSH_EVERY:.0f} s), "
           f"{args.boards} boards on live updates, an intake every {INTAKE_EVERY:.0f} s, for "
           f"{args.seconds:.0f} s; {before}")
-    cpu0 = server.cpu_seconds()
+    cpu0, pg0 = server.cpu_seconds(), postgres_cpu(db_url)
     got = in_processes(run_share, share(plan, procs))
-    server_cpu = server.cpu_seconds() - cpu0
+    server_cpu, pg_cpu = server.cpu_seconds() - cpu0, postgres_cpu(db_url) - pg0
     after = load_average()
     stats = Stats()
     pushed: dict[str, tuple[str, int]] = {}
@@ -629,12 +641,18 @@ def run_load(args: argparse.Namespace, server: Servers, settings, db_url: str, p
           + (f", {rate / bare:.3f}x the bare hello world's" if bare else ""))
     print(f"  server CPU {server_cpu:.1f} s ({server_cpu / wall:.2f} cores, "
           f"{server_cpu / max(total, 1) * 1000:.1f} ms a request); client CPU "
-          + ", ".join(f"{o.cpu_s / o.wall_s:.2f}" for o in got) + " cores per client process")
+          + ", ".join(f"{o.cpu_s / o.wall_s:.2f}" for o in got) + " cores per client process"
+          + (f"; PostgreSQL backends on this database {pg_cpu:.1f} s ({pg_cpu / wall:.2f} cores, "
+             "those alive at the end)" if not db_url.startswith("sqlite") else ""))
     lag = [x for o in got for x in o.lag_ms]
     if lag:
+        busy = max(o.cpu_s / o.wall_s for o in got) > 0.7
         print(f"  client event loop lag: p50 {pct(lag, 50):.1f} ms, p99 {pct(lag, 99):.1f} ms, "
-              f"max {max(lag):.1f} ms" + ("  <- the client is busy: try --client-procs 2"
-                                            if pct(lag, 99) > 20 else ""))
+              f"max {max(lag):.1f} ms" + (
+                  "" if pct(lag, 99) <= 20 else
+                  "  <- the client is busy: try --client-procs 2" if busy else
+                  "  <- the client waits for a CPU (not busy itself): the machine is overloaded, "
+                  "every figure above is inflated"))
     print(f"  {before.replace('load average', 'load average before:')}; "
           f"{after.replace('load average', 'after:')}")
     print("\n  exactly once, from the database:")

@@ -142,6 +142,28 @@ def group_cpu(pgid: int) -> float:
     return total
 
 
+def postgres_cpu(db_url: str) -> float:
+    """CPU seconds of the live PostgreSQL backends serving this database (their process
+    title names it); 0 for SQLite. Backends that ended meanwhile are not counted."""
+    if db_url.startswith("sqlite"):
+        return 0.0
+    from sqlalchemy import make_url
+
+    name = f" {make_url(db_url).database} ".encode()
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if name not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 # -- figures -------------------------------------------------------------------------------------
 
 
