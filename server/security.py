@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from server.models import Staff, StaffRole
@@ -45,17 +48,18 @@ class CurrentUser:
         return bool(self.roles.intersection(roles))
 
 
-_USER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.locale, Staff.group,
-                 Staff.region, StaffRole.role)
+USER_COLUMNS = (Staff.id, Staff.username, Staff.display_name, Staff.locale, Staff.group,
+                Staff.region, StaffRole.role)
+# scope key: the person the session store read with the session row (server.sessions), in
+# the same query; None when the session's person is disabled or gone
+SESSION_USER = "fieldops.session_user"
+_UNSET = object()
 
 
-def load_user(session: Session, staff_id: int) -> CurrentUser | None:
-    """The active person with their roles, in one query (every request asks it)."""
-    rows = session.exec(
-        select(*_USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
-        .where(Staff.id == staff_id, Staff.active == True)  # noqa: E712
-    ).all()
-    if not rows:
+def user_from_rows(rows: Sequence[Any]) -> CurrentUser | None:
+    """A ``CurrentUser`` from rows of ``USER_COLUMNS`` (one row per role; ``id`` None or no
+    rows: nobody active)."""
+    if not rows or rows[0].id is None:
         return None
     first = rows[0]
     return CurrentUser(
@@ -69,17 +73,37 @@ def load_user(session: Session, staff_id: int) -> CurrentUser | None:
     )
 
 
+def load_user(session: Session, staff_id: int) -> CurrentUser | None:
+    """The active person with their roles, in one query."""
+    rows = session.exec(
+        select(*USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(Staff.id == staff_id, Staff.active == True)  # noqa: E712
+    ).all()
+    return user_from_rows(rows)
+
+
+def _load_user(engine: Engine, staff_id: int) -> CurrentUser | None:
+    with Session(engine) as session:
+        return load_user(session, staff_id)
+
+
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Attach the signed-in person (or None) to every request; guards decide access."""
+    """Attach the signed-in person (or None) to every request; guards decide access.
+
+    The session store reads the person with the session row, in one query
+    (``SESSION_USER``); only a session loaded some other way costs a query of its own,
+    in a worker thread (never on the event loop)."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         uid = connection.scope.get("session", {}) or {}
         uid = uid.get("uid") if isinstance(uid, dict) else None
         user = None
         if isinstance(uid, int):
-            engine = connection.app.state.engine
-            with Session(engine) as session:
-                user = load_user(session, uid)
+            read = connection.scope.get(SESSION_USER, _UNSET)  # type: ignore[call-overload]
+            if read is None or (isinstance(read, CurrentUser) and read.id == uid):
+                user = read
+            else:
+                user = await anyio.to_thread.run_sync(_load_user, connection.app.state.engine, uid)
         return AuthenticationResult(user=user, auth=None)
 
 

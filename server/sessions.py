@@ -13,6 +13,11 @@ response:
   (no session fixation: an id that the server did not hand out is never adopted), and
   touches the idle clock at most once a minute per session.
 
+Every signed-in request reads its session row together with the person it belongs to
+(active only) and their roles, in one query (``DatabaseSessionStore.load``), and leaves
+the person in the scope (``server.security.SESSION_USER``) for the auth middleware: one
+statement per request instead of two (issue 18).
+
 ``start_session`` (sign-in) and ``end_session`` (sign-out) are what routes call.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +39,14 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from server.db import open_session, utcnow
-from server.models import WebSession
+from server.models import Staff, StaffRole, WebSession
+from server.security import SESSION_USER, USER_COLUMNS, CurrentUser, user_from_rows
 from server.storage import cannot_write
 
 if TYPE_CHECKING:
@@ -64,6 +71,27 @@ def _staff_id(data: bytes | str) -> int | None:
     except (ValueError, AttributeError):
         return None
     return uid if isinstance(uid, int) else None
+
+
+# The session row, its person (when active) and their roles: one row per role.
+_LOAD = (
+    select(WebSession.data, WebSession.staff_id.label("session_staff_id"), WebSession.created_at,
+           WebSession.seen_at, WebSession.expires_at, *USER_COLUMNS)
+    .select_from(WebSession)
+    .outerjoin(Staff, and_(Staff.id == WebSession.staff_id, Staff.active == True))  # noqa: E712
+    .outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A live session's stored JSON and its person: ``user`` None when the person is
+    disabled or gone; ``has_person`` False for a row that names nobody (then the auth
+    middleware asks by the session's ``uid`` itself)."""
+
+    data: bytes
+    user: CurrentUser | None
+    has_person: bool
 
 
 class DatabaseSessionStore(Store):
@@ -101,24 +129,35 @@ class DatabaseSessionStore(Store):
         with open_session(self.engine) as db:
             return db.get(WebSession, session_hash(key))
 
+    async def load(self, key: str, renew: bool) -> Loaded | None:
+        """The live session under this cookie id with its person, in one query (None:
+        no such session, or it timed out, and then its row is gone)."""
+        return await anyio.to_thread.run_sync(self._load, key, renew)
+
     def _get(self, key: str, renew: bool) -> bytes | None:
-        now = utcnow()
-        row = self._row(key)
-        if row is None:
+        loaded = self._load(key, renew)
+        return None if loaded is None else loaded.data
+
+    def _load(self, key: str, renew: bool) -> Loaded | None:
+        now, hashed = utcnow(), session_hash(key)
+        with self.engine.connect() as conn:  # no ORM session: plain rows, read only
+            rows = conn.execute(_LOAD.where(WebSession.id == hashed)).all()
+        if not rows:
             return None
+        row = rows[0]
         if row.expires_at <= now:
             self._delete(key)
             return None
         if renew and now - row.seen_at >= TOUCH_EVERY:
             try:
                 with open_session(self.engine, write=True) as db:
-                    db.exec(update(WebSession).where(WebSession.id == row.id)
+                    db.exec(update(WebSession).where(WebSession.id == hashed)
                             .values(seen_at=now, expires_at=self._expiry(row.created_at, now)))
                     db.commit()
             except DBAPIError as exc:  # disk full or read-only: still signed in (issue 11)
                 if not cannot_write(exc):
                     raise
-        return row.data.encode()
+        return Loaded(row.data.encode(), user_from_rows(rows), row.session_staff_id is not None)
 
     def _set(self, key: str, data: str) -> None:
         now, hashed = utcnow(), session_hash(key)
@@ -155,9 +194,17 @@ class SessionBackend(ServerSideSessionBackend):
         if not session_id or len(session_id) > 128:
             return {}
         store = self.config.get_store_from_app(connection.scope["app"])
-        data = await self.get(session_id, store=store)
-        if data is None:
-            return {}
+        if isinstance(store, DatabaseSessionStore):
+            loaded = await store.load(session_id, renew=self.config.renew_on_access)
+            if loaded is None:
+                return {}
+            data = loaded.data
+            if loaded.has_person:  # the auth middleware needs no query of its own
+                connection.scope[SESSION_USER] = loaded.user  # type: ignore[literal-required]
+        else:
+            data = await self.get(session_id, store=store)
+            if data is None:
+                return {}
         connection.scope[_LOADED] = data  # type: ignore[literal-required]
         return self.deserialize_data(data)
 

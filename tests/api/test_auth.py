@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from tests.api import session_dbs
 from tests.conftest import form_post, login, text_of
+
+settings = session_dbs.settings  # every test here on both databases
 
 
 def test_login_page_is_chinese_by_default(client):

@@ -12,7 +12,10 @@ from sqlmodel import select
 from server.db import utcnow
 from server.models import AuditEntry, WebSession
 from server.sessions import COOKIE, session_hash
+from tests.api import session_dbs
 from tests.conftest import PASSWORD, form_post, login, text_of
+
+settings = session_dbs.settings  # every test here on both databases
 
 
 @pytest.fixture
