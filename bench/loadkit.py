@@ -13,8 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -25,6 +23,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 
+from bench import sync as sync_bench  # noqa: E402
 from bench.sync import Server  # noqa: E402
 
 
@@ -41,35 +40,12 @@ def load_average() -> str:
 # -- the database ------------------------------------------------------------------------------
 
 
-@contextmanager
-def database(data_dir: Path, postgres: bool, suffix: str = "bench_load") -> Iterator[str]:
+def database(data_dir: Path, postgres: bool, suffix: str = "bench_load"):  # noqa: ANN201
     """The URL a server runs on: SQLite in ``data_dir``, or (``postgres``) a scratch
     database ``<name>_<suffix>`` beside the one ``FIELDOPS_DATABASE_URL`` names (made
-    fresh, dropped at the end; the named database itself is never touched)."""
-    if not postgres:
-        yield f"sqlite:///{data_dir / 'fieldops.db'}"
-        return
-    from sqlalchemy import create_engine, make_url, text
-
-    given = os.environ.get("FIELDOPS_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    base = make_url(given)
-    name = f"{base.database}_{suffix}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-
-    def drop(conn) -> None:  # noqa: ANN001
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-
-    with admin.connect() as conn:
-        drop(conn)
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            drop(conn)
-        admin.dispose()
+    fresh, dropped at the end; the named database itself is never touched). A context
+    manager: ``bench/sync.py``'s."""
+    return sync_bench.database(data_dir, postgres, suffix)
 
 
 # -- the server ---------------------------------------------------------------------------------

@@ -161,18 +161,20 @@ def batch(job_id: int, where: tuple[float, float], size: int) -> list[dict]:
 
 
 @contextmanager
-def database(data_dir: Path) -> Iterator[str]:
-    """The URL the server runs on. ``FIELDOPS_DATABASE_URL`` names a PostgreSQL server and
-    database: the bench makes ``<name>_bench_sync`` beside it (never touching the named
-    one), fresh each run, and drops it afterwards."""
+def database(data_dir: Path, postgres: bool | None = None,
+             suffix: str = "bench_sync") -> Iterator[str]:
+    """The URL the server runs on: SQLite in ``data_dir``, or PostgreSQL (``postgres``;
+    by default when ``FIELDOPS_DATABASE_URL`` names a PostgreSQL server and database): the
+    bench makes ``<name>_<suffix>`` beside it (never touching the named one), fresh each
+    run, and drops it afterwards."""
     given = os.environ.get("FIELDOPS_DATABASE_URL", "")
-    if not given:
+    if not (bool(given) if postgres is None else postgres):
         yield f"sqlite:///{data_dir / 'fieldops.db'}"
         return
     from sqlalchemy import create_engine, make_url, text
 
-    base = make_url(given)
-    name = f"{base.database}_bench_sync"
+    base = make_url(given or "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    name = f"{base.database}_{suffix}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
 
     def drop(conn) -> None:

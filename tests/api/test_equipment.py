@@ -6,7 +6,6 @@ Each test runs on SQLite and, where FIELDOPS_TEST_DATABASE_URL is set, on Postgr
 
 from __future__ import annotations
 
-import shutil
 import threading
 from datetime import timedelta
 from uuid import uuid4
@@ -36,24 +35,12 @@ from server.models import (
 from server.security import load_user
 from server.settings import Settings
 from server.sync.apply import MutationIn, apply
+from tests.api import session_dbs
 from tests.api.equipment_world import build_desk, invariant_problems
 from tests.api.field_world import push, results, swap
 from tests.conftest import form_post, login, text_of
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, migrated_template):
-    if request.param == "sqlite":
-        db_file = tmp_path / "fieldops.db"
-        shutil.copy(migrated_template, db_file)
-        url = f"sqlite:///{db_file}"
-    else:
-        from server.migrate import upgrade
-
-        url = request.getfixturevalue("fresh_pg")
-        upgrade(url)
-    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
-                    background_loop=False, push_enabled=False).with_secrets()
+settings = session_dbs.settings  # every test here on both databases
 
 
 @pytest.fixture

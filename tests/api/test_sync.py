@@ -27,8 +27,8 @@ from server.models import (
     UnitSwap,
 )
 from server.security import load_user
-from server.settings import Settings
 from server.sync.apply import MutationIn, apply, parse_device_time
+from tests.api import sync_dbs
 from tests.api.field_world import (
     FAR,
     assert_each_fact_once,
@@ -44,33 +44,7 @@ from tests.api.field_world import (
 )
 from tests.conftest import login
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, migrated_template):
-    if request.param == "sqlite":
-        import shutil
-
-        db_file = tmp_path / "fieldops.db"
-        shutil.copy(migrated_template, db_file)
-        url = f"sqlite:///{db_file}"
-    else:
-        from server.migrate import upgrade
-
-        url = request.getfixturevalue("fresh_pg")
-        upgrade(url)
-    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
-                    background_loop=False, push_enabled=False).with_secrets()
-
-
-@pytest.fixture
-def world(db, settings):
-    return build_world(db, settings)
-
-
-@pytest.fixture
-def phone(client, world):
-    login(client, "zhang.qiang")
-    return client
+settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
 
 
 def count(db, model, *where) -> int:

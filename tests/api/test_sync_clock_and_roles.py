@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from server.db import utcnow
 from server.models import FieldFact, Job, Unit
-from server.settings import Settings
+from tests.api import session_dbs
 from tests.api.field_world import (
     FAR,
     assert_each_fact_once,
@@ -25,22 +23,7 @@ from tests.api.field_world import (
 )
 from tests.conftest import add_staff, csrf_token, login
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, migrated_template):
-    if request.param == "sqlite":
-        import shutil
-
-        db_file = tmp_path / "fieldops.db"
-        shutil.copy(migrated_template, db_file)
-        url = f"sqlite:///{db_file}"
-    else:
-        from server.migrate import upgrade
-
-        url = request.getfixturevalue("fresh_pg")
-        upgrade(url)
-    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
-                    background_loop=False, push_enabled=False).with_secrets()
+settings = session_dbs.settings  # every test here on both databases
 
 
 def push_at(client, mutations, sent_at, client_id="phone-1"):

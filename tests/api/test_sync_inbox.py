@@ -22,12 +22,11 @@ from sqlmodel import select
 from server.jobs.loop import discover, run_once
 from server.models import ClientMutation, FieldFact, Job, Staff, SyncInbox
 from server.security import load_user
-from server.settings import Settings
 from server.sync import inbox
 from server.sync.log import MutationIn
+from tests.api import sync_dbs
 from tests.api.field_world import (
     assert_each_fact_once,
-    build_world,
     check_in,
     done,
     note,
@@ -36,33 +35,7 @@ from tests.api.field_world import (
 )
 from tests.conftest import login
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, migrated_template):
-    if request.param == "sqlite":
-        import shutil
-
-        db_file = tmp_path / "fieldops.db"
-        shutil.copy(migrated_template, db_file)
-        url = f"sqlite:///{db_file}"
-    else:
-        from server.migrate import upgrade
-
-        url = request.getfixturevalue("fresh_pg")
-        upgrade(url)
-    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
-                    background_loop=False, push_enabled=False).with_secrets()
-
-
-@pytest.fixture
-def world(db, settings):
-    return build_world(db, settings)
-
-
-@pytest.fixture
-def phone(client, world):
-    login(client, "zhang.qiang")
-    return client
+settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
 
 
 @pytest.fixture

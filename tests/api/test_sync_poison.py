@@ -19,51 +19,25 @@ from sqlmodel import select
 
 from server.db import utcnow
 from server.models import ClientMutation, FieldFact
-from server.settings import Settings
 from server.sync import mutations as _registered  # noqa: F401 - fills the registry
 from server.sync.registry import REGISTRY
+from tests.api import sync_dbs
 from tests.api.field_world import (
     assert_each_fact_once,
-    build_world,
     check_in,
     mutation,
     note,
     push,
     results,
 )
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token
 
 POISON_TIMES = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
                 "9999-12-31T23:59:59.999999+00:00", "1970-01-01T00:00:00Z", "not a time", "",
                 "2026-13-45T99:99:99"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(request, tmp_path, migrated_template):
-    if request.param == "sqlite":
-        import shutil
-
-        db_file = tmp_path / "fieldops.db"
-        shutil.copy(migrated_template, db_file)
-        url = f"sqlite:///{db_file}"
-    else:
-        from server.migrate import upgrade
-
-        url = request.getfixturevalue("fresh_pg")
-        upgrade(url)
-    return Settings(data_dir=tmp_path, database_url=url, demo_data=False,
-                    background_loop=False, push_enabled=False).with_secrets()
-
-
-@pytest.fixture
-def world(db, settings):
-    return build_world(db, settings)
-
-
-@pytest.fixture
-def phone(client, world):
-    login(client, "zhang.qiang")
-    return client
+settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
 
 
 def _fresh(db):
