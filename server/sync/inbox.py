@@ -4,7 +4,7 @@ As CouchDB and Replicache do, the server acknowledges a push once it is safe, no
 every rule has run:
 
 - ``receive`` writes the push's new mutations to ``sync_inbox`` in one small durable
-  commit and answers them "received" (the phone may delete its copy: nothing recorded in
+  commit (group-committed with the pushes arriving alongside: ``server.sync.receipts``) and answers them "received" (the phone may delete its copy: nothing recorded in
   the field can be lost from here on). Mutations already in the mutation log are
   answered with their stored result, as before.
 - The process's ``Applier`` (one worker thread per database, started on demand) applies
@@ -36,27 +36,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from server.db import open_session, session_scope, utcnow
+from server.db import open_session, utcnow
 from server.domain.text import N_, Message
 from server.models import SyncInbox
 from server.security import CurrentUser, load_user
-from server.sync.apply import OUTAGE, apply_push, one_writer
-from server.sync.log import MutationIn, Result, Stored, owned, stored_in
+from server.sync import receipts
+from server.sync.apply import OUTAGE, Pushed, apply_push
+from server.sync.log import MutationIn, Result, Stored, last_mutation_id, owned, stored_in
+from server.sync.receipts import base_engine
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # inbox rows read per round of the applier
 THREADS = 4  # applier threads per process on PostgreSQL
 RECEIVED = N_("Received by the server; being applied.")
-
-
-def base_engine(engine: Any) -> Engine:
-    """The engine itself, not a copy with execution options (one applier per database)."""
-    return getattr(engine, "_proxied", engine)
 
 
 @dataclass
@@ -92,93 +88,42 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
                  "device_time": m.device_time, "sent_at": sent_at, "received_at": now}
                 for m in new]
         try:
-            _gate(engine).write(engine, rows)
+            receipts.gate(engine).write(engine, rows)
         finally:
             worker.poke()  # also after a failure: it clears what it cannot find
     waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
     return Received(results, waiting, alone)
 
 
+def push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
+         sent_at: datetime | None, settings: Any) -> Pushed:
+    """``POST /sync/push``: receive the push durably, then answer each mutation with its
+    result (a push with nothing queued before it waits up to ``sync_wait_seconds`` for
+    them) or "received" (applied right after; a resend is answered from the log)."""
+    worker = applier(engine, settings)
+    got = receive(engine, user, client_id, mutations, sent_at, worker)
+    results = list(got.results)
+    alone = got.alone and settings.sync_wait_seconds > 0
+    if got.waiting and alone:
+        done = worker.wait(client_id, got.waiting, settings.sync_wait_seconds)
+        results = [r or (owned(done[m.id], user, m) if m.id in done else None)
+                   for m, r in zip(mutations, results, strict=True)]
+    with open_session(engine) as db:
+        if alone and any(r is None for r in results):  # applied by another process?
+            known = stored_in(db, client_id, [m.id for m in mutations])
+            results = [r or (owned(known[m.id], user, m) if m.id in known else None)
+                       for m, r in zip(mutations, results, strict=True)]
+        last = last_mutation_id(db, client_id, user.id)
+    return Pushed([r or received_result(m) for m, r in zip(mutations, results, strict=True)],
+                  last)
+
+
 def received_result(m: MutationIn) -> Result:
     return Result(m.id, "received", [Message(RECEIVED)])
 
 
-class _Gate:
-    """Receipts are written together and go before the applier's next push.
-
-    Group commit: the pushes that arrive while one receipt is being written wait for it,
-    then the first of them writes all of theirs in one transaction (one fsync for the
-    lot). And on SQLite's one write lock a receipt goes before the applier's next push:
-    it is one short INSERT, and an answer a phone is waiting for."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._waiting: list[_Receipt] = []
-        self._writing = False
-
-    def write(self, engine: Engine, rows: list[dict[str, Any]]) -> None:
-        """Store these inbox rows durably, alone or with others' (raises what failed)."""
-        mine = _Receipt(rows)
-        with self._cond:
-            self._waiting.append(mine)
-            while not mine.done and self._writing:
-                self._cond.wait()
-            if mine.done:
-                if mine.error is not None:
-                    raise mine.error
-                return
-            self._writing = True
-            batch, self._waiting = self._waiting, []
-        try:
-            _insert(engine, [row for receipt in batch for row in receipt.rows])
-            errors: list[BaseException | None] = [None] * len(batch)
-        except BaseException as exc:  # noqa: BLE001 - each receipt alone, to know whose it is
-            errors = [exc] if len(batch) == 1 else [_alone(engine, r.rows) for r in batch]
-        with self._cond:
-            for receipt, error in zip(batch, errors, strict=True):
-                receipt.done, receipt.error = True, error
-            self._writing = False
-            self._cond.notify_all()
-        if mine.error is not None:
-            raise mine.error
-
-    def clear(self, timeout: float = 1.0) -> None:
-        """Wait (bounded, so the applier is never starved) until no receipt is queued."""
-        with self._cond:
-            self._cond.wait_for(lambda: not self._waiting and not self._writing, timeout)
-
-
-@dataclass
-class _Receipt:
-    rows: list[dict[str, Any]]
-    done: bool = False
-    error: BaseException | None = None
-
-
-def _insert(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-        index_elements=["client_id", "mutation_id"])
-    with one_writer(engine), session_scope(engine, write=True, durable=True) as db:
-        db.connection().execute(insert, rows)
-
-
-def _alone(engine: Engine, rows: list[dict[str, Any]]) -> BaseException | None:
-    try:
-        _insert(engine, rows)
-    except BaseException as exc:  # noqa: BLE001 - handed to the push it belongs to
-        return exc
-    return None
-
-
-_gates: weakref.WeakKeyDictionary[Engine, _Gate] = weakref.WeakKeyDictionary()
 _appliers: weakref.WeakKeyDictionary[Engine, Applier] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
-
-
-def _gate(engine: Engine) -> _Gate:
-    with _lock:
-        return _gates.setdefault(base_engine(engine), _Gate())
 
 
 def applier(engine: Engine, settings: Any) -> Applier:
@@ -322,7 +267,7 @@ class Applier:
         # Disabled between receipt and now: a person with no roles, so each action is
         # refused with the reason and logged once, like any refusal.
         user = user or CurrentUser(first.staff_id, "", "", frozenset(), "zh", None, None)
-        _gate(self.engine).clear()
+        receipts.gate(self.engine).clear()
         results = apply_push(self.engine, user, client_id, mutations, self.settings,
                              now=first.received_at, sent_at=first.sent_at,
                              inbox_ids={r.mutation_id: r.id for r in rows},

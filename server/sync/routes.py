@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, create_model
 from sqlmodel import select
 
 from server.actions import audit
-from server.db import open_session, utcnow
+from server.db import utcnow
 from server.domain.bounds import SINGLE_LINE_PATTERN
 from server.models import ChangeRecord
 from server.routes._http import DB, fragment, get, post
@@ -30,7 +30,6 @@ from server.routes.params import ClientIdQuery, VersionQuery
 from server.sync import inbox
 from server.sync import mutations as _registered  # noqa: F401 - registers the field actions
 from server.sync.apply import MutationIn, Result, last_mutation_id, parse_device_time
-from server.sync.log import owned, stored_in
 from server.sync.registry import PAGE_LISTERS, REGISTRY
 
 log = logging.getLogger(__name__)
@@ -122,22 +121,10 @@ class SyncController(Controller):
         # The audit log says which phone replayed it (its client id) besides the browser.
         audit.current_device.set(f"{audit.current_device.get()} · {data.client_id[:12]}"[:64])
         mutations = [_incoming(m) for m in data.mutations]
-        worker = inbox.applier(engine, settings)
-        got = inbox.receive(engine, user, data.client_id, mutations,
-                            parse_device_time(data.sent_at), worker)
-        results = list(got.results)
-        alone = got.alone and settings.sync_wait_seconds > 0
-        if got.waiting and alone:  # nothing queued before it: wait for its results
-            done = worker.wait(data.client_id, got.waiting, settings.sync_wait_seconds)
-            results = [r or (owned(done[m.id], user, m) if m.id in done else None)
-                       for m, r in zip(mutations, results, strict=True)]
-        with open_session(engine) as db:
-            if alone and any(r is None for r in results):  # applied by another process?
-                known = stored_in(db, data.client_id, [m.id for m in mutations])
-                results = [r or (owned(known[m.id], user, m) if m.id in known else None)
-                           for m, r in zip(mutations, results, strict=True)]
-            last = last_mutation_id(db, data.client_id, user.id)
-        return PushReply(results=_answers(mutations, results), last_mutation_id=last)
+        pushed = inbox.push(engine, user, data.client_id, mutations,
+                            parse_device_time(data.sent_at), settings)
+        return PushReply(results=_answers(mutations, pushed.results),
+                         last_mutation_id=pushed.last_mutation_id)
 
     @get("/pull", summary="What changed for me since a version, and my last applied mutation")
     def pull(
@@ -202,13 +189,12 @@ def _incoming(m: Any) -> MutationIn:
     return MutationIn(m.id, name, args, parse_device_time(m.device_time))
 
 
-def _answers(mutations: list[MutationIn], results: list[Result | None]) -> list[MutationResult]:
+def _answers(mutations: list[MutationIn], results: list[Result]) -> list[MutationResult]:
     """One answer per mutation sent; a second copy of an id in the same push is a replay
     of the first (its one inbox row was applied once)."""
     seen: set[str] = set()
     out = []
     for m, r in zip(mutations, results, strict=True):
-        r = r or inbox.received_result(m)
         if m.id in seen and not r.replayed and r.status != "received":
             r = Result(**{**r.__dict__, "replayed": True})
         seen.add(m.id)
