@@ -4,10 +4,12 @@ As CouchDB and Replicache do, the server acknowledges a push once it is safe, no
 every rule has run:
 
 - ``receive`` writes the push's new mutations to ``sync_inbox`` in one small durable
-  commit (group-committed with the pushes arriving alongside: ``server.sync.receipts``) and answers them "received" (the phone may delete its copy: nothing recorded in
-  the field can be lost from here on). Mutations already in the mutation log are
-  answered with their stored result, as before.
-- The process's ``Applier`` (one worker thread per database, started on demand) applies
+  commit (group-committed with the pushes arriving alongside: ``server.sync.receipts``)
+  and answers them "received" (the phone may delete its copy: nothing recorded in the
+  field can be lost from here on). Mutations already in the mutation log are answered
+  with their stored result, as before.
+- The process's ``Applier`` (worker threads started on demand: one on SQLite, four on
+  PostgreSQL, each phone applied by one at a time) applies
   the inbox per phone and person in the order received, each push through
   ``apply_push`` (every rule, the mutation log deciding exactly-once), and deletes the
   inbox rows in the same transaction as their results.
