@@ -43,6 +43,7 @@ from server.models import (
     StaffRole,
     SupportRequest,
 )
+from server.queries.calendar import load_calendar
 from server.queries.duty import OnDuty, on_duty
 
 # -- who may get a job (D11) -------------------------------------------------------------
@@ -201,9 +202,11 @@ def month_backups(db: Session, kind: str, region: str | None, now: datetime,
                   settings: Any) -> list[Staff]:
     """S12: this month's backups of the job's group (onsite: of the request's region, when
     given) who are active and not on duty themselves now (shifts and D17's configured
-    office hours), by name."""
-    tz = ZoneInfo(settings.time_zone)
-    month = now.astimezone(tz).strftime("%Y-%m")
+    office hours), by name. The month is the duty night's: 02:00 on 1 December belongs
+    to the night of 30 November, so to November's roster and its backups (D10)."""
+    slot = load_calendar(db, settings.time_zone).slot_at(now)
+    day = slot.day if slot is not None else now.astimezone(ZoneInfo(settings.time_zone)).date()
+    month = day.strftime("%Y-%m")
     query = (select(Staff).join(RosterBackup, RosterBackup.staff_id == Staff.id)
              .join(Roster, Roster.id == RosterBackup.roster_id)
              .where(Roster.month == month, Staff.active, Staff.group == kind)

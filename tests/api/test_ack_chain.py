@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -18,6 +17,7 @@ from server.jobs import loop
 from server.jobs.ack_chain import ack_chain
 from server.migrate import upgrade
 from server.models import AuditEntry, ChangeRecord, Job, Notification, Roster, RosterBackup
+from server.queries.calendar import load_calendar
 from server.settings import Settings
 from tests.api.dispatch_data import engineer, handed_off, on_shift
 from tests.conftest import add_staff
@@ -25,16 +25,25 @@ from tests.conftest import add_staff
 M = timedelta(minutes=1)
 
 
-def add_backups(db: Session, now, *people) -> None:
-    """S12: this month's backups (the month as Shanghai counts it)."""
-    month = now.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    roster = db.exec(select(Roster).where(Roster.month == month)).first()
-    if roster is None:
-        roster = Roster(month=month, status="published", published_at=now - timedelta(days=10))
-        db.add(roster)
-        db.flush()
-    for person in people:
-        db.add(RosterBackup(roster_id=roster.id, staff_id=person.id))
+def add_backups(db: Session, now, *people, hours: float = 1) -> None:
+    """S12: the backups of the month of every duty night (or day) from ``now`` to
+    ``hours`` later, as Shanghai counts it (02:00 on the 1st is the last night of the
+    month before; 08:05 on 1 January is January's): the same people, as a roster keeps
+    its backups from one month to the next."""
+    cal = load_calendar(db)
+    months = set()
+    for at in (now, now + timedelta(hours=hours)):
+        slot = cal.slot_at(at)
+        day = slot.day if slot is not None else cal.local(at).date()
+        months.add(day.strftime("%Y-%m"))
+    for month in sorted(months):
+        roster = db.exec(select(Roster).where(Roster.month == month)).first()
+        if roster is None:
+            roster = Roster(month=month, status="published", published_at=now - timedelta(days=10))
+            db.add(roster)
+            db.flush()
+        for person in people:
+            db.add(RosterBackup(roster_id=roster.id, staff_id=person.id))
     db.commit()
 
 
@@ -249,3 +258,21 @@ def test_two_processes_take_each_step_once_postgresql(fresh_pg, tmp_path):
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_the_backups_of_a_night_that_crosses_into_a_new_month_are_that_nights(db, settings):
+    """D10/S12: 00:05 on 1 December belongs to the night of 30 November, so November's
+    backups are called (the chain once skipped them from midnight to 08:00 on the 1st);
+    December's daytime is December's."""
+    from datetime import UTC, datetime
+
+    from server.actions.assign import month_backups
+
+    evening = datetime(2026, 11, 30, 15, 58, tzinfo=UTC)  # 23:58 in Shanghai
+    bu = engineer(db, "bu", "onsite", "urban", display_name="备班城区")
+    add_backups(db, evening, bu)  # November's roster
+    after_midnight = evening + timedelta(minutes=7)  # 00:05 on 1 December in Shanghai
+    assert [s.id for s in month_backups(db, "onsite", "urban", evening, settings)] == [bu.id]
+    assert [s.id for s in month_backups(db, "onsite", "urban", after_midnight, settings)] == [bu.id]
+    morning = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 on a Tuesday: December's
+    assert month_backups(db, "onsite", "urban", morning, settings) == []
