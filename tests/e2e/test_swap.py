@@ -10,6 +10,8 @@ import pytest
 
 from tests.e2e.conftest import LAPTOP, PHONE, LiveServer, screenshot, sign_in
 
+MID_NOVEMBER = "2026-11-20T21:00:00+08:00"
+
 pytestmark = pytest.mark.e2e
 
 SMALL_TARGETS_JS = """
@@ -83,8 +85,18 @@ def test_engineer_asks_for_a_swap_on_the_phone_and_the_manager_approves(server, 
     screenshot(phone, "swap-outcome-phone")
 
 
-def test_roster_grid_at_laptop_size(server, new_context):
-    base = server.url
+@pytest.fixture
+def november_server(tmp_path):
+    """A server whose clock starts on a November evening: its demo rosters are November's
+    and December's, so January 2027 (whose holidays no package knows yet) is still to be
+    drafted, whatever day the suite runs."""
+    live = LiveServer(tmp_path / "live", {"FIELDOPS_CLOCK_START": MID_NOVEMBER}).start()
+    yield live
+    live.stop()
+
+
+def test_roster_grid_at_laptop_size(november_server, new_context):
+    base = november_server.url
     page = new_context(LAPTOP).new_page()
     sign_in(page, base, "manager")
     page.goto(base + "/roster/")
