@@ -185,6 +185,9 @@ def test_a_pushed_job_is_shown_and_accepted_offline_then_once_online(server, new
     synced(page)
     assert sql(server, "SELECT count(*) FROM audit_entry WHERE action = 'job.accepted' "
                        "AND entity = 'job' AND entity_id = ?", str(job["job_id"])) == [(1,)]
+    # the second tap's push may still be on its way when the page last said "synced"
+    until(lambda: len(sql(server, "SELECT result FROM client_mutation WHERE name = 'accept'"))
+          == 2, what="the second tap logged")
     rows = sql(server, "SELECT result FROM client_mutation WHERE name = 'accept'")
     assert len(rows) == 2 and {r[0] for r in rows} <= {"applied", "flagged"}
     until(lambda: sql(server, "SELECT acknowledged_at FROM notification WHERE id = ?",
