@@ -10,7 +10,10 @@ Builds a fresh SQLite database in a temporary folder with demo-like data scaled 
    prints p50 / p95 / max in milliseconds and the size of the HTML;
 2. serves the app on a real uvicorn (loopback HTTP, one signed-in dispatcher) and prints
    p50 / p95 of the board page and of its htmx refresh fragment, as served when nothing
-   changed since the last render and as the first fetch after a change, next to a
+   changed since the last render and as the first fetch after a change (on the change
+   event of the dispatcher's own /events stream, as an open board fetches; and, for
+   comparison, at once when the other dispatcher's POST answers, before any board could
+   know), next to a
    hello-world route added to this bench's app only (``/bench/hello``: a plain async
    handler behind the same middleware, session and guards), with the ratio of each p95
    to the hello-world p95;
@@ -291,7 +294,8 @@ def serve(app) -> tuple[uvicorn.Server, str]:
 def served_board(app, renders: int) -> None:
     """The board over real HTTP from uvicorn, against a hello-world route of the same
     server. "after a change": another dispatcher pauses or resumes a clock (not timed),
-    then the board is fetched, as every open board does when the change event arrives."""
+    then the board is fetched, as every open board does when the change event arrives
+    (the dispatcher's event goes out once the board for the change is rendered)."""
     server, base = serve(app)
     viewer = httpx.Client(base_url=base, timeout=30, headers={"accept": "text/html",
                                                                "accept-encoding": "identity"})
@@ -319,17 +323,59 @@ def served_board(app, renders: int) -> None:
     for _ in range(renders):
         for label, (url, headers) in cases.items():
             timed(label, url, headers)
+    arrivals: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    def listen() -> None:  # the viewer's /events stream, reconnecting like a browser
+        with httpx.Client(base_url=base, timeout=30, cookies=viewer.cookies) as c:
+            while not stop.is_set():
+                with c.stream("GET", "/events") as r:
+                    for raw in r.iter_lines():
+                        arrivals.put(raw)
+                        if stop.is_set():
+                            return
+
+    def change(rid: int, pause: bool) -> bool:
+        while not arrivals.empty():
+            arrivals.get_nowait()
+        if pause:
+            r = actor.post(f"/board/requests/{rid}/clocks/resolution/pause",
+                           data={"reason": "客户要求等待"}, headers=csrf)
+        else:
+            r = actor.post(f"/board/requests/{rid}/clocks/resolution/resume", headers=csrf)
+        return r.status_code == 200
+
+    def on_event() -> None:  # until the viewer's stream announces the change (not timed)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if arrivals.get(timeout=1).startswith("event: change"):
+                    return
+            except queue.Empty:
+                pass
+        print("  (no change event within 10 s)")
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(0.5)
     rid, done = 1, 0
     while done < renders and rid < 2000:  # a change, then the fetch every open board makes
-        r = actor.post(f"/board/requests/{rid}/clocks/resolution/pause",
-                       data={"reason": "客户要求等待"}, headers=csrf)
-        if r.status_code != 200:  # no running resolution clock on this one
+        if not change(rid, pause=True):  # no running resolution clock on this one
             rid += 1
             continue
-        timed("  page, first fetch after a change", "/board", {})
-        actor.post(f"/board/requests/{rid}/clocks/resolution/resume", headers=csrf)
-        timed("  fragment, first fetch after a change", "/board?rows=200", refresh)
+        on_event()
+        timed("  page, fetched on the change event", "/board", {})
+        change(rid, pause=False)
+        on_event()
+        timed("  fragment, fetched on the change event", "/board?rows=200", refresh)
+        change(rid, pause=True)  # the fetch before the event: not what a board does
+        timed("  page, fetched as the POST answers (before its event)", "/board", {})
+        on_event()  # (its event, so that it is not taken for the next change's)
+        change(rid, pause=False)
+        timed("  fragment, fetched as the POST answers (before its event)",
+              "/board?rows=200", refresh)
+        on_event()
         done += 1
+    stop.set()
     server.should_exit = True
     hello = pct(wall["hello-world route (/bench/hello)"], 95)
     print(f"\nServed by uvicorn over loopback HTTP (2,000 open requests), {load_note()}:")

@@ -1,9 +1,9 @@
 """Every screen family's routes, collected for create_app."""
 
-from server.routes import admin, auth, board, home, intake, profile, remote, system
+from server.routes import admin, auth, board, events, home, intake, profile, remote, system
 
 ROUTES = [*auth.ROUTES, *home.ROUTES, *admin.ROUTES, *profile.ROUTES, *system.ROUTES,
-          *intake.ROUTES, *board.ROUTES, *remote.ROUTES]
+          *intake.ROUTES, *board.ROUTES, *events.ROUTES, *remote.ROUTES]
 
 # The onsite engineer's phone and the offline sync protocol (issue 4).
 from server.routes import field  # noqa: E402

@@ -9,25 +9,16 @@ cancel.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import litestar
 from litestar import Controller, Request
-from litestar.channels import ChannelsPlugin
-from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
-from litestar.response import Response, ServerSentEvent
-from litestar.response.sse import ServerSentEventMessage
-from sqlalchemy import func
+from litestar.response import Response
 from sqlmodel import Session, select
 
-from server import live
 from server.actions import ActionError, field_flags
 from server.actions import assign as assign_actions
 from server.actions import jobs as job_actions
@@ -38,7 +29,7 @@ from server.domain.sla import CLOCK_KINDS
 from server.domain.text import N_
 from server.i18n import gettext as _
 from server.i18n import render
-from server.models import ACTIVE_JOB_STATUSES, ChangeRecord, Job, Role, SupportRequest
+from server.models import ACTIVE_JOB_STATUSES, Job, Role, SupportRequest
 from server.queries import duty as duty_q
 from server.queries import request_page as rp
 from server.queries.board_duty import person_jobs
@@ -340,79 +331,4 @@ def _name(db: Session, staff_id: int | None) -> str:
     return staff.display_name if staff else "—"
 
 
-# -- server-sent events ------------------------------------------------------------------
-
-STREAM_SECONDS = 25.0  # then the browser reconnects (so a server can stop promptly)
-PING_SECONDS = 10.0
-RETRY_MS = 1000
-
-
-def current_version(engine) -> int:
-    with Session(engine) as db:
-        return db.exec(select(func.max(ChangeRecord.version))).one() or 0
-
-
-async def change_stream(plugin: ChannelsPlugin, engine, last_seen: int | None,
-                        lifetime: float = STREAM_SECONDS) -> AsyncIterator[ServerSentEventMessage]:
-    """Relay every committed change until ``lifetime`` ends.
-
-    Each event's id is the server's change version, so a browser that reconnects
-    (``Last-Event-ID``) hears at once about anything it missed meanwhile.
-    """
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-    async with plugin.start_subscription([live.CHANNEL]) as subscriber, \
-            subscriber.run_in_background(queue.put):
-        version = await sync_to_thread(current_version, engine)
-        if last_seen is not None and last_seen < version:
-            yield ServerSentEventMessage(event="change", data='{"requests": null}', id=version,
-                                         retry=RETRY_MS)
-        else:
-            yield ServerSentEventMessage(data=None, comment="ready", id=version, retry=RETRY_MS)
-        ends = loop.time() + lifetime
-        while (left := ends - loop.time()) > 0:
-            try:
-                first = await asyncio.wait_for(queue.get(), timeout=min(PING_SECONDS, left))
-            except TimeoutError:
-                yield ServerSentEventMessage(data=None, comment="ping")
-                continue
-            batch = [first]
-            while not queue.empty():
-                batch.append(queue.get_nowait())
-            version = await sync_to_thread(current_version, engine)
-            yield ServerSentEventMessage(event="change", data=_merge(batch), id=version)
-
-
-def _merge(batch: list[bytes]) -> str:
-    if len(batch) == 1:
-        return batch[0].decode()
-    requests: set[int] | None = set()
-    staff: set[int] | None = set()
-    entities: set[str] = set()
-    for raw in batch:
-        msg = json.loads(raw)
-        entities.update(msg.get("entities") or [])
-        if requests is not None:
-            requests = None if msg.get("requests") is None else requests | set(msg["requests"])
-        if staff is not None:
-            staff = None if msg.get("staff") is None else staff | set(msg["staff"])
-    return json.dumps({"entities": sorted(entities),
-                       "requests": None if requests is None else sorted(requests),
-                       "staff": None if staff is None else sorted(staff)})
-
-
-class EventsController(Controller):
-    """``GET /events``: server-sent events for every signed-in screen that shows live data."""
-
-    path = "/events"
-    include_in_schema = False
-
-    @litestar.get("/")
-    async def stream(self, request: Request) -> ServerSentEvent:
-        plugin = live.hub(request.app)
-        last = _int(request.headers.get("last-event-id"))
-        return ServerSentEvent(change_stream(plugin, request.app.state.engine, last),
-                               headers={"Cache-Control": "no-cache"})
-
-
-ROUTES = [BoardController, EventsController]
+ROUTES = [BoardController]

@@ -13,14 +13,25 @@ Nothing per person goes into the shared HTML: it is rendered with the board's da
 the words of its language only (no user, no request, no CSRF token); the page around it
 (name, CSRF token, language switch) is rendered per request.
 
-Rendering happens in the handler's worker thread (``render``), never on the event loop:
+Rendered before the boards are told: each board shape (language, rows shown) asked for
+within ``HOT_SECONDS`` is rendered for the newest change as soon as the change reaches this
+process, and ``GET /events`` sends a dispatcher the change only once that render exists
+(``prepared``, at most ``PREPARE_WAIT`` seconds), so the fetch every open board makes on
+the event is answered from it. Changes arriving while one render is made are rendered
+together next (one render in flight per process).
+
+Rendering happens in a worker thread (``render``, ``prepare``), never on the event loop:
 a ``Template`` returned by a handler is rendered by Litestar on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -28,12 +39,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request
+from litestar.concurrency import sync_to_thread
 from litestar.response import Response, Template
 from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from server.i18n import current_locale
+from server.db import open_session, utcnow
+from server.i18n import current_locale, set_locale
 from server.models import ChangeRecord
 from server.queries import board as q
 from server.queries import board_page as bp
@@ -42,7 +55,10 @@ from server.routes import board_rows
 
 MAX_AGE = 2.0  # seconds a shared render is handed out for, when nothing changed
 KEPT = 32  # renders kept (versions x languages x rows shown)
+HOT_SECONDS = 60.0  # a board shape asked for within this long is rendered on each change
+PREPARE_WAIT = 2.0  # seconds a change event waits at most for its render
 STATE_KEY = "board_renders"  # app.state: this app's SharedRenders
+log = logging.getLogger(__name__)
 DUTY_TAG = '<section id="duty" class="panel duty"'  # partials/board_duty.html; the htmx refresh swaps it out of band
 
 
@@ -71,7 +87,24 @@ class SharedRenders:
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._making: dict[Hashable, threading.Lock] = {}
+        self._wanted: dict[tuple[str, int | None], float] = {}  # (language, shown) -> asked at
         self.made = 0  # how many values were made (tests, bench)
+        self.prepared_version = 0  # the newest change version rendered ahead (``prepare``)
+        self.preparing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
+
+    def want(self, locale: str, shown: int | None) -> None:
+        """A board of this language and size was asked for: render it ahead for a while."""
+        with self._lock:
+            self._wanted[(locale, shown)] = time.monotonic()
+
+    def wanted(self) -> list[tuple[str, int | None]]:
+        """The board shapes asked for within ``HOT_SECONDS``."""
+        with self._lock:
+            since = time.monotonic() - HOT_SECONDS
+            for key in [k for k, at in self._wanted.items() if at < since]:
+                del self._wanted[key]
+            return list(self._wanted)
 
     def _fresh(self, key: Hashable) -> tuple[bool, Any]:
         entry = self._entries.get(key)
@@ -121,12 +154,57 @@ def change_version(db: Session) -> int:
 
 def shared_board(request: Request, db: Session, now, shown: int | None) -> SharedBoard:
     """The board with its first ``shown`` rows (None: every row), as shared HTML."""
-    settings = request.app.state.settings
+    app = request.app
+    renders = renders_of(app)
     key = (change_version(db), current_locale(), shown)
-    return renders_of(request.app).get(key, lambda: _make(request, db, now, settings, shown))
+    renders.want(key[1], shown)
+    return renders.get(key, lambda: _make(app, db, now, app.state.settings, shown))
 
 
-def _make(request: Request, db: Session, now, settings: Any, shown: int | None) -> SharedBoard:
+def prepare(app: Any) -> int:
+    """Render the board for the newest change in every shape asked for lately (in this
+    worker thread); answers the change version rendered (0: no board open here)."""
+    renders = renders_of(app)
+    wanted = renders.wanted()
+    if not wanted:
+        return 0
+    settings = app.state.settings
+    with open_session(app.state.engine) as db:
+        version, now = change_version(db), utcnow()
+        for locale, shown in wanted:
+            def make_one(locale: str = locale, shown: int | None = shown) -> None:
+                set_locale(locale)  # in a copy of this thread's context: gone afterwards
+                renders.get((version, locale, shown),
+                            lambda: _make(app, db, now, settings, shown))
+            contextvars.copy_context().run(make_one)
+    return version
+
+
+async def prepared(app: Any, version: int) -> None:
+    """Until the board for change ``version`` (or newer) is rendered ahead, at most
+    ``PREPARE_WAIT`` seconds: one render in flight per process, the changes that arrive
+    meanwhile rendered together after it. Never raises (a failed render is logged; the
+    boards then render on their fetch, as before)."""
+    renders = renders_of(app)
+    if renders.prepared_version >= version or not renders.wanted():
+        return
+    lock = renders.preparing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+    async def run() -> None:
+        async with lock:
+            if renders.prepared_version < version:
+                done = await sync_to_thread(prepare, app)
+                renders.prepared_version = max(renders.prepared_version, done, version)
+
+    try:
+        await asyncio.wait_for(asyncio.shield(run()), PREPARE_WAIT)
+    except TimeoutError:
+        log.warning("board render for change %s took over %s s", version, PREPARE_WAIT)
+    except Exception:  # noqa: BLE001 - the event goes out anyway; the fetch renders
+        log.exception("board render ahead of change %s failed", version)
+
+
+def _make(app: Any, db: Session, now, settings: Any, shown: int | None) -> SharedBoard:
     if shown is None:  # every row: the full computation
         full = q.board(db, now, settings)
         data = bp.BoardPage(now, full.rows, len(full.rows), board_duty(db, now, settings),
@@ -138,7 +216,7 @@ def _make(request: Request, db: Session, now, settings: Any, shown: int | None) 
     words = board_rows.words()
     rows = board_rows.rows_html(data.rows, words, ZoneInfo(settings.time_zone))
     more = board_rows.more_row(shown, data.open - shown, words)
-    engine = request.app.template_engine
+    engine = app.template_engine
     # the board's data and its language only: no user, request or CSRF token in here
     context = {"board": data, "attention_labels": q.ATTENTION_LABELS, "rows_html": rows + more}
     duty = engine.get_template("partials/board_duty.html").render(**context)

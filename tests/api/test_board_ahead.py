@@ -1,0 +1,111 @@
+"""The board rendered ahead: a dispatcher's change event goes out once the board for that
+change is rendered, so the fetch every open board makes on the event renders nothing
+(``board_shared.prepare``/``prepared``; a real uvicorn and a real event stream)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from server.actions import jobs as J
+from server.db import utcnow
+from server.routes import board_shared
+from tests.api.dispatch_data import engineer, handed_off, on_shift
+from tests.api.test_board import crew, read_events, served, signed_in  # noqa: F401 - fixtures
+
+
+def _change_later(db, people, req, assignee, settings) -> threading.Thread:
+    def change() -> None:
+        time.sleep(0.2)
+        J.assign_job(db, people["dispatcher"].id, req.id, assignee.id, "remote", utcnow(), settings)
+        db.commit()
+
+    thread = threading.Thread(target=change)
+    thread.start()
+    return thread
+
+
+def _first_change(lines) -> dict:
+    events = read_events(lines, lambda ev: any(e.get("event") == "change" for e in ev))
+    return next(e for e in events if e.get("event") == "change")
+
+
+def test_the_fetch_on_a_change_event_finds_the_board_rendered(served, app, db, people, crew, settings):  # noqa: F811
+    req = handed_off(db, people["agent"], utcnow(), settings)
+    watcher, other = signed_in(served, "dispatcher"), signed_in(served, "manager")
+    assert other.get("/board", headers={"hx-request": "true"}).status_code == 200  # a board is open
+    renders = board_shared.renders_of(app)
+    with watcher.stream("GET", "/events") as r:
+        lines = r.iter_lines()
+        assert next(lines) == ": ready"
+        thread = _change_later(db, people, req, crew["r1"], settings)
+        event = _first_change(lines)
+        thread.join()
+        made = renders.made
+        assert any(key[0] == int(event["id"]) for key in renders._entries)  # rendered first
+        board = other.get("/board", headers={"hx-request": "true"}).text
+        page = watcher.get("/board").text
+    assert renders.made == made  # both answered from the render made before the event
+    for html in (board, page):
+        row = html[html.index(f'<tr data-r="{req.id}"'):]
+        assert "张伟" in row[:row.index("</tr>")]  # the assignment is on it
+
+
+def test_an_engineers_stream_renders_no_board(served, app, db, people, crew, settings):  # noqa: F811
+    req = handed_off(db, people["agent"], utcnow(), settings)
+    dispatcher = signed_in(served, "dispatcher")
+    assert dispatcher.get("/board").status_code == 200  # a board shape is wanted
+    renders = board_shared.renders_of(app)
+    made = renders.made
+    engineer_phone = signed_in(served, "r1")
+    with engineer_phone.stream("GET", "/events") as r:
+        lines = r.iter_lines()
+        assert next(lines) == ": ready"
+        thread = _change_later(db, people, req, crew["r1"], settings)
+        _first_change(lines)
+        thread.join()
+    assert renders.made == made
+
+
+def test_a_failed_render_ahead_still_sends_the_event(served, app, db, people, crew, settings, monkeypatch):  # noqa: F811
+    req = handed_off(db, people["agent"], utcnow(), settings)
+    watcher = signed_in(served, "dispatcher")
+    assert watcher.get("/board").status_code == 200
+
+    def broken(_app):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(board_shared, "prepare", broken)
+    with watcher.stream("GET", "/events") as r:
+        lines = r.iter_lines()
+        assert next(lines) == ": ready"
+        thread = _change_later(db, people, req, crew["r1"], settings)
+        event = _first_change(lines)
+        thread.join()
+    assert str(req.id) in event["data"]
+    row = watcher.get("/board", headers={"hx-request": "true"}).text
+    assert "张伟" in row[row.index(f'<tr data-r="{req.id}"'):]
+
+
+def test_only_board_shapes_asked_for_lately_are_rendered_ahead(app, db, people, settings, monkeypatch):
+    renders = board_shared.SharedRenders()
+    renders.want("zh", 200)
+    renders.want("en", 400)
+    assert sorted(renders.wanted()) == [("en", 400), ("zh", 200)]
+    later = time.monotonic() + board_shared.HOT_SECONDS + 1
+    monkeypatch.setattr(board_shared.time, "monotonic", lambda: later)
+    renders.want("zh", 200)
+    assert renders.wanted() == [("zh", 200)]
+
+
+def test_a_board_rendered_ahead_speaks_each_language_asked_for(app, db, people, settings):
+    remote = engineer(db, "r9", "remote", display_name="王五")
+    on_shift(db, utcnow(), remote)
+    handed_off(db, people["agent"], utcnow(), settings)
+    renders = board_shared.renders_of(app)
+    renders.want("zh", 200)
+    renders.want("en", 200)
+    version = board_shared.prepare(app)
+    assert version > 0
+    zh, en = renders._entries[(version, "zh", 200)][1], renders._entries[(version, "en", 200)][1]
+    assert "当前在岗" in zh.duty and "On duty now" in en.duty and "当前在岗" not in en.duty
