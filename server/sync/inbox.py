@@ -32,7 +32,8 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # inbox rows read per round of the applier
 THREADS = 4  # applier threads per process on PostgreSQL
+DEFER_SECONDS = 0.5  # the longest the applier lets receipts go first, in a row
 RECEIVED = N_("Received by the server; being applied.")
 
 
@@ -68,31 +70,37 @@ class Received:
 
 
 def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
-            sent_at: datetime | None, worker: Applier, now: datetime | None = None) -> Received:
+            sent_at: datetime | None, worker: Applier, now: datetime | None = None,
+            apply_here: bool = False) -> Received:
     """Durably receive a push: one INSERT of its new mutations, committed with the fsync
-    (README Durability) before the phone is answered; then ``worker`` applies them.
+    (README Durability) before the phone is answered; then ``worker`` applies them
+    (``apply_here`` and nothing queued before them: the caller does, ``Applier.catch_up``).
 
     Raises the database's error on an outage (the route answers 503; nothing stored)."""
     ids = [m.id for m in mutations]
-    with open_session(engine) as db:
-        known = stored_in(db, client_id, ids)
-    results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
-                                    for m in mutations]
-    new = [m for m in mutations if m.id not in known]
-    alone = False
-    if new:
-        # counted as queued before the commit, so a push right behind it does not take
-        # itself for alone and wait behind this one's rows
-        alone = worker.expect(client_id, [m.id for m in new])
-        now = now or utcnow()
-        rows = [{"client_id": client_id, "mutation_id": m.id, "staff_id": user.id,
-                 "name": m.name[:200], "args": json.dumps(m.args, default=str),
-                 "device_time": m.device_time, "sent_at": sent_at, "received_at": now}
-                for m in new]
-        try:
-            receipts.gate(engine).write(engine, rows)
-        finally:
-            worker.poke()  # also after a failure: it clears what it cannot find
+    with worker.receiving():
+        with open_session(engine) as db:
+            known = stored_in(db, client_id, ids)
+        results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
+                                        for m in mutations]
+        new = [m for m in mutations if m.id not in known]
+        alone = False
+        if new:
+            # counted as queued before the commit, so a push right behind it does not take
+            # itself for alone and wait behind this one's rows
+            alone = worker.expect(client_id, [m.id for m in new])
+            now = now or utcnow()
+            rows = [{"client_id": client_id, "mutation_id": m.id, "staff_id": user.id,
+                     "name": m.name[:200], "args": json.dumps(m.args, default=str),
+                     "device_time": m.device_time, "sent_at": sent_at, "received_at": now}
+                    for m in new]
+            try:
+                receipts.gate(engine).write(engine, rows)
+            except BaseException:
+                worker.poke()  # it clears what it cannot find
+                raise
+            if not (alone and apply_here):
+                worker.poke()
     waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
     return Received(results, waiting, alone)
 
@@ -103,10 +111,17 @@ def push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
     result (a push with nothing queued before it waits up to ``sync_wait_seconds`` for
     them) or "received" (applied right after; a resend is answered from the log)."""
     worker = applier(engine, settings)
-    got = receive(engine, user, client_id, mutations, sent_at, worker)
+    waits = settings.sync_wait_seconds > 0
+    got = receive(engine, user, client_id, mutations, sent_at, worker, apply_here=waits)
     results = list(got.results)
-    alone = got.alone and settings.sync_wait_seconds > 0
+    alone = got.alone and waits
     if got.waiting and alone:
+        try:  # in this thread: no hand-off to the applier's thread and back
+            worker.catch_up(client_id)
+        except OUTAGE:  # received all the same: the applier and the tick try again
+            log.warning("sync inbox: database unavailable while applying; answered received")
+        if worker.queued(client_id, got.waiting):  # another thread had it, or it failed
+            worker.poke()
         done = worker.wait(client_id, got.waiting, settings.sync_wait_seconds)
         results = [r or (owned(done[m.id], user, m) if m.id in done else None)
                    for m, r in zip(mutations, results, strict=True)]
@@ -143,12 +158,7 @@ def applier(engine: Engine, settings: Any) -> Applier:
 def catch_up(engine: Engine, settings: Any, client_id: str) -> None:
     """Apply what this phone's earlier pushes left in the inbox, in order, before an
     action it posts directly (the field form): that action must not overtake them."""
-    with open_session(engine) as db:
-        rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
-                            .order_by(SyncInbox.id)).all())
-    if rows:
-        worker = applier(engine, settings)
-        worker._apply_client(client_id, _by_client(rows)[client_id])
+    applier(engine, settings).catch_up(client_id)
 
 
 class Applier:
@@ -166,6 +176,8 @@ class Applier:
         self._threads: set[threading.Thread] = set()
         self._again = False
         self._busy: set[str] = set()  # phones a thread of this process is applying now
+        self._receiving = 0  # receipts under way in this process (``receiving``)
+        self._deferred_since: float | None = None  # the applier has let receipts go first
         # PostgreSQL applies several phones at once (its round trips leave the CPU idle);
         # SQLite has one writer, so one thread
         self.threads = THREADS if engine.dialect.name == "postgresql" else 1
@@ -176,6 +188,40 @@ class Applier:
             alone = not self._queued
             self._queued.update((client_id, i) for i in ids)
             return alone
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """A receipt under way: the applier lets it go first (``let_receipts_first``)."""
+        with self._cond:
+            self._receiving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._receiving -= 1
+                if not self._receiving:
+                    self._cond.notify_all()
+
+    def let_receipts_first(self) -> None:
+        """Before each push it applies: while receipts are under way in this process, wait
+        for them (they share the CPU and the interpreter with the applier, and a phone
+        waits for each: it deletes its copy on that answer), but never more than
+        ``DEFER_SECONDS`` in a row, so a steady stream of receipts cannot starve it."""
+        with self._cond:
+            if not self._receiving:
+                self._deferred_since = None
+                return
+            now = time.monotonic()
+            if self._deferred_since is None:
+                self._deferred_since = now
+            left = self._deferred_since + DEFER_SECONDS - now
+            if left > 0 and self._cond.wait_for(lambda: not self._receiving, left):
+                self._deferred_since = None
+
+    def queued(self, client_id: str, ids: Iterable[str]) -> bool:
+        """Whether any of these is received here and not applied yet."""
+        with self._cond:
+            return any((client_id, i) in self._queued for i in ids)
 
     def poke(self) -> None:
         """Apply what the inbox holds now (start the workers, or make them look again)."""
@@ -220,6 +266,14 @@ class Applier:
                     self._cond.notify_all()
                 return
 
+    def catch_up(self, client_id: str) -> int:
+        """Apply what the inbox holds for this phone, in order, in the calling thread (0
+        when another thread or process applies it now). Raises ``OUTAGE``."""
+        with open_session(self.engine) as db:
+            rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
+                                .order_by(SyncInbox.id)).all())
+        return self._apply_client(client_id, _by_client(rows)[client_id]) if rows else 0
+
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
         Returns how many rows were answered (0: nothing more to do now)."""
@@ -247,6 +301,7 @@ class Applier:
             if not mine:  # another process applies this phone now
                 return 0
             for rows in pushes:
+                self.let_receipts_first()
                 try:
                     answered = self._apply_push(client_id, rows)
                 except OUTAGE:

@@ -304,3 +304,38 @@ def test_the_receipt_is_synced_to_disk_and_the_apply_need_not_be(phone, db, worl
     event.remove(phone.app.state.engine, "before_cursor_execute", _record)
     assert ("sync_inbox", "FULL") in seen
     assert ("client_mutation", "NORMAL") in seen
+
+
+def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
+    """Nothing queued before it: the request applies it itself and answers the results
+    (no hand-off to the applier's thread, which here never starts)."""
+    batch = [check_in(world.job.id), note(world.job.id), done(world.job.id)]
+    r = results(push(phone, batch))
+    assert [x["status"] for x in r] == ["applied", "applied", "applied"], r
+    assert inbox_rows(db) == []
+    assert_each_fact_once(db, batch)
+
+
+def test_the_applier_lets_receipts_go_first_but_is_never_starved(phone, monkeypatch):
+    """While a receipt is under way the applier waits for it before its next push; a
+    receipt that never ends holds it back at most ``DEFER_SECONDS``."""
+    worker = inbox.Applier(phone.app.state.engine, phone.app.state.settings)
+    went = threading.Event()
+
+    def apply_next() -> None:
+        worker.let_receipts_first()
+        went.set()
+
+    with worker.receiving():
+        waiting = threading.Thread(target=apply_next)
+        waiting.start()
+        assert not went.wait(0.2)  # held back while the receipt is under way
+    waiting.join(10)
+    assert went.is_set()  # and on its way as soon as it ends
+    monkeypatch.setattr(inbox, "DEFER_SECONDS", 0.05)
+    went.clear()
+    with worker.receiving():  # a receipt that outlasts the bound
+        starved = threading.Thread(target=apply_next)
+        starved.start()
+        starved.join(10)
+        assert went.is_set()
