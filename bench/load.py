@@ -186,7 +186,7 @@ class Run:
     async def board(self, client: httpx.AsyncClient, streams: httpx.AsyncClient,
                     cookies: dict[str, str]) -> None:
         dev = Device("board", cookies)
-        state = {"rows": 0, "busy": False, "again": False, "timer": False}
+        state = {"rows": 0, "busy": False, "again": False, "timer": False, "seen": None}
         tasks: set[asyncio.Task] = set()
         await _until(self.plan.start + self.rng.uniform(0, 5))
         r = await self.call(client, "board page", dev, "GET", "/board/",
@@ -206,7 +206,8 @@ class Run:
                     r = await self.call(client, "board refresh", dev, "GET", "/board",
                                         params={"rows": state["rows"]},
                                         headers=dev.headers(accept="text/html", **{
-                                            "hx-request": "true", "hx-current-url": self.plan.base + "/board/"}))
+                                            "hx-request": "true", "hx-current-url": self.plan.base + "/board/",
+                                            **({"fo-seen": state["seen"]} if state["seen"] else {})}))
                     if r is not None:
                         state["rows"] = len(ROWS_RE.findall(r.text))
                     if not state["again"] or time.time() >= self.end:
@@ -214,8 +215,9 @@ class Run:
             finally:
                 state["busy"] = False
 
-        def changed() -> None:
+        def changed(version: str | None) -> None:
             self.events += 1
+            state["seen"] = version
             if not state["timer"]:
                 state["timer"] = True
                 task = asyncio.create_task(refresh())
@@ -251,7 +253,7 @@ class Run:
                         event = line[6:].strip()
                     elif not line:
                         if event == "change":
-                            changed()
+                            changed(last)
                         event = ""
         except httpx.HTTPError as exc:
             self.stats.fail("board events", f"GET /events: {type(exc).__name__} {exc}"[:300])

@@ -126,9 +126,11 @@ class BoardController(Controller):
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
         are loaded; ``all`` for every one). Its HTML is shared by every open board
-        (``board_shared``); htmx requests get the requests section and the duty panel."""
+        (``board_shared``); htmx requests get the requests section and the duty panel.
+        Header ``FO-Seen``: the change version the page was told about (``app.js``)."""
         shown = None if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
-        shared = board_shared.shared_board(request, db, _now(request), shown)
+        seen = _int(request.headers.get("fo-seen"))  # the change version the board heard of
+        shared = board_shared.shared_board(request, db, _now(request), shown, seen)
         if is_htmx(request):
             return board_shared.html(shared.fragment)
         return board_shared.render(request, page(request, "pages/board.html",

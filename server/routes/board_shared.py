@@ -93,6 +93,17 @@ class SharedRenders:
         self.preparing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
 
+    def newest(self, locale: str, shown: int | None, at_least: int) -> Any:
+        """The freshest value for this language and size made for change ``at_least`` or a
+        newer one, within ``max_age`` seconds; None when there is none."""
+        with self._lock:
+            since, best = time.monotonic() - self.max_age, None
+            for (version, lang, rows), (made_at, value) in self._entries.items():
+                if (lang, rows) == (locale, shown) and version >= at_least and made_at >= since \
+                        and (best is None or version > best[0]):
+                    best = (version, value)
+            return None if best is None else best[1]
+
     def want(self, locale: str, shown: int | None) -> None:
         """A board of this language and size was asked for: render it ahead for a while."""
         with self._lock:
@@ -152,12 +163,23 @@ def change_version(db: Session) -> int:
     return db.exec(select(func.max(ChangeRecord.version))).one() or 0
 
 
-def shared_board(request: Request, db: Session, now, shown: int | None) -> SharedBoard:
-    """The board with its first ``shown`` rows (None: every row), as shared HTML."""
+def shared_board(request: Request, db: Session, now, shown: int | None,
+                 seen: int | None = None) -> SharedBoard:
+    """The board with its first ``shown`` rows (None: every row), as shared HTML.
+
+    ``seen``: the change version the board was told about (its ``FO-Seen`` header, from
+    the change event): a render made for it or a newer change will do, so a board
+    fetching while more changes commit takes the one rendered ahead (and hears of the
+    newer changes in their own events)."""
     app = request.app
     renders = renders_of(app)
-    key = (change_version(db), current_locale(), shown)
-    renders.want(key[1], shown)
+    locale = current_locale()
+    renders.want(locale, shown)
+    if seen is not None:
+        found = renders.newest(locale, shown, seen)
+        if found is not None:
+            return found
+    key = (change_version(db), locale, shown)
     return renders.get(key, lambda: _make(app, db, now, app.state.settings, shown))
 
 

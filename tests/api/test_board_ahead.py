@@ -109,3 +109,33 @@ def test_a_board_rendered_ahead_speaks_each_language_asked_for(app, db, people, 
     assert version > 0
     zh, en = renders._entries[(version, "zh", 200)][1], renders._entries[(version, "en", 200)][1]
     assert "当前在岗" in zh.duty and "On duty now" in en.duty and "当前在岗" not in en.duty
+
+
+def test_a_board_told_of_a_change_may_get_the_render_made_for_it(client, app, db, people, crew, settings):  # noqa: F811
+    """``FO-Seen``: the change version the board heard of. A render made for it (or a newer
+    change) answers the fetch even after more changes committed; those come in their own
+    events. Without the header, or with one that is not a version, the newest change."""
+    first = handed_off(db, people["agent"], utcnow(), settings)
+    second = handed_off(db, people["agent"], utcnow(), settings)
+    from tests.conftest import login
+
+    login(client, "dispatcher")
+    hx = {"hx-request": "true"}
+    assert client.get("/board", headers=hx).status_code == 200  # this shape is wanted
+    J.assign_job(db, people["dispatcher"].id, first.id, crew["r1"].id, "remote", utcnow(), settings)
+    db.commit()
+    told = board_shared.prepare(app)  # rendered ahead of the event for this change
+    J.assign_job(db, people["dispatcher"].id, second.id, crew["r1"].id, "remote", utcnow(), settings)
+    db.commit()
+    renders = board_shared.renders_of(app)
+    made = renders.made
+
+    def assigned(html: str, req) -> bool:
+        row = html[html.index(f'<tr data-r="{req.id}"'):]
+        return "张伟" in row[:row.index("</tr>")]
+
+    ahead = client.get("/board", headers={**hx, "FO-Seen": str(told)}).text
+    assert renders.made == made and assigned(ahead, first) and not assigned(ahead, second)
+    for header in ({}, {"FO-Seen": "x" * 40}, {"FO-Seen": str(told + 100)}):
+        newest = client.get("/board", headers={**hx, **header})
+        assert newest.status_code == 200 and assigned(newest.text, second), header

@@ -59,6 +59,7 @@
   }
 
   function onChange(event) {
+    if (event.lastEventId) live.seen = event.lastEventId;  // the change version heard
     var data = {};
     try { data = JSON.parse(event.data || "{}"); } catch (e) { data = {}; }
     if (changedRequests !== null) {
@@ -73,6 +74,12 @@
       el.classList.toggle("is-live", live.open);
     });
   }
+
+  // A live fragment's fetch says which change it was told about: the server may answer
+  // with the board it rendered for that change (or a newer one), not render it again.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (live.seen && e.detail.verb === "get") e.detail.headers["FO-Seen"] = live.seen;
+  });
 
   function connect() {
     if (!window.EventSource || !document.querySelector("[data-live]")) return;
