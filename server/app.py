@@ -32,7 +32,7 @@ from server.loops import PerLoopEventEmitter
 from server.push.vapid import warn_about_subject
 from server.routes import ROUTES, rental_api
 from server.routes._errors import EXCEPTION_HANDLERS
-from server.routes._http import provide_db
+from server.routes._http import SELF_COMPRESSED, provide_db
 from server.security import SessionAuthMiddleware, signed_in
 from server.sessions import make_session_config
 from server.settings import Settings
@@ -110,7 +110,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[background.start, push_jobs.start, heap.settle],
         on_shutdown=[push_jobs.stop, background.stop],
         request_class=HTMXRequest,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6,
+                                             exclude_opt_key=SELF_COMPRESSED),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         state=State({"settings": settings, "engine": engine, "push_problem": push_problem,

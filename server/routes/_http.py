@@ -18,6 +18,10 @@ from server.i18n import HTML_LANG, LANGUAGE_NAMES, current_locale
 DB = NamedDependency[Session]  # the request's transaction, from provide_db
 
 # Handlers are plain functions doing blocking database work: run them off the event loop.
+# Route opt: the handler answers already compressed (in its worker thread, or once for a
+# shared render), so the compression middleware, on the event loop, leaves it alone.
+SELF_COMPRESSED = "self_compressed"
+
 get = partial(litestar.get, sync_to_thread=True)
 post = partial(litestar.post, sync_to_thread=True, status_code=200)
 

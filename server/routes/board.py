@@ -35,7 +35,7 @@ from server.queries import request_page as rp
 from server.queries.board_duty import person_jobs
 from server.queries.board_page import board_page
 from server.routes import board_rows, board_shared
-from server.routes._http import DB, fragment, get, is_htmx, page, post
+from server.routes._http import DB, SELF_COMPRESSED, fragment, get, is_htmx, page, post
 from server.routes.nav import Screen, register
 from server.routes.params import (
     CountQuery,
@@ -121,7 +121,7 @@ class BoardController(Controller):
     guards = [requires(*BOARD_ROLES)]
     include_in_schema = False
 
-    @get("/")
+    @get("/", opt={SELF_COMPRESSED: True})
     def index(self, request: Request, db: DB, rows: TextQuery = None) -> Response:
         """The board. ``rows``: how many of the most urgent requests to show (the page
         shows ``PAGE_ROWS`` and loads more on scroll; a live refresh asks for as many as
@@ -131,10 +131,11 @@ class BoardController(Controller):
         shown = None if rows == "all" else max(PAGE_ROWS, min(_int(rows) or 0, MAX_ROWS))
         seen = _int(request.headers.get("fo-seen"))  # the change version the board heard of
         shared = board_shared.shared_board(request, db, _now(request), shown, seen)
-        if is_htmx(request):
-            return board_shared.html(shared.fragment)
+        if is_htmx(request):  # compressed once per render, for every board
+            return board_shared.compressed(request, shared.fragment, shared.fragment_gzip)
         return board_shared.render(request, page(request, "pages/board.html",
-                                                 board_html=shared.board, duty_html=shared.duty))
+                                                 board_html=shared.board, duty_html=shared.duty),
+                                   compress=True)
 
     @get("/more")
     def more(self, request: Request, db: DB, offset: CountQuery = 0) -> Response:

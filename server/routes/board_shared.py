@@ -32,6 +32,7 @@ import logging
 import threading
 import time
 import weakref
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from server.routes import board_rows
 
 MAX_AGE = 2.0  # seconds a shared render is handed out for, when nothing changed
 KEPT = 32  # renders kept (versions x languages x rows shown)
+GZIP_LEVEL = 6  # as server.app's CompressionConfig
 HOT_SECONDS = 60.0  # a board shape asked for within this long is rendered on each change
 PREPARE_WAIT = 2.0  # seconds a change event waits at most for its render
 STATE_KEY = "board_renders"  # app.state: this app's SharedRenders
@@ -70,6 +72,7 @@ class SharedBoard:
     board: Markup
     duty: Markup
     duty_oob: Markup
+    fragment_gzip: bytes = b""  # ``fragment``, gzip-compressed once for every board
 
     @property
     def fragment(self) -> str:
@@ -242,19 +245,39 @@ def _make(app: Any, db: Session, now, settings: Any, shown: int | None) -> Share
     # the board's data and its language only: no user, request or CSRF token in here
     context = {"board": data, "attention_labels": q.ATTENTION_LABELS, "rows_html": rows + more}
     duty = engine.get_template("partials/board_duty.html").render(**context)
-    return SharedBoard(
-        Markup(engine.get_template("partials/board_requests.html").render(**context)),
-        Markup(duty),
-        Markup(duty.replace(DUTY_TAG, DUTY_TAG + ' hx-swap-oob="true"', 1)),
-    )
+    board = Markup(engine.get_template("partials/board_requests.html").render(**context))
+    duty_oob = Markup(duty.replace(DUTY_TAG, DUTY_TAG + ' hx-swap-oob="true"', 1))
+    return SharedBoard(board, Markup(duty), duty_oob, gzip_bytes(board + duty_oob))
 
 
-def render(request: Request, template: Template) -> Response:
-    """``template`` rendered now, in this (worker) thread, as Litestar would on the loop."""
+def render(request: Request, template: Template, compress: bool = False) -> Response:
+    """``template`` rendered now, in this (worker) thread, as Litestar would on the loop;
+    ``compress``: gzip-compressed here too, for a route marked ``SELF_COMPRESSED``."""
     engine = request.app.template_engine
     body = engine.get_template(template.template_name).render(
         **template.create_template_context(request))
+    if compress:
+        return compressed(request, body, status_code=template.status_code,
+                          headers=template.headers)
     return html(body, template.status_code, template.headers)
+
+
+def gzip_bytes(body: str) -> bytes:
+    """``body`` as UTF-8, gzip-compressed at the level the compression middleware uses."""
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: the gzip container
+    return packer.compress(body.encode()) + packer.flush()
+
+
+def compressed(request: Request, body: str, packed: bytes | None = None,
+               status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """HTML for a route marked ``SELF_COMPRESSED``: gzip-compressed in this worker thread
+    (or ``packed``, compressed once for everyone) when the browser accepts gzip."""
+    if "gzip" not in request.headers.get("accept-encoding", "").lower():
+        return html(body, status_code, headers)
+    return Response(packed or gzip_bytes(body), status_code=status_code,
+                    media_type="text/html; charset=utf-8",
+                    headers={"Vary": "HX-Request, Accept-Encoding", "Content-Encoding": "gzip",
+                             **(headers or {})})
 
 
 def html(body: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -139,3 +139,27 @@ def test_a_board_told_of_a_change_may_get_the_render_made_for_it(client, app, db
     for header in ({}, {"FO-Seen": "x" * 40}, {"FO-Seen": str(told + 100)}):
         newest = client.get("/board", headers={**hx, **header})
         assert newest.status_code == 200 and assigned(newest.text, second), header
+
+
+def test_the_board_is_compressed_once_per_render_not_per_fetch(client, app, db, people, crew, settings, monkeypatch):  # noqa: F811
+    """The refresh fragment is gzip-compressed when rendered and sent as is to every board
+    (the compression middleware, on the event loop, leaves the route alone); the page is
+    compressed in its worker thread; a client without gzip gets plain HTML."""
+    from tests.conftest import login
+
+    handed_off(db, people["agent"], utcnow(), settings)
+    login(client, "dispatcher")
+    hx = {"hx-request": "true"}
+    plain = client.get("/board", headers={**hx, "accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and '<tr data-r="' in plain.text
+    packs = []
+    real = board_shared.gzip_bytes
+    monkeypatch.setattr(board_shared, "gzip_bytes", lambda body: packs.append(1) or real(body))
+    for _ in range(3):
+        r = client.get("/board", headers={**hx, "accept-encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and "Accept-Encoding" in r.headers["vary"]
+        assert r.text == plain.text  # one layer of gzip, the same HTML
+    assert packs == []  # made with the render above: not compressed again per fetch
+    page = client.get("/board", headers={"accept-encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip" and "<html" in page.text
+    assert 'name="csrf-token"' in page.text or "csrftoken" in page.text.lower()
