@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from server import photos
-from server.actions import audit, changes, equipment
+from server.actions import audit, changes, equipment, fact_queue
 from server.actions import sla as clocks
 from server.actions.field_args import (  # noqa: F401 - the actions' arguments, named here too
     AcceptArgs,
@@ -176,8 +176,7 @@ def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | N
     fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
                  "sent_bytes": len(sent),
                  "caption": args.caption}
-    db.add(fact)
-    db.flush()  # the photo points at the fact
+    fact = fact_queue.stored(db, fact)  # the photo points at the fact
     db.add(Photo(id=fact.id, fact_id=fact.id, content_type=content_type, content=content))
     out.say(N_("Photo saved."))
     return _keep(db, job, request, fact, out)
@@ -195,8 +194,7 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
     if _changed_job(out):
         out.say(N_("Swap kept as a report: the dispatcher will sort out the units."))
         return _keep(db, job, request, fact, out)
-    db.add(fact)
-    db.flush()  # the swap's records point at the fact
+    fact = fact_queue.stored(db, fact)  # the swap's records point at the fact
     try:  # the units move through the equipment actions (issue 15 invariants)
         swapped = equipment.swap_units(db, staff_id, request, args.unit_out, args.unit_in,
                                        args.reason, fact.effective_at, fact.id)
@@ -263,7 +261,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
 
 # -- shared steps --------------------------------------------------------------------------
 
-Context = tuple[Job, SupportRequest, FieldFact, rules.Outcome]
+Fact = FieldFact | fact_queue.Draft  # a draft in a push's fast path (fact_queue)
+Context = tuple[Job, SupportRequest, Fact, rules.Outcome]
 
 
 def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: datetime | None,
@@ -289,9 +288,10 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
             locked[job.id] = (job, request)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
     at, doubtful = plausible_fact_time(device_time, dispatched, now, settings.sla)
-    fact = FieldFact(id=str(args.fact_id or uuid4()), job_id=job.id, request_id=request.id,
-                     author_id=staff_id, kind=kind, device_time=_aware(device_time) or now,
-                     effective_at=at, received_at=now, data={})
+    fact = fact_queue.make(db, id=str(args.fact_id or uuid4()), job_id=job.id,
+                           request_id=request.id, author_id=staff_id, kind=kind,
+                           device_time=_aware(device_time) or now, effective_at=at,
+                           received_at=now, data={})
     out = rules.Outcome(fact_id=fact.id, job_id=job.id)
     change = rules.job_change(job.status, request.status, job.assignee_id, staff_id)
     if change:
@@ -305,14 +305,14 @@ def _changed_job(out: rules.Outcome) -> bool:
     return any(f in ("cancelled", "reassigned", "not_assignee", "escalated") for f in out.flags)
 
 
-def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+def _keep(db: Session, job: Job, request: SupportRequest, fact: Fact,
           out: rules.Outcome) -> rules.Outcome:
     """Store the fact with its flags and tell the board and the engineer's phones."""
     fact.flagged = bool(out.flags)
     # For the dispatcher's screens, in the site's language (the codes stay in data.flags).
     fact.flag_reason = "\n".join(_for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
     fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
-    db.add(fact)
+    fact_queue.keep(db, fact)
     request.version += 1
     db.add(request)
     for reason in out.flags:
@@ -328,7 +328,7 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
     return out
 
 
-def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
+def flag_fact(fact: Fact, out: rules.Outcome, reason: str) -> None:
     """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
     clock correction (D8c)."""
     if reason in out.flags:
@@ -344,7 +344,7 @@ def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
     out.say(rules.FLAG_REASONS[reason])
 
 
-def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,
+def _accept_first(db: Session, staff_id: int, job: Job, fact: Fact, now: datetime,
                   settings: Any) -> None:
     """Setting off, checking in or finishing is also the answer to an offer (D8b)."""
     if job.status == JobStatus.offered:
@@ -373,7 +373,7 @@ def _swapped(db: Session, job_id: int) -> bool:
                    .where(FieldFact.job_id == job_id)).first() is not None
 
 
-def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
                  out: rules.Outcome, refusal: Message) -> rules.Outcome:
     params = dict(refusal.params)
     status = params.pop("status", None)
@@ -394,8 +394,6 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact
 
 def _for_dispatcher(message: Message) -> str:
     return message.render(translations(DEFAULT).gettext)
-
-
 
 
 def _decode_image(value: str) -> bytes:
