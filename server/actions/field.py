@@ -36,6 +36,7 @@ from server.actions.field_args import (  # noqa: F401 - the actions' arguments, 
     PhotoArgs,
     SwapArgs,
 )
+from server.actions.job_common import unflushed
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
 from server.domain import field as rules
@@ -49,6 +50,8 @@ from server.models import (
     JobStatus,
     Photo,
     RequestStatus,
+    SlaClock,
+    SlaPause,
     SupportRequest,
     UnitSwap,
     Venue,
@@ -114,7 +117,8 @@ def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetim
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
-    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+    with unflushed(db, Venue):
+        venue = db.get(Venue, request.venue_id) if request.venue_id else None
     radius = float(venue.radius_m if venue and venue.radius_m else settings.venue_radius_m)
     seen = rules.assess_check_in(args.lat, args.lon, args.accuracy_m,
                                  (venue.lat, venue.lon, venue.datum) if venue else None, radius)
@@ -223,7 +227,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     if not args.stream_back and request.stream_state != "none":
         return rules.Outcome(job_id=args.job_id).reject(
             N_("Ask the customer to confirm the stream is back before finishing."))
-    outcome = "swapped" if _swapped(db, job.id) else "fixed"
+    with unflushed(db, UnitSwap, FieldFact):
+        outcome = "swapped" if _swapped(db, job.id) else "fixed"
     fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
                  "note": args.note,
                  "outcome": outcome}
@@ -234,21 +239,25 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
         return _keep(db, job, request, fact, out)
     at = fact.effective_at
     _accept_first(db, staff_id, job, fact, now, settings)
+    resolves = request.status in OPEN_REQUEST
+    with unflushed(db, Job, but=job):  # read before this job's writes: it is not among them
+        others = _other_active_jobs(db, job) if resolves else []
     job.status, job.finished_at, job.outcome = JobStatus.done, at, outcome
     if args.note:
         job.notes = (job.notes + "\n" + args.note).strip()[-4000:]
     _bump(db, job)
     audit.record(db, "job.done", staff_id, request_id=request.id, entity="job", entity_id=job.id,
                  at=at, fact_id=fact.id, outcome=outcome, customer_name=args.customer_name)
-    if request.status in OPEN_REQUEST:
-        for other in _other_active_jobs(db, job):
+    if resolves:
+        for other in others:
             other.status, other.finished_at = JobStatus.cancelled, at
             _bump(db, other)
             audit.record(db, "job.cancelled", staff_id, request_id=request.id, entity="job",
                          entity_id=other.id, at=at, assignee_id=other.assignee_id,
                          reason="fixed onsite")
         for kind in ("first_response", "arrival"):
-            clocks.stop_clock(db, request.id, kind, at)
+            with unflushed(db, SlaClock, SlaPause):
+                clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
         release_holds(db, request.id, staff_id, at)
@@ -353,7 +362,8 @@ def _accept_first(db: Session, staff_id: int, job: Job, fact: Fact, now: datetim
 
 def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
     """D8c: the clock stops when the thing first happened, even if that report came last."""
-    clocks.stop_at_earliest(db, request_id, kind, at)
+    with unflushed(db, SlaClock, SlaPause):
+        clocks.stop_at_earliest(db, request_id, kind, at)
 
 
 def _bump(db: Session, job: Job, announce: bool = True) -> None:
