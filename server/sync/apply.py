@@ -37,6 +37,7 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, fact_queue
 from server.actions.field import LOCKED_JOBS, flag_fact
+from server.actions.sla import HELD_CLOCKS
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock
 from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
@@ -167,7 +168,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     known = dict(known)
     seq = db.exec(select(func.max(ClientMutation.seq))
                   .where(ClientMutation.client_id == client_id)).one() or 0
-    db.info[LOCKED_JOBS] = {}
+    db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
     if fast:  # its facts written together (fact_queue), before any read that could miss them
         fact_queue.start(db)
     results: list[Result] = []
@@ -196,6 +197,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         if logged:
             db.connection().execute(LOG_INSERT, logged)
     db.info.pop(LOCKED_JOBS, None)
+    db.info.pop(HELD_CLOCKS, None)
     if inbox_ids:
         forget(db, [inbox_ids[r.id] for r in results if r.status != "retry" and r.id in inbox_ids])
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
