@@ -14,8 +14,6 @@ authority). Clocks stop at the fact's plausible device time (D8c).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -166,7 +164,7 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
 
 def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
           now: datetime, settings: Any) -> rules.Outcome:
-    sent = _decode_image(args.image)
+    sent = photos.decode(args.image)
     if len(sent) > MAX_PHOTO_BYTES:
         return rules.Outcome().reject(N_("This photo is too large: take it again."))
     content = photos.reencode(sent)  # only pixels Pillow decoded are ever stored (issue 11)
@@ -404,14 +402,6 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
 
 def _for_dispatcher(message: Message) -> str:
     return message.render(translations(DEFAULT).gettext)
-
-
-def _decode_image(value: str) -> bytes:
-    data = value.split(",", 1)[1] if value.startswith("data:") else value
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def _aware(value: datetime | None) -> datetime | None:
