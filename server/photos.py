@@ -9,6 +9,8 @@ the well-kept library for this (decoders fuzzed upstream, decompression-bomb lim
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import warnings
 
@@ -16,6 +18,15 @@ MAX_PIXELS = 40_000_000  # a 40-megapixel photo; more is a decompression bomb
 MAX_SIDE = 2560  # the phone sends ~1280 px; larger is shrunk, never refused for size
 FORMATS = ("JPEG", "PNG", "WEBP")
 CONTENT_TYPE = "image/jpeg"
+
+
+def decode(value: str) -> bytes:
+    """The bytes the phone sent, from base64 or a data: URL (empty when unreadable)."""
+    data = value.split(",", 1)[1] if value.startswith("data:") else value
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def reencode(content: bytes) -> bytes | None:

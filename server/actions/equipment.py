@@ -22,6 +22,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from server.actions import ActionError, audit, changes
+from server.actions.job_common import unflushed
 from server.domain import equipment as rules
 from server.domain.text import N_, Message
 from server.models import (
@@ -216,16 +217,20 @@ def release_for_request(db: Session, actor_id: int | None, request_id: int, at: 
     waiting spare requests are cancelled. A unit in transit stays tied to the request
     until the manager records it back at a depot (the queue lists it)."""
     released = []
-    for unit in db.exec(select(Unit).where(Unit.held_for_request_id == request_id,
-                                           Unit.status == "reserve")).all():
+    with unflushed(db, Unit):  # a field "done": its other writes wait for one flush
+        held = db.exec(select(Unit).where(Unit.held_for_request_id == request_id,
+                                          Unit.status == "reserve")).all()
+    for unit in held:
         move(db, unit, "release", actor_id, at, request_id=request_id, reason=why)
         released.append(unit.asset_tag)
     if released:
         audit.record(db, "unit.released", actor_id, request_id=request_id, entity="request",
                      entity_id=request_id, at=at, asset_tag=", ".join(released), reason=why)
-    for spare in db.exec(select(SpareRequest).where(
+    with unflushed(db, SpareRequest):
+        spares = db.exec(select(SpareRequest).where(
             SpareRequest.request_id == request_id,
-            SpareRequest.status.in_([SpareStatus.open, SpareStatus.shipped]))):
+            SpareRequest.status.in_([SpareStatus.open, SpareStatus.shipped]))).all()
+    for spare in spares:
         spare.status, spare.closed_at = SpareStatus.cancelled, at
         spare.version += 1
         db.add(spare)

@@ -14,8 +14,6 @@ authority). Clocks stop at the fact's plausible device time (D8c).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -24,7 +22,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from server import photos
-from server.actions import audit, changes, equipment
+from server.actions import audit, changes, equipment, fact_queue
 from server.actions import sla as clocks
 from server.actions.field_args import (  # noqa: F401 - the actions' arguments, named here too
     AcceptArgs,
@@ -36,6 +34,7 @@ from server.actions.field_args import (  # noqa: F401 - the actions' arguments, 
     PhotoArgs,
     SwapArgs,
 )
+from server.actions.job_common import unflushed
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
 from server.domain import field as rules
@@ -49,6 +48,8 @@ from server.models import (
     JobStatus,
     Photo,
     RequestStatus,
+    SlaClock,
+    SlaPause,
     SupportRequest,
     UnitSwap,
     Venue,
@@ -114,7 +115,8 @@ def check_in(db: Session, staff_id: int, args: CheckInArgs, device_time: datetim
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
-    venue = db.get(Venue, request.venue_id) if request.venue_id else None
+    with unflushed(db, Venue):
+        venue = db.get(Venue, request.venue_id) if request.venue_id else None
     radius = float(venue.radius_m if venue and venue.radius_m else settings.venue_radius_m)
     seen = rules.assess_check_in(args.lat, args.lon, args.accuracy_m,
                                  (venue.lat, venue.lon, venue.datum) if venue else None, radius)
@@ -162,7 +164,7 @@ def fix_note(db: Session, staff_id: int, args: FixNoteArgs, device_time: datetim
 
 def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | None,
           now: datetime, settings: Any) -> rules.Outcome:
-    sent = _decode_image(args.image)
+    sent = photos.decode(args.image)
     if len(sent) > MAX_PHOTO_BYTES:
         return rules.Outcome().reject(N_("This photo is too large: take it again."))
     content = photos.reencode(sent)  # only pixels Pillow decoded are ever stored (issue 11)
@@ -176,8 +178,7 @@ def photo(db: Session, staff_id: int, args: PhotoArgs, device_time: datetime | N
     fact.data = {"photo_id": fact.id, "content_type": content_type, "bytes": len(content),
                  "sent_bytes": len(sent),
                  "caption": args.caption}
-    db.add(fact)
-    db.flush()  # the photo points at the fact
+    fact = fact_queue.stored(db, fact)  # the photo points at the fact
     db.add(Photo(id=fact.id, fact_id=fact.id, content_type=content_type, content=content))
     out.say(N_("Photo saved."))
     return _keep(db, job, request, fact, out)
@@ -195,8 +196,7 @@ def swap(db: Session, staff_id: int, args: SwapArgs, device_time: datetime | Non
     if _changed_job(out):
         out.say(N_("Swap kept as a report: the dispatcher will sort out the units."))
         return _keep(db, job, request, fact, out)
-    db.add(fact)
-    db.flush()  # the swap's records point at the fact
+    fact = fact_queue.stored(db, fact)  # the swap's records point at the fact
     try:  # the units move through the equipment actions (issue 15 invariants)
         swapped = equipment.swap_units(db, staff_id, request, args.unit_out, args.unit_in,
                                        args.reason, fact.effective_at, fact.id)
@@ -225,7 +225,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     if not args.stream_back and request.stream_state != "none":
         return rules.Outcome(job_id=args.job_id).reject(
             N_("Ask the customer to confirm the stream is back before finishing."))
-    outcome = "swapped" if _swapped(db, job.id) else "fixed"
+    with unflushed(db, UnitSwap, FieldFact):
+        outcome = "swapped" if _swapped(db, job.id) else "fixed"
     fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
                  "note": args.note,
                  "outcome": outcome}
@@ -236,21 +237,25 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
         return _keep(db, job, request, fact, out)
     at = fact.effective_at
     _accept_first(db, staff_id, job, fact, now, settings)
+    resolves = request.status in OPEN_REQUEST
+    with unflushed(db, Job, but=job):  # read before this job's writes: it is not among them
+        others = _other_active_jobs(db, job) if resolves else []
     job.status, job.finished_at, job.outcome = JobStatus.done, at, outcome
     if args.note:
         job.notes = (job.notes + "\n" + args.note).strip()[-4000:]
     _bump(db, job)
     audit.record(db, "job.done", staff_id, request_id=request.id, entity="job", entity_id=job.id,
                  at=at, fact_id=fact.id, outcome=outcome, customer_name=args.customer_name)
-    if request.status in OPEN_REQUEST:
-        for other in _other_active_jobs(db, job):
+    if resolves:
+        for other in others:
             other.status, other.finished_at = JobStatus.cancelled, at
             _bump(db, other)
             audit.record(db, "job.cancelled", staff_id, request_id=request.id, entity="job",
                          entity_id=other.id, at=at, assignee_id=other.assignee_id,
                          reason="fixed onsite")
         for kind in ("first_response", "arrival"):
-            clocks.stop_clock(db, request.id, kind, at)
+            with unflushed(db, SlaClock, SlaPause):
+                clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
         release_holds(db, request.id, staff_id, at)
@@ -263,7 +268,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
 
 # -- shared steps --------------------------------------------------------------------------
 
-Context = tuple[Job, SupportRequest, FieldFact, rules.Outcome]
+Fact = FieldFact | fact_queue.Draft  # a draft in a push's fast path (fact_queue)
+Context = tuple[Job, SupportRequest, Fact, rules.Outcome]
 
 
 def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: datetime | None,
@@ -289,9 +295,10 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
             locked[job.id] = (job, request)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
     at, doubtful = plausible_fact_time(device_time, dispatched, now, settings.sla)
-    fact = FieldFact(id=str(args.fact_id or uuid4()), job_id=job.id, request_id=request.id,
-                     author_id=staff_id, kind=kind, device_time=_aware(device_time) or now,
-                     effective_at=at, received_at=now, data={})
+    fact = fact_queue.make(db, id=str(args.fact_id or uuid4()), job_id=job.id,
+                           request_id=request.id, author_id=staff_id, kind=kind,
+                           device_time=_aware(device_time) or now, effective_at=at,
+                           received_at=now, data={})
     out = rules.Outcome(fact_id=fact.id, job_id=job.id)
     change = rules.job_change(job.status, request.status, job.assignee_id, staff_id)
     if change:
@@ -305,14 +312,14 @@ def _changed_job(out: rules.Outcome) -> bool:
     return any(f in ("cancelled", "reassigned", "not_assignee", "escalated") for f in out.flags)
 
 
-def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+def _keep(db: Session, job: Job, request: SupportRequest, fact: Fact,
           out: rules.Outcome) -> rules.Outcome:
     """Store the fact with its flags and tell the board and the engineer's phones."""
     fact.flagged = bool(out.flags)
     # For the dispatcher's screens, in the site's language (the codes stay in data.flags).
     fact.flag_reason = "\n".join(_for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
     fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
-    db.add(fact)
+    fact_queue.keep(db, fact)
     request.version += 1
     db.add(request)
     for reason in out.flags:
@@ -328,7 +335,7 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
     return out
 
 
-def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
+def flag_fact(fact: Fact, out: rules.Outcome, reason: str) -> None:
     """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
     clock correction (D8c)."""
     if reason in out.flags:
@@ -344,7 +351,7 @@ def flag_fact(fact: FieldFact, out: rules.Outcome, reason: str) -> None:
     out.say(rules.FLAG_REASONS[reason])
 
 
-def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: datetime,
+def _accept_first(db: Session, staff_id: int, job: Job, fact: Fact, now: datetime,
                   settings: Any) -> None:
     """Setting off, checking in or finishing is also the answer to an offer (D8b)."""
     if job.status == JobStatus.offered:
@@ -353,7 +360,8 @@ def _accept_first(db: Session, staff_id: int, job: Job, fact: FieldFact, now: da
 
 def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
     """D8c: the clock stops when the thing first happened, even if that report came last."""
-    clocks.stop_at_earliest(db, request_id, kind, at)
+    with unflushed(db, SlaClock, SlaPause):
+        clocks.stop_at_earliest(db, request_id, kind, at)
 
 
 def _bump(db: Session, job: Job, announce: bool = True) -> None:
@@ -373,7 +381,7 @@ def _swapped(db: Session, job_id: int) -> bool:
                    .where(FieldFact.job_id == job_id)).first() is not None
 
 
-def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact,
+def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
                  out: rules.Outcome, refusal: Message) -> rules.Outcome:
     params = dict(refusal.params)
     status = params.pop("status", None)
@@ -394,16 +402,6 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: FieldFact
 
 def _for_dispatcher(message: Message) -> str:
     return message.render(translations(DEFAULT).gettext)
-
-
-
-
-def _decode_image(value: str) -> bytes:
-    data = value.split(",", 1)[1] if value.startswith("data:") else value
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def _aware(value: datetime | None) -> datetime | None:

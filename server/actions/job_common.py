@@ -3,6 +3,7 @@ its jobs, the change announcements, and notices in the recipient's language."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,17 @@ def end_job(db: Session, job: Job, status: str, now: datetime, outcome: str = ""
         job.notes = notes
     job.version += 1
     db.add(job)
+
+
+def unflushed(db: Session, *models: type, but: object = None) -> AbstractContextManager:
+    """For a read of these models' tables: no autoflush when none of their rows waits to be
+    written (``but``: one that cannot change what the read finds). Flushing the others first
+    cannot change what it finds; a sync push's twenty mutations then flush a few times,
+    not once per read (each flush is a round of the unit of work and its statements)."""
+    for obj in (*db.new, *db.dirty):
+        if isinstance(obj, models) and obj is not but:
+            return nullcontext()
+    return db.no_autoflush
 
 
 def set_status(db: Session, request: SupportRequest) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlmodel import Session, delete, select
 
 from server.actions import ActionError
@@ -15,6 +16,11 @@ from server.actions.audit import record
 from server.domain import sla as rules
 from server.domain.text import N_
 from server.models import SlaClock, SlaEvent, SlaPause, SlaRun, SupportRequest
+
+# session.info: request id -> {kind: clock}, every clock of the request read with one query
+# and held for a sync push (``server.sync.apply``), as ``field.LOCKED_JOBS`` holds its rows;
+# without it (None) each call reads its clock. A rollback empties it (read them again).
+HELD_CLOCKS = "fieldops_held_clocks"
 
 
 def start_clock(
@@ -24,12 +30,12 @@ def start_clock(
     stream_start = request.stream_starts_at if request.stream_state == "upcoming" else None
     deadline = rules.deadline(kind, started_at, request.priority, request.region, targets,
                               stream_starts_at=stream_start)
-    clock = db.exec(
-        select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.kind == kind)
-    ).first()
+    clock = _clock(db, request.id, kind)
     if clock is None:
         clock = SlaClock(request_id=request.id, kind=kind, started_at=started_at,
                          deadline_at=deadline)
+        if db.info.get(HELD_CLOCKS) is not None:  # the request's clocks were read just now
+            db.info[HELD_CLOCKS][request.id][kind] = clock
     else:
         if clock.stopped_at is not None:  # S5: the finished run still counts in the KPIs
             db.add(SlaRun(clock_id=clock.id, request_id=clock.request_id, kind=clock.kind,
@@ -49,9 +55,7 @@ def start_clock(
 
 def stop_clock(db: Session, request_id: int, kind: str, at: datetime) -> SlaClock | None:
     """Stop a running clock at the moment the thing happened; a stopped clock stays stopped."""
-    clock = db.exec(
-        select(SlaClock).where(SlaClock.request_id == request_id, SlaClock.kind == kind)
-    ).first()
+    clock = _clock(db, request_id, kind)
     if clock is None or clock.stopped_at is not None:
         return clock
     _close_open_pause(db, clock, at)
@@ -99,6 +103,25 @@ def resume_clock(db: Session, request_id: int, kind: str, by_id: int, at: dateti
 def pauses_of(db: Session, clock: SlaClock) -> list[rules.Pause]:
     rows = db.exec(select(SlaPause).where(SlaPause.clock_id == clock.id)).all()
     return [rules.Pause(p.started_at, p.ended_at, p.reason) for p in rows]
+
+
+def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
+    held = db.info.get(HELD_CLOCKS)
+    if held is None:
+        return db.exec(select(SlaClock).where(SlaClock.request_id == request_id,
+                                              SlaClock.kind == kind)).first()
+    if request_id not in held:
+        held[request_id] = {c.kind: c for c in db.exec(
+            select(SlaClock).where(SlaClock.request_id == request_id)).all()}
+    return held[request_id].get(kind)
+
+
+@event.listens_for(Session, "after_rollback")
+def _clocks_gone(session: Session) -> None:
+    """A rollback, of a savepoint too, undoes clocks started and expires those changed."""
+    held = session.info.get(HELD_CLOCKS)
+    if held:
+        held.clear()
 
 
 def _running(db: Session, request_id: int, kind: str) -> SlaClock:

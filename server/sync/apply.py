@@ -9,8 +9,9 @@ key: the loser answers the winner's result.
 Two ways through a push, with the same results:
 
 - the fast path: every mutation in turn, in one transaction with no savepoints, the
-  writes flushed together (one INSERT per table for the lot), each job's and request's
-  rows read once for the whole push (``field.LOCKED_JOBS``);
+  writes flushed together (one INSERT per table for the lot; the facts as plain rows,
+  ``server.actions.fact_queue``), each job's and request's rows read once for the whole
+  push (``field.LOCKED_JOBS``);
 - the careful path, when anything in the fast path raised (a refusal that must undo
   what the action began, data the database cannot take, a record id taken by another
   device, a racing twin, an outage): the fast attempt is rolled back whole and the push
@@ -34,8 +35,9 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, O
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, select
 
-from server.actions import ActionError
+from server.actions import ActionError, fact_queue
 from server.actions.field import LOCKED_JOBS, flag_fact
+from server.actions.sla import HELD_CLOCKS
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock
 from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
@@ -166,7 +168,9 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     known = dict(known)
     seq = db.exec(select(func.max(ClientMutation.seq))
                   .where(ClientMutation.client_id == client_id)).one() or 0
-    db.info[LOCKED_JOBS] = {}
+    db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
+    if fast:  # its facts written together (fact_queue), before any read that could miss them
+        fact_queue.start(db)
     results: list[Result] = []
     logged: list[dict[str, Any]] = []
     for k, m in enumerate(mutations):
@@ -188,10 +192,12 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         known[m.id] = (user.id, Result(**{**result.__dict__, "replayed": True}))
         results.append(result)
     if fast:  # the whole push's writes together; a failure here: the careful path
+        fact_queue.finish(db)
         db.flush()
         if logged:
             db.connection().execute(LOG_INSERT, logged)
     db.info.pop(LOCKED_JOBS, None)
+    db.info.pop(HELD_CLOCKS, None)
     if inbox_ids:
         forget(db, [inbox_ids[r.id] for r in results if r.status != "retry" and r.id in inbox_ids])
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
@@ -301,7 +307,7 @@ def _run(db: Session, user: Any, m: MutationIn, settings: Any, now: datetime,
     device_time = offset.correct(sane_instant(m.device_time))
     outcome = spec.handler(db, user.id, args, device_time, now, settings)
     if offset.flagged and outcome.fact_id and outcome.status != "rejected":
-        fact = db.get(FieldFact, outcome.fact_id)
+        fact = fact_queue.queued(db, outcome.fact_id) or db.get(FieldFact, outcome.fact_id)
         if fact is not None:
             flag_fact(fact, outcome, "clock_skew")
     return outcome
