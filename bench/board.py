@@ -28,6 +28,7 @@ Figures, not assertions (testing.md: benchmarks are not tests).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import queue
 import random
 import socket
@@ -423,6 +424,9 @@ def live_latency(app, changes: int) -> None:
                             data={"reason": "客户要求等待"}, headers=csrf)
         if rid_ok.status_code != 200:
             continue
+        with contextlib.suppress(queue.Empty):  # the pause's own event, not the resume's
+            arrivals.get(timeout=5)
+        time.sleep(0.05)
         while not arrivals.empty():
             arrivals.get_nowait()
         t0 = time.perf_counter()
