@@ -14,19 +14,21 @@ from tests.api.dispatch_data import engineer, handed_off, on_shift
 from tests.api.test_board import crew, read_events, served, signed_in  # noqa: F401 - fixtures
 
 
-def _change_later(db, people, req, assignee, settings) -> threading.Thread:
+def _heard_change(client, db, people, req, assignee, settings) -> dict:
+    """Open ``client``'s /events stream, assign ``req`` to ``assignee`` (another thread,
+    committed), and answer the stream's first change event."""
     def change() -> None:
         time.sleep(0.2)
         J.assign_job(db, people["dispatcher"].id, req.id, assignee.id, "remote", utcnow(), settings)
         db.commit()
 
-    thread = threading.Thread(target=change)
-    thread.start()
-    return thread
-
-
-def _first_change(lines) -> dict:
-    events = read_events(lines, lambda ev: any(e.get("event") == "change" for e in ev))
+    with client.stream("GET", "/events") as r:
+        lines = r.iter_lines()
+        assert next(lines) == ": ready"
+        thread = threading.Thread(target=change)
+        thread.start()
+        events = read_events(lines, lambda ev: any(e.get("event") == "change" for e in ev))
+        thread.join()
     return next(e for e in events if e.get("event") == "change")
 
 
@@ -35,16 +37,11 @@ def test_the_fetch_on_a_change_event_finds_the_board_rendered(served, app, db, p
     watcher, other = signed_in(served, "dispatcher"), signed_in(served, "manager")
     assert other.get("/board", headers={"hx-request": "true"}).status_code == 200  # a board is open
     renders = board_shared.renders_of(app)
-    with watcher.stream("GET", "/events") as r:
-        lines = r.iter_lines()
-        assert next(lines) == ": ready"
-        thread = _change_later(db, people, req, crew["r1"], settings)
-        event = _first_change(lines)
-        thread.join()
-        made = renders.made
-        assert any(key[0] == int(event["id"]) for key in renders._entries)  # rendered first
-        board = other.get("/board", headers={"hx-request": "true"}).text
-        page = watcher.get("/board").text
+    event = _heard_change(watcher, db, people, req, crew["r1"], settings)
+    made = renders.made
+    assert any(key[0] == int(event["id"]) for key in renders._entries)  # rendered first
+    board = other.get("/board", headers={"hx-request": "true"}).text
+    page = watcher.get("/board").text
     assert renders.made == made  # both answered from the render made before the event
     for html in (board, page):
         row = html[html.index(f'<tr data-r="{req.id}"'):]
@@ -58,12 +55,7 @@ def test_an_engineers_stream_renders_no_board(served, app, db, people, crew, set
     renders = board_shared.renders_of(app)
     made = renders.made
     engineer_phone = signed_in(served, "r1")
-    with engineer_phone.stream("GET", "/events") as r:
-        lines = r.iter_lines()
-        assert next(lines) == ": ready"
-        thread = _change_later(db, people, req, crew["r1"], settings)
-        _first_change(lines)
-        thread.join()
+    _heard_change(engineer_phone, db, people, req, crew["r1"], settings)
     assert renders.made == made
 
 
@@ -76,12 +68,7 @@ def test_a_failed_render_ahead_still_sends_the_event(served, app, db, people, cr
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(board_shared, "prepare", broken)
-    with watcher.stream("GET", "/events") as r:
-        lines = r.iter_lines()
-        assert next(lines) == ": ready"
-        thread = _change_later(db, people, req, crew["r1"], settings)
-        event = _first_change(lines)
-        thread.join()
+    event = _heard_change(watcher, db, people, req, crew["r1"], settings)
     assert str(req.id) in event["data"]
     row = watcher.get("/board", headers={"hx-request": "true"}).text
     assert "张伟" in row[row.index(f'<tr data-r="{req.id}"'):]
