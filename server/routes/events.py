@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,44 @@ def current_version(engine) -> int:
         return db.exec(select(func.max(ChangeRecord.version))).one() or 0
 
 
+class VersionReads:
+    """The change version read once per change for every stream of a process and loop.
+
+    Twenty boards hear each change at once, and each needs a version read begun after its
+    change arrived (so the read sees that change): one such read serves them all.
+    ``heard()`` marks the moment a stream's change arrives; ``after(mark)`` joins the
+    newest read if it began since that mark, or begins one.
+    """
+
+    def __init__(self, engine) -> None:  # noqa: ANN001 - an Engine
+        self.engine = engine
+        self.begun = 0  # reads begun so far
+        self._newest: asyncio.Future[int] | None = None
+
+    def heard(self) -> int:
+        return self.begun
+
+    async def after(self, mark: int) -> int:
+        if self._newest is None or self.begun <= mark:  # none began since: begin one
+            self.begun += 1
+            self._newest = asyncio.ensure_future(sync_to_thread(current_version, self.engine))
+        # shielded: a stream that goes away must not cancel the others' read
+        return await asyncio.shield(self._newest)
+
+
+_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, VersionReads]] = \
+    weakref.WeakKeyDictionary()
+
+
+def version_reads(engine) -> VersionReads:  # noqa: ANN001 - an Engine
+    """This loop's shared reads for ``engine``."""
+    per_engine = _reads.setdefault(asyncio.get_running_loop(), {})
+    found = per_engine.get(id(engine))
+    if found is None or found.engine is not engine:
+        found = per_engine[id(engine)] = VersionReads(engine)
+    return found
+
+
 async def change_stream(plugin: ChannelsPlugin, engine, last_seen: int | None,
                         lifetime: float = STREAM_SECONDS,
                         board_app: Any = None) -> AsyncIterator[ServerSentEventMessage]:
@@ -47,11 +86,16 @@ async def change_stream(plugin: ChannelsPlugin, engine, last_seen: int | None,
     (a dispatcher's stream): each change is sent once the board for it is rendered
     (``board_shared.prepared``), so the board's fetch on the event finds it made.
     """
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
+    reads = version_reads(engine)
+
+    async def heard(message: bytes) -> None:  # marked as it arrives, after its commit
+        await queue.put((reads.heard(), message))
+
     async with plugin.start_subscription([live.CHANNEL]) as subscriber, \
-            subscriber.run_in_background(queue.put):
-        version = await sync_to_thread(current_version, engine)
+            subscriber.run_in_background(heard):
+        version = await reads.after(reads.heard())
         if last_seen is not None and last_seen < version:
             yield ServerSentEventMessage(event="change", data='{"requests": null}', id=version,
                                          retry=RETRY_MS)
@@ -64,10 +108,11 @@ async def change_stream(plugin: ChannelsPlugin, engine, last_seen: int | None,
             except TimeoutError:
                 yield ServerSentEventMessage(data=None, comment="ping")
                 continue
-            batch = [first]
+            mark, batch = first[0], [first[1]]
             while not queue.empty():
-                batch.append(queue.get_nowait())
-            version = await sync_to_thread(current_version, engine)
+                mark, message = queue.get_nowait()
+                batch.append(message)
+            version = await reads.after(mark)
             if board_app is not None:
                 await board_shared.prepared(board_app, version)
             yield ServerSentEventMessage(event="change", data=_merge(batch), id=version)
