@@ -67,6 +67,7 @@ class Received:
     results: list[Result | None]
     waiting: list[str]  # ids in the inbox, in order
     alone: bool  # nothing else was queued here: the applier starts on these at once
+    last_mutation_id: str | None = None  # the phone's newest applied one, read on receipt
 
 
 def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
@@ -81,6 +82,7 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
     with worker.receiving():
         with open_session(engine) as db:
             known = stored_in(db, client_id, ids)
+            last = last_mutation_id(db, client_id, user.id)
         results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
                                         for m in mutations]
         new = [m for m in mutations if m.id not in known]
@@ -102,7 +104,7 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
             if not (alone and apply_here):
                 worker.poke()
     waiting = [m.id for m, r in zip(mutations, results, strict=True) if r is None]
-    return Received(results, waiting, alone)
+    return Received(results, waiting, alone, last)
 
 
 def push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
@@ -125,12 +127,16 @@ def push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
         done = worker.wait(client_id, got.waiting, settings.sync_wait_seconds)
         results = [r or (owned(done[m.id], user, m) if m.id in done else None)
                    for m, r in zip(mutations, results, strict=True)]
-    with open_session(engine) as db:
-        if alone and any(r is None for r in results):  # applied by another process?
-            known = stored_in(db, client_id, [m.id for m in mutations])
-            results = [r or (owned(known[m.id], user, m) if m.id in known else None)
-                       for m, r in zip(mutations, results, strict=True)]
-        last = last_mutation_id(db, client_id, user.id)
+    last = got.last_mutation_id  # answered at receipt: read then (it only grows)
+    if alone and results and all(results) and not results[-1].replayed:
+        last = mutations[-1].id  # all applied in order just now: the last is the newest
+    elif alone:
+        with open_session(engine) as db:
+            if any(r is None for r in results):  # applied by another process?
+                known = stored_in(db, client_id, [m.id for m in mutations])
+                results = [r or (owned(known[m.id], user, m) if m.id in known else None)
+                           for m, r in zip(mutations, results, strict=True)]
+            last = last_mutation_id(db, client_id, user.id)
     return Pushed([r or received_result(m) for m, r in zip(mutations, results, strict=True)],
                   last)
 

@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from server.jobs.loop import discover, run_once
@@ -74,12 +75,16 @@ def until_applied(db, seconds: float = 30) -> None:
 def test_a_busy_server_answers_received_then_the_resend_gets_the_results(phone, db, world,
                                                                           busy):
     batch = [check_in(world.job.id), note(world.job.id)]
-    first = results(push(phone, batch))
+    answer = push(phone, batch).json()
+    first = answer["results"]
     assert [r["status"] for r in first] == ["received", "received"]
     assert all("服务器已收到" in r["message"] for r in first)  # in the engineer's language
+    assert answer["last_mutation_id"] is None  # nothing applied yet: the phone keeps both
     until_applied(db)
-    again = results(push(phone, batch))
+    answer = push(phone, batch).json()
+    again = answer["results"]
     assert [(r["status"], r["replayed"]) for r in again] == [("applied", True)] * 2
+    assert answer["last_mutation_id"] == batch[-1]["id"]
     assert_each_fact_once(db, batch)
 
 
@@ -286,7 +291,6 @@ def test_someone_elses_received_mutation_id_is_never_answered_with_their_result(
 def test_the_receipt_is_synced_to_disk_and_the_apply_need_not_be(phone, db, world):
     """README Durability on SQLite: the receipt commits with synchronous=FULL (the phone may
     delete its copy); the applier's commit need not (a lost one is applied again)."""
-    from sqlalchemy import event
 
     if phone.app.state.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's synchronous setting")
@@ -311,10 +315,27 @@ def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
     """Nothing queued before it: the request applies it itself and answers the results
     (no hand-off to the applier's thread, which here never starts)."""
     batch = [check_in(world.job.id), note(world.job.id), done(world.job.id)]
-    r = results(push(phone, batch))
+    began: list[str] = []
+    engine = phone.app.state.engine
+
+    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.startswith("BEGIN"):
+            began.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        answer = push(phone, batch).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    r = answer["results"]
     assert [x["status"] for x in r] == ["applied", "applied", "applied"], r
+    assert answer["last_mutation_id"] == batch[-1]["id"]  # the phone may trim all three
     assert inbox_rows(db) == []
     assert_each_fact_once(db, batch)
+    if engine.dialect.name == "sqlite":
+        # the session, the receipt read, the receipt, the phone's inbox, the person, the
+        # apply: a transaction each, none more
+        assert len(began) <= 6, began
 
 
 @pytest.mark.skipif("FAKETIME" in os.environ,
