@@ -278,7 +278,9 @@ class Applier:
         with open_session(self.engine) as db:
             rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
                                 .order_by(SyncInbox.id)).all())
-        return self._apply_client(client_id, _by_client(rows)[client_id]) if rows else 0
+            # who sent them, read in the same transaction (a phone is usually one person's)
+            people = {s: load_user(db, s) for s in {r.staff_id for r in rows}}
+        return self._apply_client(client_id, _by_client(rows)[client_id], people) if rows else 0
 
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
@@ -290,18 +292,21 @@ class Applier:
             done += self._apply_client(client_id, pushes)
         return done
 
-    def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]]) -> int:
+    def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]],
+                      people: dict[int, CurrentUser | None] | None = None) -> int:
+        """``people``: the senders, read just now (by staff id; others are read per push)."""
         with self._cond:
             if client_id in self._busy:  # another thread of ours applies this phone now
                 return 0
             self._busy.add(client_id)
         try:
-            return self._apply_locked(client_id, pushes)
+            return self._apply_locked(client_id, pushes, people or {})
         finally:
             with self._cond:
                 self._busy.discard(client_id)
 
-    def _apply_locked(self, client_id: str, pushes: list[list[SyncInbox]]) -> int:
+    def _apply_locked(self, client_id: str, pushes: list[list[SyncInbox]],
+                      people: dict[int, CurrentUser | None]) -> int:
         done = 0
         with _client_lock(self.engine, client_id) as mine:
             if not mine:  # another process applies this phone now
@@ -309,7 +314,7 @@ class Applier:
             for rows in pushes:
                 self.let_receipts_first()
                 try:
-                    answered = self._apply_push(client_id, rows)
+                    answered = self._apply_push(client_id, rows, people)
                 except OUTAGE:
                     raise
                 except Exception:  # noqa: BLE001 - a fault of ours: the other phones go on
@@ -321,12 +326,16 @@ class Applier:
                     break
         return done
 
-    def _apply_push(self, client_id: str, rows: list[SyncInbox]) -> list[Result]:
+    def _apply_push(self, client_id: str, rows: list[SyncInbox],
+                    people: dict[int, CurrentUser | None]) -> list[Result]:
         first = rows[0]
         mutations = [MutationIn(r.mutation_id, r.name, _args(r.args), r.device_time)
                      for r in rows]
-        with open_session(self.engine) as db:
-            user = load_user(db, first.staff_id)
+        if first.staff_id in people:
+            user = people.pop(first.staff_id)  # read once: a later push reads again
+        else:
+            with open_session(self.engine) as db:
+                user = load_user(db, first.staff_id)
         # Disabled between receipt and now: a person with no roles, so each action is
         # refused with the reason and logged once, like any refusal.
         user = user or CurrentUser(first.staff_id, "", "", frozenset(), "zh", None, None)
