@@ -21,6 +21,9 @@ from server.models import SlaClock, SlaEvent, SlaPause, SlaRun, SupportRequest
 # and held for a sync push (``server.sync.apply``), as ``field.LOCKED_JOBS`` holds its rows;
 # without it (None) each call reads its clock. A rollback empties it (read them again).
 HELD_CLOCKS = "fieldops_held_clocks"
+# session.info, beside HELD_CLOCKS: clock id -> its open pause (None: not paused), read in
+# the same query as the clocks, so stopping a held clock asks nothing more
+HELD_PAUSES = "fieldops_held_pauses"
 
 
 def start_clock(
@@ -34,9 +37,12 @@ def start_clock(
     if clock is None:
         clock = SlaClock(request_id=request.id, kind=kind, started_at=started_at,
                          deadline_at=deadline)
-        if db.info.get(HELD_CLOCKS) is not None:  # the request's clocks were read just now
+        held = db.info.get(HELD_CLOCKS) is not None  # the request's clocks were read just now
+        if held:
             db.info[HELD_CLOCKS][request.id][kind] = clock
     else:
+        held = False
+        _held_pause(db, clock, None)  # its pauses are deleted below
         if clock.stopped_at is not None:  # S5: the finished run still counts in the KPIs
             db.add(SlaRun(clock_id=clock.id, request_id=clock.request_id, kind=clock.kind,
                           started_at=clock.started_at, deadline_at=clock.deadline_at,
@@ -50,6 +56,8 @@ def start_clock(
         db.exec(delete(SlaPause).where(SlaPause.clock_id == clock.id))
     db.add(clock)
     db.flush()
+    if held:
+        db.info.setdefault(HELD_PAUSES, {})[clock.id] = None  # new: never paused
     return clock
 
 
@@ -85,6 +93,7 @@ def pause_clock(
         raise ActionError(N_("This clock is already paused."))
     pause = SlaPause(clock_id=clock.id, started_at=at, reason=reason.strip(), by_id=by_id)
     db.add(pause)
+    _held_pause(db, clock, pause)
     record(db, "sla.paused", by_id, request_id=request_id, entity="sla_clock",
            entity_id=clock.id, at=at, clock=kind, reason=reason.strip())
     return pause
@@ -111,17 +120,33 @@ def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
         return db.exec(select(SlaClock).where(SlaClock.request_id == request_id,
                                               SlaClock.kind == kind)).first()
     if request_id not in held:
-        held[request_id] = {c.kind: c for c in db.exec(
-            select(SlaClock).where(SlaClock.request_id == request_id)).all()}
+        clocks, pauses = {}, db.info.setdefault(HELD_PAUSES, {})
+        for clock, pause in db.exec(
+                select(SlaClock, SlaPause)
+                .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id)
+                           & SlaPause.ended_at.is_(None))
+                .where(SlaClock.request_id == request_id)).all():
+            clocks[clock.kind] = clock
+            if pauses.get(clock.id) is None:
+                pauses[clock.id] = pause
+        held[request_id] = clocks
     return held[request_id].get(kind)
+
+
+def _held_pause(db: Session, clock: SlaClock, pause: SlaPause | None) -> None:
+    """Keep the held open pause of ``clock`` (if its clocks are held) in step."""
+    pauses = db.info.get(HELD_PAUSES)
+    if pauses is not None and clock.id in pauses:
+        pauses[clock.id] = pause
 
 
 @event.listens_for(Session, "after_rollback")
 def _clocks_gone(session: Session) -> None:
     """A rollback, of a savepoint too, undoes clocks started and expires those changed."""
-    held = session.info.get(HELD_CLOCKS)
-    if held:
-        held.clear()
+    for key in (HELD_CLOCKS, HELD_PAUSES):
+        held = session.info.get(key)
+        if held:
+            held.clear()
 
 
 def _running(db: Session, request_id: int, kind: str) -> SlaClock:
@@ -134,6 +159,9 @@ def _running(db: Session, request_id: int, kind: str) -> SlaClock:
 
 
 def _open_pause(db: Session, clock: SlaClock) -> SlaPause | None:
+    pauses = db.info.get(HELD_PAUSES)
+    if db.info.get(HELD_CLOCKS) is not None and pauses is not None and clock.id in pauses:
+        return pauses[clock.id]
     return db.exec(
         select(SlaPause).where(SlaPause.clock_id == clock.id, SlaPause.ended_at.is_(None))
     ).first()
@@ -146,3 +174,4 @@ def _close_open_pause(db: Session, clock: SlaClock, at: datetime) -> None:
         clock.paused_seconds += (pause.ended_at - pause.started_at).total_seconds()
         db.add(pause)
         db.add(clock)
+        _held_pause(db, clock, None)

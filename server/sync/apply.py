@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 
 from server.actions import ActionError, fact_queue
 from server.actions.field import LOCKED_JOBS, flag_fact
-from server.actions.sla import HELD_CLOCKS
+from server.actions.sla import HELD_CLOCKS, HELD_PAUSES
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock
 from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
@@ -199,6 +199,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
             db.connection().execute(LOG_INSERT, logged)
     db.info.pop(LOCKED_JOBS, None)
     db.info.pop(HELD_CLOCKS, None)
+    db.info.pop(HELD_PAUSES, None)
     if inbox_ids:
         forget(db, [inbox_ids[r.id] for r in results if r.status != "retry" and r.id in inbox_ids])
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
