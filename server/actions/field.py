@@ -34,13 +34,14 @@ from server.actions.field_args import (  # noqa: F401 - the actions' arguments, 
     PhotoArgs,
     SwapArgs,
 )
+from server.actions.field_flags import for_dispatcher
 from server.actions.job_common import unflushed
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
 from server.domain import field as rules
 from server.domain.sla import plausible_fact_time
 from server.domain.text import N_, Message
-from server.i18n import DEFAULT, gettext, translations
+from server.i18n import gettext
 from server.models import (
     ACTIVE_JOB_STATUSES,
     FieldFact,
@@ -317,7 +318,7 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: Fact,
     """Store the fact with its flags and tell the board and the engineer's phones."""
     fact.flagged = bool(out.flags)
     # For the dispatcher's screens, in the site's language (the codes stay in data.flags).
-    fact.flag_reason = "\n".join(_for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
+    fact.flag_reason = "\n".join(for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
     fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
     fact_queue.keep(db, fact)
     request.version += 1
@@ -333,22 +334,6 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: Fact,
                     request_id=request.id)
     changes.changed(db, "request", request.id, request_id=request.id)
     return out
-
-
-def flag_fact(fact: Fact, out: rules.Outcome, reason: str) -> None:
-    """Flag a fact already kept (by ``_keep``) for one more reason, e.g. the sync layer's
-    clock correction (D8c)."""
-    if reason in out.flags:
-        return
-    was_rejected = out.status == "rejected"
-    out.flag(reason)
-    if was_rejected:
-        out.status = "rejected"
-    fact.flagged = True
-    fact.flag_reason = "\n".join(
-        x for x in (fact.flag_reason, _for_dispatcher(Message(rules.FLAG_REASONS[reason]))) if x)
-    fact.data = dict(fact.data) | {"flags": list(out.flags)}
-    out.say(rules.FLAG_REASONS[reason])
 
 
 def _accept_first(db: Session, staff_id: int, job: Job, fact: Fact, now: datetime,
@@ -395,13 +380,9 @@ def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
         {"refused_status": status} if status else {})  # the unit status code, for any reader's language
     _keep(db, job, request, fact, out)
     if status:
-        refusal = Message(refusal.msgid, params | {"status": _for_dispatcher(Message(status))})
-    fact.flag_reason += "\n" + _for_dispatcher(refusal)
+        refusal = Message(refusal.msgid, params | {"status": for_dispatcher(Message(status))})
+    fact.flag_reason += "\n" + for_dispatcher(refusal)
     return out
-
-
-def _for_dispatcher(message: Message) -> str:
-    return message.render(translations(DEFAULT).gettext)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -1,8 +1,10 @@
-"""The dispatcher resolves a flagged field fact (D13, D14, D15).
+"""Flagged field facts: flagged for the dispatcher, who resolves them (D13, D14, D15).
 
 A flagged fact was kept but not trusted: a check-in beyond the venue's radius, a fact
 that reached a job already changed, a phone clock that looked wrong, a refused swap.
-The dispatcher decides, once, and the decision is audited:
+Its reasons are written for the dispatcher in the site's language (``for_dispatcher``;
+the codes stay in ``data["flags"]``). The dispatcher decides, once, and the decision is
+audited:
 
 - ``accept``: the fact counts. For a check-in beyond the radius (D15) the arrival clock
   stops at the check-in's device time (D8c), the earliest such time if several.
@@ -18,14 +20,36 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from server.actions import ActionError, audit, changes, notify
+from server.actions import ActionError, audit, changes, fact_queue, notify
 from server.actions import sla as clocks
 from server.actions.job_common import say
-from server.domain.text import N_
+from server.domain import field as rules
+from server.domain.text import N_, Message
+from server.i18n import DEFAULT, translations
 from server.models import FieldFact, Role, Staff, StaffRole, SupportRequest
 
 DECISIONS = ("accept", "reject", "equipment")
 RESOLUTIONS = {"accept": "accepted", "reject": "rejected", "equipment": "equipment"}
+
+
+def flag_fact(fact: FieldFact | fact_queue.Draft, out: rules.Outcome, reason: str) -> None:
+    """Flag a fact already kept (``server.actions.field``) for one more reason, e.g. the sync layer's
+    clock correction (D8c)."""
+    if reason in out.flags:
+        return
+    was_rejected = out.status == "rejected"
+    out.flag(reason)
+    if was_rejected:
+        out.status = "rejected"
+    fact.flagged = True
+    fact.flag_reason = "\n".join(
+        x for x in (fact.flag_reason, for_dispatcher(Message(rules.FLAG_REASONS[reason]))) if x)
+    fact.data = dict(fact.data) | {"flags": list(out.flags)}
+    out.say(rules.FLAG_REASONS[reason])
+
+
+def for_dispatcher(message: Message) -> str:
+    return message.render(translations(DEFAULT).gettext)
 
 
 def flag_codes(fact: FieldFact) -> list[str]:

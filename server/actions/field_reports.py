@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from server.actions import ActionError, ack_chain, audit, changes, notify, spares
 from server.actions import field as field_actions
 from server.actions.field_args import JobArgs, Text
+from server.actions.field_flags import for_dispatcher
 from server.domain import field as rules
 from server.domain.text import N_
 from server.models import Job, JobStatus, Role, Staff, StaffRole, SupportRequest
@@ -42,7 +43,7 @@ def decline(db: Session, staff_id: int, args: DeclineArgs, device_time: datetime
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
-    reason = field_actions._for_dispatcher(rules.Message(rules.DECLINE_REASONS[args.reason]))
+    reason = for_dispatcher(rules.Message(rules.DECLINE_REASONS[args.reason]))
     fact.data = {"reason": reason, "reason_code": args.reason}
     if field_actions._changed_job(out):
         return field_actions._keep(db, job, request, fact, out)
@@ -75,7 +76,7 @@ def cannot_fix(db: Session, staff_id: int, args: CannotFixArgs, device_time: dat
     if isinstance(ctx, rules.Outcome):
         return ctx
     job, request, fact, out = ctx
-    need = field_actions._for_dispatcher(rules.Message(rules.CANNOT_FIX_NEEDS[args.need]))
+    need = for_dispatcher(rules.Message(rules.CANNOT_FIX_NEEDS[args.need]))
     fact.data = {"reason": need, "need": args.need, "text": args.note}
     if not field_actions._changed_job(out):
         audit.record(db, "job.cannot_fix", staff_id, request_id=request.id, entity="job",

@@ -36,7 +36,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, select
 
 from server.actions import ActionError, fact_queue
-from server.actions.field import LOCKED_JOBS, flag_fact
+from server.actions.field import LOCKED_JOBS
+from server.actions.field_flags import flag_fact
 from server.actions.sla import HELD_CLOCKS, HELD_PAUSES
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from server.actions import ActionError, changes
+from server.actions import ActionError, changes, fact_queue
 from server.actions import field as field_actions
+from server.db import utcnow
 from server.models import ChangeRecord, FieldFact
 from server.security import load_user
 from server.sync import registry
@@ -129,6 +130,47 @@ def test_a_refused_mutations_change_records_go_with_it(phone, db, world, monkeyp
     # the request's own record survived the rollback of the one that came after it
     assert db.exec(select(func.count()).select_from(ChangeRecord).where(
         ChangeRecord.entity == "request", ChangeRecord.entity_id == str(world.request.id))).one() == 1
+
+
+def test_a_savepoint_rolled_back_takes_its_own_changes_and_no_others(db, world, heard):
+    db.commit()
+    changes.changed(db, "job", "before")  # still queued when the savepoint rolls back
+    inside = db.begin_nested()
+    changes.changed(db, "job", "inside")
+    inside.rollback()
+    db.exec(select(ChangeRecord)).all()  # "before" written here, outside any savepoint
+    inside = db.begin_nested()
+    changes.changed(db, "job", "written inside")
+    db.exec(select(ChangeRecord)).all()  # written inside the savepoint: undone with it
+    changes.changed(db, "job", "queued after the write")
+    inside.rollback()
+    changes.changed(db, "job", "written inside")  # forgotten: its row again
+    changes.changed(db, "job", "before")  # written and kept: no second row
+    db.commit()
+    rows = db.exec(select(ChangeRecord.entity_id).where(ChangeRecord.entity == "job")).all()
+    assert sorted(rows) == ["before", "written inside"]
+    assert [c.entity_id for c in heard[-1]] == ["before", "written inside"]
+
+
+def test_a_savepoint_rolled_back_takes_the_facts_queued_inside_it(db, world):
+    def draft(n: int) -> fact_queue.Draft:
+        at = utcnow()
+        return fact_queue.make(db, id=f"fact-{n}", job_id=world.job.id, author_id=world.engineer.id,
+                               request_id=world.request.id, kind="fix_note", device_time=at,
+                               effective_at=at, received_at=at, data={})
+
+    db.commit()
+    fact_queue.start(db)
+    fact_queue.keep(db, draft(1))
+    inside = db.begin_nested()
+    fact_queue.keep(db, draft(2))
+    with pytest.raises(fact_queue.QueuedInSavepoint):  # its rollback would lose fact-1
+        db.exec(select(FieldFact)).all()
+    inside.rollback()
+    assert fact_queue.queued(db, "fact-1") and not fact_queue.queued(db, "fact-2")
+    fact_queue.finish(db)
+    db.commit()
+    assert db.exec(select(FieldFact.id).where(FieldFact.id.like("fact-%"))).all() == ["fact-1"]
 
 
 def test_the_signed_in_person_is_read_in_one_query(db, world, engine):

@@ -1,0 +1,92 @@
+"""Lists kept on a session for one transaction, some of them written together.
+
+``items(db, name)`` is the transaction's list under that name. ``register(name, write)``
+makes it a queue: ``add(db, name, *items)`` queues items, and before the session's next
+ORM query, flush or commit the queue is written at once, ``write(session, items)`` (a
+multi-row INSERT, say), and emptied, so later reads see its rows as they would ORM
+objects. A writer that raises leaves its items queued.
+
+A savepoint rolled back forgets the items added inside it and keeps those added before
+(the database undoes what was written inside it); the outer transaction's end (commit,
+rollback or close) forgets every list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+_LISTS = "fieldops_lists"  # session.info: {name: [items]} for this transaction
+_DUE = "fieldops_due"  # session.info: set by add(): a queue may wait to be written
+_MARKS = "fieldops_marks"  # session.info: per open savepoint, [(list, its length then)]
+# Written in registration order (import order; in the app: change rows, then facts). The
+# order does not matter: no queued table refers to another; all share one transaction.
+_writers: dict[str, Callable[[Session, list[Any]], None]] = {}
+
+
+def register(name: str, write: Callable[[Session, list[Any]], None]) -> None:
+    _writers[name] = write
+
+
+def items(session: Session, name: str) -> list[Any]:
+    return session.info.setdefault(_LISTS, {}).setdefault(name, [])
+
+
+def add(session: Session, name: str, *new: Any) -> None:
+    items(session, name).extend(new)
+    session.info[_DUE] = True
+
+
+def write(session: Session, name: str | None = None) -> None:
+    """Write what is queued (in queue ``name`` only, if given)."""
+    lists = session.info.get(_LISTS) or {}
+    for key, writer in _writers.items():
+        if name in (None, key) and lists.get(key):
+            writer(session, lists[key])
+            del lists[key]  # what comes next goes to a new list (see _forget)
+    if name is None:
+        session.info.pop(_DUE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_query(state) -> None:  # noqa: ANN001 - ORMExecuteState
+    if state.session.info.get(_DUE):  # all that a query pays when nothing is queued
+        write(state.session)
+
+
+event.listen(Session, "before_flush", lambda session, _context, _instances: write(session))
+event.listen(Session, "before_commit", write)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransaction
+    if transaction.nested:
+        lists = (session.info.get(_LISTS) or {}).values()
+        session.info.setdefault(_MARKS, []).append([(v, len(v)) for v in lists])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransaction
+    if transaction.nested:
+        session.info[_MARKS].pop()
+    elif transaction.parent is None:  # committed, rolled back or closed
+        for key in (_LISTS, _DUE, _MARKS):
+            session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    if not session.in_nested_transaction():
+        return  # the outer transaction: _end forgets everything
+    # A savepoint: a list it began with keeps its items from before; a queue written
+    # since it began is a new list, with nothing from before.
+    before = {id(v): n for v, n in session.info[_MARKS][-1]}
+    lists = session.info.get(_LISTS) or {}
+    for name, v in list(lists.items()):
+        if id(v) in before:
+            del v[before[id(v)]:]
+        else:
+            del lists[name]
