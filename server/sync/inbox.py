@@ -179,6 +179,9 @@ class Applier:
         self._cond = threading.Condition()
         self._queued: set[tuple[str, str]] = set()
         self._results: dict[tuple[str, str], Stored] = {}
+        # inbox rows this process answered (deleted with their results), by ``_row_key``: a
+        # thread whose read of the inbox is older than another thread's apply skips them
+        self._answered: dict[tuple[Any, ...], None] = {}
         self._threads: set[threading.Thread] = set()
         self._again = False
         self._busy: set[str] = set()  # phones a thread of this process is applying now
@@ -312,6 +315,9 @@ class Applier:
             if not mine:  # another process applies this phone now
                 return 0
             for rows in pushes:
+                with self._cond:
+                    if all(_row_key(r) in self._answered for r in rows):
+                        continue  # another thread of ours applied it since our read
                 self.let_receipts_first()
                 try:
                     answered = self._apply_push(client_id, rows, people)
@@ -345,17 +351,25 @@ class Applier:
                              inbox_ids={r.mutation_id: r.id for r in rows},
                              durable=False).results
         answered = [r for r in results if r.status != "retry"]
+        by_id = {r.mutation_id: r for r in rows}
         with self._cond:
             for r in answered:
+                self._answered[_row_key(by_id[r.id])] = None
                 key = (client_id, r.id)
                 if key in self._queued:
                     self._queued.discard(key)
                     self._results[key] = (first.staff_id, r)
-            if len(self._results) > 10_000:  # nobody waited for them: forget the oldest
-                for key in list(self._results)[:5_000]:
-                    del self._results[key]
+            for kept in (self._results, self._answered):
+                if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
+                    for key in list(kept)[:5_000]:
+                        del kept[key]
             self._cond.notify_all()
         return answered
+
+
+def _row_key(row: SyncInbox) -> tuple[Any, ...]:
+    """An inbox row, told apart from a later one (SQLite reuses a deleted row's id)."""
+    return row.id, row.client_id, row.mutation_id, row.received_at
 
 
 def _by_client(rows: list[SyncInbox]) -> dict[str, list[list[SyncInbox]]]:

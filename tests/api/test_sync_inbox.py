@@ -366,3 +366,20 @@ def test_a_receipt_holds_the_applier_back_at_most_the_bound(phone):
         started = time.monotonic()
         worker.let_receipts_first()  # returns at once, without waiting
         assert time.monotonic() - started < inbox.DEFER_SECONDS
+
+
+def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
+        phone, db, world, stalled, busy, monkeypatch):
+    """PostgreSQL's applier threads each read the inbox, then walk its phones: what one
+    thread applied since another's read is not applied (nor looked up) again."""
+    batch = [check_in(world.job.id), note(world.job.id)]
+    results(push(phone, batch))
+    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    stale = inbox_rows(db)  # a thread's read, before the other thread's apply
+    assert worker.drain() == 2  # the other thread
+    applied: list[str] = []
+    real = inbox.apply_push
+    monkeypatch.setattr(inbox, "apply_push", lambda *a, **k: applied.append(a[2]) or real(*a, **k))
+    assert worker._apply_client("phone-1", inbox._by_client(stale)["phone-1"]) == 0
+    assert applied == []
+    assert_each_fact_once(db, batch)
