@@ -30,26 +30,37 @@ FINISHED = (RequestStatus.closed, RequestStatus.cancelled)
 
 
 def fire_due_sla_events(db: Session, now: datetime, settings) -> list[SlaEvent]:
-    """Fire every warning and breach that is due now and not fired yet; returns the new ones."""
+    """Fire every warning and breach that is due now and not fired yet; returns the new ones.
+
+    Each tick reads only three columns of the running clocks (a night's ~1,000 open clocks
+    cost a few milliseconds, not ~50 ms of ORM rows holding the server's interpreter):
+    a pause only ever moves a deadline later, so a clock whose time used, counting no
+    pause, is below the warning fraction has nothing due, and is not read further."""
+    warn = settings.sla.warn_fraction
+    candidates = [
+        clock_id for clock_id, started, deadline in db.exec(
+            select(SlaClock.id, SlaClock.started_at, SlaClock.deadline_at)
+            .join(SupportRequest, SupportRequest.id == SlaClock.request_id)
+            .where(SlaClock.stopped_at.is_(None), SupportRequest.status.notin_(FINISHED),
+                   ~(_fired("warning") & _fired("breach")))
+        )
+        if _may_be_due(started, deadline, now, warn)
+    ]
+    if not candidates:
+        return []
     rows = db.exec(
         select(SlaClock, SupportRequest)
         .join(SupportRequest, SupportRequest.id == SlaClock.request_id)
-        .where(SlaClock.stopped_at.is_(None), SupportRequest.status.notin_(FINISHED))
+        .where(SlaClock.id.in_(candidates))
         .order_by(SlaClock.deadline_at)
     ).all()
     fired: dict[int, set[str]] = defaultdict(set)
     for clock_id, level in db.exec(
-        select(SlaEvent.clock_id, SlaEvent.level)
-        .join(SlaClock, SlaClock.id == SlaEvent.clock_id)
-        .where(SlaClock.stopped_at.is_(None))
+        select(SlaEvent.clock_id, SlaEvent.level).where(SlaEvent.clock_id.in_(candidates))
     ):
         fired[clock_id].add(level)
     pauses: dict[int, list[rules.Pause]] = defaultdict(list)
-    for p in db.exec(
-        select(SlaPause)
-        .join(SlaClock, SlaClock.id == SlaPause.clock_id)
-        .where(SlaClock.stopped_at.is_(None))
-    ):
+    for p in db.exec(select(SlaPause).where(SlaPause.clock_id.in_(candidates))):
         pauses[p.clock_id].append(rules.Pause(p.started_at, p.ended_at, p.reason))
 
     new: list[SlaEvent] = []
@@ -71,6 +82,18 @@ def fire_due_sla_events(db: Session, now: datetime, settings) -> list[SlaEvent]:
                 managers = active_with_roles(db, "manager")
             _announce(db, clock, request, level, status, now, settings, leads, managers or [])
     return new
+
+
+def _fired(level: str):  # noqa: ANN202 - an SQL EXISTS clause
+    return select(SlaEvent.id).where(SlaEvent.clock_id == SlaClock.id,
+                                     SlaEvent.level == level).exists()
+
+
+def _may_be_due(started: datetime, deadline: datetime, now: datetime, warn: float) -> bool:
+    """Whether a running clock can have a notice due (D7), before reading its pauses: the
+    fraction of its time used is at most the fraction elapsed since it started."""
+    budget = (deadline - started).total_seconds()
+    return budget <= 0 or (now - started).total_seconds() >= warn * budget
 
 
 def _insert_once(db: Session, clock: SlaClock, level: str, now: datetime) -> SlaEvent | None:

@@ -308,3 +308,25 @@ def test_postgresql_concurrent_firing_gives_one_event_per_level(pg, settings, mo
         assert timeline(db, req.id) == ["sla.warning", "sla.breach"]
         keys = db.exec(select(Notification.dedupe_key)).all()
         assert len(keys) == len(set(keys)) == 2 * 2 + 3 * 2  # 2 leads warned, 3 people at breach
+
+
+def test_a_tick_with_nothing_due_reads_the_running_clocks_once(db, settings):
+    """Clocks below 80 % (counting no pause) and clocks that fired both levels are passed
+    over in the one query that lists the running clocks; nothing else is read."""
+    from sqlalchemy import event
+
+    early, _ = seed(db, minutes=60)
+    done_clock = seed(db, minutes=5)[1]
+    fire(db, T0 + timedelta(minutes=6), settings)  # both levels of the 5-minute clock
+    statements: list[str] = []
+    engine = db.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert fire(db, T0 + timedelta(minutes=47), settings) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert fire(db, T0 + timedelta(minutes=48), settings) == [
+        (db.exec(select(SlaClock.id).where(SlaClock.request_id == early.id)).one(), "warning")]
+    assert (done_clock.id, "warning") in events(db)
