@@ -22,7 +22,7 @@ from server.actions import ActionError, FieldErrors
 from server.actions.audit import record
 from server.actions.changes import changed
 from server.actions.equipment import release_for_request
-from server.actions.notify import enqueue
+from server.actions.notify import Notice, enqueue_all
 from server.actions.sla import start_clock, stop_clock
 from server.actions.spares import hold_reserve_unit  # D8a, the equipment desk's queue
 from server.db import utcnow
@@ -247,16 +247,16 @@ def _in_language(locale: str, message: Message) -> str:
 
 def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> None:
     """D4: a handed-off request reaches the on-duty leads; P1 with high urgency."""
-    for lead in active_with_roles(db, "dispatcher"):
-        title = _in_language(lead.locale, Message(
+    notices = [
+        Notice(lead.id, _in_language(lead.locale, Message(
             N_("{priority} request {number}: {customer}"),
             {"priority": request.priority, "number": request.number,
              "customer": request.customer_name},
-        ))  # fmt: skip
-        enqueue(db, staff_id=lead.id, kind="request.handed_off", title=title,
-                body=request.symptom[:120], dedupe_key=f"handoff:{request.id}:{lead.id}",
-                request_id=request.id, urgency="high" if request.priority == "P1" else "normal",
-                now=now)  # fmt: skip
+        )), request.symptom[:120], f"handoff:{request.id}:{lead.id}")
+        for lead in active_with_roles(db, "dispatcher")
+    ]  # fmt: skip
+    enqueue_all(db, notices, kind="request.handed_off", request_id=request.id,
+                urgency="high" if request.priority == "P1" else "normal", now=now)
 
 
 def release_holds(db: Session, request_id: int, actor_id: int | None = None,

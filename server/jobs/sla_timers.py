@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from server.actions.audit import record
 from server.actions.changes import changed
-from server.actions.notify import enqueue
+from server.actions.notify import Notice, enqueue_all
 from server.domain import sla as rules
 from server.domain.text import N_, Message
 from server.i18n import translations
@@ -145,13 +145,14 @@ def _announce(
     })  # fmt: skip
     urgent = request.priority == "P1" or level == "breach"
     run = int(clock.started_at.timestamp())  # a restarted clock is a new run: notify again
+    notices = []
     for person in people.values():
         say = translations(person.locale).gettext
         words = {"number": request.number, "clock": say(clock.kind)}
-        enqueue(db, staff_id=person.id, kind=f"sla.{level}",
-                title=say(title.msgid).format(**words, **title.params),
-                body=body.render(say), dedupe_key=f"sla:{clock.id}:{run}:{level}:{person.id}",
-                request_id=request.id, urgency="high" if urgent else "normal", now=now)  # fmt: skip
+        notices.append(Notice(person.id, say(title.msgid).format(**words, **title.params),
+                              body.render(say), f"sla:{clock.id}:{run}:{level}:{person.id}"))
+    enqueue_all(db, notices, kind=f"sla.{level}", request_id=request.id,
+                urgency="high" if urgent else "normal", now=now)
 
 
 @register_tick
