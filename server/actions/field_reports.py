@@ -99,12 +99,11 @@ def _tell_dispatchers(db: Session, request: SupportRequest, job: Job, staff_id: 
     leads = db.exec(select(Staff).join(StaffRole, StaffRole.staff_id == Staff.id)
                     .where(StaffRole.role == Role.dispatcher, Staff.active == True)  # noqa: E712
                     .order_by(Staff.id)).all()
-    for lead in leads:
-        notify.enqueue(
-            db, staff_id=lead.id, kind=kind,
-            title=ack_chain._say(lead, title, name=engineer.display_name if engineer else "—",
-                                 number=request.number),
-            body=reason, dedupe_key=f"{kind}:{fact_id}:{lead.id}", request_id=request.id,
-            job_id=job.id, urgency="high" if request.priority == "P1" else "normal", now=now,
-        )
+    name = engineer.display_name if engineer else "—"
+    notify.enqueue_all(
+        db, [notify.Notice(lead.id, ack_chain._say(lead, title, name=name, number=request.number),
+                           reason, f"{kind}:{fact_id}:{lead.id}") for lead in leads],
+        kind=kind, request_id=request.id, job_id=job.id,
+        urgency="high" if request.priority == "P1" else "normal", now=now,
+    )
     changes.changed(db, "request", request.id, request_id=request.id)

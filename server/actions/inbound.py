@@ -291,12 +291,12 @@ def _tell(db: Session, contact: InboundContact, role: str, now: datetime, msgid:
 
     first = db.exec(select(InboundMessage.text).where(InboundMessage.contact_id == contact.id)
                     .order_by(InboundMessage.id)).first() or ""
+    notices = []
     for person in active_with_roles(db, role):
         say = translations(person.locale).gettext
-        notify.enqueue(
-            db, staff_id=person.id, kind=f"contact.{role}",
-            title=say(msgid).format(channel=say(contact.channel), sender=contact.sender),
-            body=first[:120], dedupe_key=f"contact:{contact.id}:{role}:{person.id}",
-            urgency="high" if role == "dispatcher" else "normal", now=now,
-        )
+        notices.append(notify.Notice(
+            person.id, say(msgid).format(channel=say(contact.channel), sender=contact.sender),
+            first[:120], f"contact:{contact.id}:{role}:{person.id}"))
+    notify.enqueue_all(db, notices, kind=f"contact.{role}",
+                       urgency="high" if role == "dispatcher" else "normal", now=now)
     changes.changed(db, "contact", contact.id)
