@@ -1,4 +1,8 @@
-"""Writing the audit log; a request's entries are its timeline."""
+"""Writing the audit log; a request's entries are its timeline.
+
+Entries are queued on the session and written together, one plain INSERT for the lot, at
+its next query, flush or commit (``server.db_queue``), as the change rows are: a sync push
+that records twenty facts writes one statement for their entries, not one per flush."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from server import db_queue
 from server.db import utcnow
 from server.models import AuditEntry
 
@@ -26,16 +31,23 @@ def record(
     entity_id: Any = "",
     at: datetime | None = None,
     **details: Any,
-) -> AuditEntry:
-    entry = AuditEntry(
-        at=at or utcnow(),
-        actor_id=actor_id,
-        action=action,
-        request_id=request_id,
-        entity=entity,
-        entity_id=str(entity_id)[:36],  # the column's size: a 40-char typed username (issue 11)
-        device=current_device.get()[:64],
-        details=details,
-    )
-    db.add(entry)
-    return entry
+) -> None:
+    """Queue one entry in ``db``'s transaction (a savepoint rolled back forgets it).
+
+    ``entity_id`` is cut to the column's 36 characters; ``details``: JSON-able values."""
+    db.connection()  # the transaction has begun: the entry belongs to it
+    db_queue.add(db, _ENTRIES, {
+        "at": at or utcnow(),
+        "actor_id": actor_id,
+        "action": action,
+        "request_id": request_id,
+        "entity": entity,
+        "entity_id": str(entity_id)[:36],  # the column's size: a 40-char typed username (issue 11)
+        "device": current_device.get()[:64],
+        "details": details,
+    })  # fmt: skip
+
+
+_ENTRIES = "audit_entries"  # db_queue queue: the entries not written yet
+_INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
+db_queue.register(_ENTRIES, lambda session, rows: session.connection().execute(_INSERT, rows))
