@@ -6,9 +6,9 @@ ORM query, flush or commit the queue is written at once, ``write(session, items)
 multi-row INSERT, say), and emptied, so later reads see its rows as they would ORM
 objects. A writer that raises leaves its items queued.
 
-A savepoint rolled back forgets the items added inside it and keeps those added before
-(the database undoes what was written inside it); the outer transaction's end (commit,
-rollback or close) forgets every list.
+A savepoint rolled back forgets the items added inside it and keeps those added before,
+queued again if they were first written inside it (the database undid that write); the
+outer transaction's end (commit, rollback or close) forgets every list.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 _LISTS = "fieldops_lists"  # session.info: {name: [items]} for this transaction
 _DUE = "fieldops_due"  # session.info: set by add(): a queue may wait to be written
-_MARKS = "fieldops_marks"  # session.info: per open savepoint, [(list, its length then)]
+_MARKS = "fieldops_marks"  # session.info: per open savepoint, [(name, list, its length then)]
 # Written in registration order (import order; in the app: change rows, then facts). The
 # order does not matter: no queued table refers to another; all share one transaction.
 _writers: dict[str, Callable[[Session, list[Any]], None]] = {}
@@ -64,8 +64,8 @@ event.listen(Session, "before_commit", write)
 @event.listens_for(Session, "after_transaction_create")
 def _mark(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransaction
     if transaction.nested:
-        lists = (session.info.get(_LISTS) or {}).values()
-        session.info.setdefault(_MARKS, []).append([(v, len(v)) for v in lists])
+        lists = (session.info.get(_LISTS) or {}).items()
+        session.info.setdefault(_MARKS, []).append([(k, v, len(v)) for k, v in lists])
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -81,12 +81,18 @@ def _end(session: Session, transaction) -> None:  # noqa: ANN001 - SessionTransa
 def _forget(session: Session) -> None:
     if not session.in_nested_transaction():
         return  # the outer transaction: _end forgets everything
-    # A savepoint: a list it began with keeps its items from before; a queue written
-    # since it began is a new list, with nothing from before.
-    before = {id(v): n for v, n in session.info[_MARKS][-1]}
-    lists = session.info.get(_LISTS) or {}
-    for name, v in list(lists.items()):
-        if id(v) in before:
-            del v[before[id(v)]:]
+    # A savepoint: a list it began with keeps its items from before. A queue written since
+    # it began is a new list, with nothing from before; the items of its old list from
+    # before the savepoint were written inside it, and the database has just undone that:
+    # they are queued again.
+    lists = session.info.setdefault(_LISTS, {})
+    marked = {k: (v, n) for k, v, n in session.info[_MARKS][-1]}
+    for name in set(lists) | set(marked):
+        v, n = marked.get(name, (None, 0))
+        if v is not None and lists.get(name) is v:
+            del v[n:]
+        elif v is not None and n and name in _writers:
+            lists[name] = v[:n]
+            session.info[_DUE] = True
         else:
-            del lists[name]
+            lists.pop(name, None)

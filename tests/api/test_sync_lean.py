@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from server.actions import ActionError, changes, fact_queue
+from server.actions import ActionError, audit, changes, fact_queue
 from server.actions import field as field_actions
 from server.db import utcnow
-from server.models import ChangeRecord, FieldFact
+from server.models import AuditEntry, ChangeRecord, FieldFact
 from server.security import load_user
 from server.sync import registry
 from tests.api import sync_dbs
@@ -150,6 +150,23 @@ def test_a_savepoint_rolled_back_takes_its_own_changes_and_no_others(db, world, 
     rows = db.exec(select(ChangeRecord.entity_id).where(ChangeRecord.entity == "job")).all()
     assert sorted(rows) == ["before", "written inside"]
     assert [c.entity_id for c in heard[-1]] == ["before", "written inside"]
+
+
+def test_rows_queued_before_a_savepoint_and_written_inside_it_outlive_its_rollback(db, world):
+    """The database undoes the write with the savepoint: the rows are queued again."""
+    db.commit()
+    audit.record(db, "test.before", None, entity="job", entity_id="before")
+    changes.changed(db, "job", "before")
+    inside = db.begin_nested()
+    audit.record(db, "test.inside", None, entity="job", entity_id="inside")
+    db.exec(select(AuditEntry)).all()  # both queues written here, inside the savepoint
+    changes.changed(db, "job", "after the write")
+    inside.rollback()
+    db.commit()
+    entries = db.exec(select(AuditEntry.action).where(AuditEntry.action.like("test.%"))).all()
+    assert entries == ["test.before"]
+    rows = db.exec(select(ChangeRecord.entity_id).where(ChangeRecord.entity == "job")).all()
+    assert rows == ["before"]
 
 
 def test_a_savepoint_rolled_back_takes_the_facts_queued_inside_it(db, world):
