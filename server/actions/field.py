@@ -291,7 +291,8 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     if request is None:
         request = db.get(SupportRequest, job.request_id, with_for_update=True,
                          populate_existing=True)
-        job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
+        if db.get_bind().dialect.name != "sqlite":  # SQLite locks no row: a re-read adds nothing
+            job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
         if locked is not None:  # held here too: the session's map keeps objects weakly
             locked[job.id] = (job, request)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at
