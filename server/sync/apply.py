@@ -104,7 +104,8 @@ def apply_all(engine: Engine, user: Any, client_id: str, mutations: list[Mutatio
 def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
                settings: Any, now: datetime | None = None,
                sent_at: datetime | None = None,
-               inbox_ids: dict[str, int] | None = None, durable: bool = True) -> Pushed:
+               inbox_ids: dict[str, int] | None = None, durable: bool = True,
+               known: dict[str, Any] | None = None) -> Pushed:
     """Apply a push in order, each mutation all or nothing, committed once. A mutation
     whose data the database cannot take is refused alone, with the reason; only an
     outage of the database stops the push there: that mutation and all after it are
@@ -117,9 +118,10 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
     of every mutation answered (not "retry") are deleted in the same transaction.
     ``durable``: commit with SQLite's fsync. The inbox's applier passes False: its rows
     were received durably, and a commit lost to a power cut loses their inbox deletion
-    with it, so they are applied again after the restart (still exactly once)."""
-    ids, known = [m.id for m in mutations], None
-    if engine.dialect.name == "sqlite" and not inbox_ids:
+    with it, so they are applied again after the restart (still exactly once).
+    ``known``: SQLite, the log's entries for these ids, read by the caller just now."""
+    ids = [m.id for m in mutations]
+    if engine.dialect.name == "sqlite" and not inbox_ids and known is None:
         # SQLite has one writer at a time: a replay is answered without queueing for it.
         # (PostgreSQL, and the inbox's applier, whose rows are new but for a rare resend,
         # read the log inside the push's own transaction.)

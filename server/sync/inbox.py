@@ -13,9 +13,12 @@ every rule has run:
   the inbox per phone and person in the order received, each push through
   ``apply_push`` (every rule, the mutation log deciding exactly-once), and deletes the
   inbox rows in the same transaction as their results.
-- A push that finds the applier with nothing queued waits (bounded) for its own
-  results, so one phone alone gets them in the same answer; under a burst it is
-  answered at receipt and the phone asks again later (a resend is answered from the log).
+- A push with nothing queued before it skips the inbox: it is applied in its own
+  request, in one durable transaction, so one phone alone gets its results in the same
+  answer (``Applier.apply_alone``); one that finds only this process's applier busy
+  with earlier rows of other phones waits (bounded) for its own results; under a burst
+  it is answered at receipt and the phone asks again later (a resend is answered from
+  the log).
 
 Order per phone holds across pushes and processes: rows are applied in receipt order per
 (client, person), a client is applied by one process at a time (a PostgreSQL advisory
@@ -114,6 +117,10 @@ def push(engine: Engine, user: Any, client_id: str, mutations: list[MutationIn],
     them) or "received" (applied right after; a resend is answered from the log)."""
     worker = applier(engine, settings)
     waits = settings.sync_wait_seconds > 0
+    if waits:
+        pushed = worker.apply_alone(user, client_id, mutations, sent_at)
+        if pushed is not None:
+            return pushed
     got = receive(engine, user, client_id, mutations, sent_at, worker, apply_here=waits)
     results = list(got.results)
     alone = got.alone and waits
@@ -186,6 +193,7 @@ class Applier:
         self._again = False
         self._busy: set[str] = set()  # phones a thread of this process is applying now
         self._receiving = 0  # receipts under way in this process (``receiving``)
+        self._direct = 0  # pushes applied alone now, without the inbox (``apply_alone``)
         self._deferred_since: float | None = None  # the applier has let receipts go first
         # PostgreSQL applies several phones at once (its round trips leave the CPU idle);
         # SQLite has one writer, so one thread
@@ -274,6 +282,54 @@ class Applier:
                     self._queued -= seen
                     self._cond.notify_all()
                 return
+
+    def apply_alone(self, user: Any, client_id: str, mutations: list[MutationIn],
+                    sent_at: datetime | None) -> Pushed | None:
+        """A push with nothing before it (nothing received here and not applied yet, no
+        other push being received or applied alone here, nothing of this phone's in the
+        inbox) is applied at once, in this thread, in one durable transaction: no inbox
+        rows to write, read back and delete. None: it is not alone; receive it.
+
+        Its answer comes after the commit with the fsync, as a receipt's does, so the
+        phone may delete its copy. When the database fails midway (what went before is
+        committed), or on a fault of ours, None too: the rest is received into the inbox
+        and answered "received", and the applier retries it."""
+        with self._cond:
+            if self._queued or self._receiving or self._direct or client_id in self._busy:
+                return None
+            self._direct += 1
+            self._busy.add(client_id)
+        try:
+            with _client_lock(self.engine, client_id) as mine:
+                if not mine:  # another process applies this phone's inbox now
+                    return None
+                known = None
+                with open_session(self.engine) as db:
+                    if db.exec(select(SyncInbox.id).where(SyncInbox.client_id == client_id)
+                               .limit(1)).first() is not None:
+                        return None  # its earlier pushes go first: received behind them
+                    if self.engine.dialect.name == "sqlite":  # one writer: read it here
+                        known = stored_in(db, client_id, [m.id for m in mutations])
+                        if all(m.id in known for m in mutations):  # a replay
+                            return Pushed([owned(known[m.id], user, m) for m in mutations],
+                                          last_mutation_id(db, client_id, user.id))
+                pushed = apply_push(self.engine, user, client_id, mutations, self.settings,
+                                    sent_at=sent_at, known=known)
+            if any(r.status == "retry" for r in pushed.results):
+                return None  # the database failed midway: the rest is received, kept here
+            return pushed
+        except OUTAGE:
+            raise
+        except Exception:  # noqa: BLE001 - a fault of ours: received, the applier retries
+            log.exception("sync: a push from %s failed to apply at once", client_id[:12])
+            return None
+        finally:
+            with self._cond:
+                self._direct -= 1
+                self._busy.discard(client_id)
+                again = bool(self._queued)
+            if again:  # received behind this one meanwhile
+                self.poke()
 
     def catch_up(self, client_id: str) -> int:
         """Apply what the inbox holds for this phone, in order, in the calling thread (0

@@ -50,6 +50,7 @@ def busy(monkeypatch):
         return False
 
     monkeypatch.setattr(inbox.Applier, "expect", expect)
+    monkeypatch.setattr(inbox.Applier, "apply_alone", lambda self, *args: None)
 
 
 @pytest.fixture
@@ -288,32 +289,40 @@ def test_someone_elses_received_mutation_id_is_never_answered_with_their_result(
     assert (row.staff_id, row.result) == (world.engineer.id, "applied")
 
 
-def test_the_receipt_is_synced_to_disk_and_the_apply_need_not_be(phone, db, world):
-    """README Durability on SQLite: the receipt commits with synchronous=FULL (the phone may
-    delete its copy); the applier's commit need not (a lost one is applied again)."""
-
-    if phone.app.state.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's synchronous setting")
-    seen: list[tuple[str, str]] = []
+def inserts_at_sync_level(engine, seen: list[tuple[str, str]]):  # noqa: ANN201
+    """Record (table, SQLite synchronous level) of every INSERT on ``engine``."""
     level: dict[int, str] = {}
 
-    @event.listens_for(phone.app.state.engine, "before_cursor_execute")
-    def _record(conn, _cursor, statement, *_args) -> None:
+    def _record(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
         key = id(conn.connection.dbapi_connection)
         if statement.startswith("PRAGMA synchronous="):
             level[key] = statement.split("=")[1]
         elif statement.startswith("INSERT INTO"):
             seen.append((statement.split()[2], level.get(key, "NORMAL")))
 
-    assert [r["status"] for r in results(push(phone, [note(world.job.id)]))] == ["applied"]
-    event.remove(phone.app.state.engine, "before_cursor_execute", _record)
+    event.listen(engine, "before_cursor_execute", _record)
+    return lambda: event.remove(engine, "before_cursor_execute", _record)
+
+
+def test_the_receipt_is_synced_to_disk_and_the_apply_need_not_be(phone, db, world, busy):
+    """README Durability on SQLite: the receipt commits with synchronous=FULL (the phone may
+    delete its copy); the applier's commit need not (a lost one is applied again)."""
+    if phone.app.state.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's synchronous setting")
+    seen: list[tuple[str, str]] = []
+    stop = inserts_at_sync_level(phone.app.state.engine, seen)
+    try:
+        assert [r["status"] for r in results(push(phone, [note(world.job.id)]))] == ["received"]
+        until_applied(db)
+    finally:
+        stop()
     assert ("sync_inbox", "FULL") in seen
     assert ("client_mutation", "NORMAL") in seen
 
 
 def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
-    """Nothing queued before it: the request applies it itself and answers the results
-    (no hand-off to the applier's thread, which here never starts)."""
+    """Nothing queued before it: the request applies it itself, in one transaction synced
+    to disk, and answers the results (no inbox rows; the applier's thread never starts)."""
     batch = [check_in(world.job.id), note(world.job.id), done(world.job.id)]
     began: list[str] = []
     engine = phone.app.state.engine
@@ -322,20 +331,41 @@ def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
         if statement.startswith("BEGIN"):
             began.append(statement)
 
+    seen: list[tuple[str, str]] = []
+    stop = inserts_at_sync_level(engine, seen)
     event.listen(engine, "before_cursor_execute", _record)
     try:
         answer = push(phone, batch).json()
     finally:
         event.remove(engine, "before_cursor_execute", _record)
+        stop()
     r = answer["results"]
     assert [x["status"] for x in r] == ["applied", "applied", "applied"], r
     assert answer["last_mutation_id"] == batch[-1]["id"]  # the phone may trim all three
     assert inbox_rows(db) == []
     assert_each_fact_once(db, batch)
+    assert "sync_inbox" not in [table for table, _level in seen]  # never went through it
     if engine.dialect.name == "sqlite":
-        # the session, the receipt read, the receipt, the phone's inbox with its sender,
-        # the apply: a transaction each, none more
-        assert len(began) <= 5, began
+        assert ("client_mutation", "FULL") in seen  # the answer lets the phone delete them
+        # the session, the phone's inbox and log read, the apply: a transaction each
+        assert len(began) <= 3, began
+
+
+def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, world, stalled):
+    """Not alone: this phone's earlier push is still in the inbox (another process
+    received it, or a crash left it), so this one is received after it, not applied first."""
+    jid = world.job.id
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(inbox.Applier, "apply_alone", lambda self, *args: None)
+        m.setattr(inbox.Applier, "expect", lambda self, client_id, ids: False)
+        assert [r["status"] for r in results(push(phone, [check_in(jid)]))] == ["received"]
+    assert len(inbox_rows(db)) == 1
+    # received behind it, and applied in its own request after it (the phone's order)
+    assert [r["status"] for r in results(push(phone, [note(jid)]))] == ["applied"]
+    assert inbox_rows(db) == []
+    db.commit()
+    logged = db.exec(select(ClientMutation.name).order_by(ClientMutation.seq)).all()
+    assert logged == ["check_in", "fix_note"]
 
 
 @pytest.mark.skipif("FAKETIME" in os.environ,
