@@ -211,3 +211,15 @@ def fresh_pg(pg_url) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return pg_url
+
+
+@pytest.fixture
+def pg(fresh_pg):
+    """(url, engine) of the migrated test PostgreSQL database, empty."""
+    from server.db import make_engine
+    from server.migrate import upgrade
+
+    upgrade(fresh_pg)
+    engine = make_engine(fresh_pg)
+    yield fresh_pg, engine
+    engine.dispose()

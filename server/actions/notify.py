@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -35,26 +36,13 @@ class Notice:
     dedupe_key: str
 
 
-def enqueue(
-    db: Session,
-    *,
-    staff_id: int | None,
-    kind: str,
-    title: str,
-    body: str = "",
-    dedupe_key: str,
-    request_id: int | None = None,
-    job_id: int | None = None,
-    urgency: str = "normal",
-    channels: tuple[str, ...] = CHANNELS,
-    now: datetime | None = None,
-    to: dict | None = None,
-) -> list[Notification]:
-    """``kind``: job.assigned, job.reassigned, job.escalated, job.cancelled, sla.warning...
-    ``to``: for a customer (staff_id None), where the customer is reached (channel, sender)."""
-    return enqueue_all(db, [Notice(staff_id, title, body, dedupe_key)], kind=kind,
-                       request_id=request_id, job_id=job_id, urgency=urgency,
-                       channels=channels, now=now, to=to)
+def enqueue(db: Session, *, staff_id: int | None, title: str, body: str = "", dedupe_key: str,
+            **about: Any) -> list[Notification]:
+    """One person's notice: ``enqueue_all`` with one ``Notice``. ``about``: its keyword
+    arguments (``kind``: job.assigned, job.cancelled, sla.warning...; ``request_id``,
+    ``job_id``, ``urgency``, ``channels``, ``now``; ``to``: for a customer, staff_id None,
+    where the customer is reached: channel, sender)."""
+    return enqueue_all(db, [Notice(staff_id, title, body, dedupe_key)], **about)
 
 
 def enqueue_all(

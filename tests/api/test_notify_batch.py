@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from server.actions import notify
 from server.actions.notify import Notice, enqueue_all
-from server.db import make_engine
 from server.models import Notification, SupportRequest
 from tests.conftest import add_staff
 
@@ -78,16 +77,6 @@ def test_a_drill_says_so_in_every_notice(db):
     queued = enqueue_all(db, notices(ids), kind="request.handed_off", request_id=request.id,
                          now=NOW)
     assert queued and all(n.payload["title"].startswith(notify.DRILL_TITLE) for n in queued)
-
-
-@pytest.fixture
-def pg(fresh_pg):
-    from server.migrate import upgrade
-
-    upgrade(fresh_pg)
-    engine = make_engine(fresh_pg)
-    yield fresh_pg, engine
-    engine.dispose()
 
 
 @pytest.mark.postgres

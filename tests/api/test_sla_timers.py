@@ -252,16 +252,6 @@ def test_two_engines_firing_at_once_on_sqlite_fire_once(db, settings):
 # -- PostgreSQL: several server processes on one database ---------------------------------
 
 
-@pytest.fixture
-def pg(fresh_pg):
-    from server.migrate import upgrade
-
-    upgrade(fresh_pg)
-    engine = make_engine(fresh_pg)
-    yield fresh_pg, engine
-    engine.dispose()
-
-
 @pytest.mark.postgres
 def test_postgresql_fires_once_across_engines(pg, settings):
     url, engine = pg
