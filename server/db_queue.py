@@ -6,6 +6,10 @@ ORM query, flush or commit the queue is written at once, ``write(session, items)
 multi-row INSERT, say), and emptied, so later reads see its rows as they would ORM
 objects. A writer that raises leaves its items queued.
 
+A queue registered with its ``table`` may wait through a query made ``reading(session,
+*tables)`` other tables (the caller's word for what that block reads), so a push's audit and
+change rows go in one INSERT each rather than one before every read in between.
+
 A savepoint rolled back forgets the items added inside it and keeps those added before,
 queued again if they were first written inside it (the database undid that write); the
 outer transaction's end (commit, rollback or close) forgets every list.
@@ -13,7 +17,8 @@ outer transaction's end (commit, rollback or close) forgets every list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -25,10 +30,31 @@ _MARKS = "fieldops_marks"  # session.info: per open savepoint, [(name, list, its
 # Written in registration order (import order; in the app: change rows, then facts). The
 # order does not matter: no queued table refers to another; all share one transaction.
 _writers: dict[str, Callable[[Session, list[Any]], None]] = {}
+_tables: dict[str, str] = {}  # queue -> the one table its rows go to, if registered with it
+_READING = "fieldops_reading"  # session.info: the tables the queries now read (reading())
 
 
-def register(name: str, write: Callable[[Session, list[Any]], None]) -> None:
+def register(name: str, write: Callable[[Session, list[Any]], None], table: str = "") -> None:
+    """``write(session, items)`` writes a queue's items; ``table``: the only table they go
+    to (they may then wait through queries ``reading`` other tables)."""
     _writers[name] = write
+    if table:
+        _tables[name] = table
+
+
+@contextmanager
+def reading(session: Session, *tables: str) -> Iterator[None]:
+    """Within: the session's queries read only ``tables`` (table names), so queues bound for
+    other tables are not written before them."""
+    before = session.info.get(_READING)
+    session.info[_READING] = frozenset(tables)
+    try:
+        yield
+    finally:
+        if before is None:
+            session.info.pop(_READING, None)
+        else:
+            session.info[_READING] = before
 
 
 def items(session: Session, name: str) -> list[Any]:
@@ -53,8 +79,21 @@ def write(session: Session, name: str | None = None) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_query(state) -> None:  # noqa: ANN001 - ORMExecuteState
-    if state.session.info.get(_DUE):  # all that a query pays when nothing is queued
-        write(state.session)
+    session = state.session
+    if not session.info.get(_DUE):  # all that a query pays when nothing is queued
+        return
+    read = session.info.get(_READING)
+    if read is None:
+        write(session)
+        return
+    lists = session.info.get(_LISTS) or {}
+    queued = [key for key in _writers if lists.get(key)]
+    due = [key for key in queued if _tables.get(key, "") in read or key not in _tables]
+    for key in due:
+        _writers[key](session, lists[key])
+        del lists[key]  # what comes next goes to a new list (see _forget)
+    if len(due) == len(queued):
+        session.info.pop(_DUE, None)
 
 
 event.listen(Session, "before_flush", lambda session, _context, _instances: write(session))

@@ -50,4 +50,5 @@ def record(
 
 _ENTRIES = "audit_entries"  # db_queue queue: the entries not written yet
 _INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
-db_queue.register(_ENTRIES, lambda session, rows: session.connection().execute(_INSERT, rows))
+db_queue.register(_ENTRIES, lambda session, rows: session.connection().execute(_INSERT, rows),
+                  table=_INSERT.table.name)

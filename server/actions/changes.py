@@ -81,7 +81,8 @@ def changed(
 
 
 # the rows with one plain INSERT (no ORM objects to track)
-db_queue.register(_ROWS, lambda session, rows: session.connection().execute(_INSERT, rows))
+db_queue.register(_ROWS, lambda session, rows: session.connection().execute(_INSERT, rows),
+                  table=_INSERT.table.name)
 
 
 @event.listens_for(Session, "after_commit")

@@ -99,4 +99,4 @@ def _write(session: Session, drafts: list[Draft]) -> None:
     session.connection().execute(_INSERT, [draft.row() for draft in drafts])
 
 
-db_queue.register("facts", _write)
+db_queue.register("facts", _write, table=_INSERT.table.name)

@@ -3,12 +3,14 @@ its jobs, the change announcements, and notices in the recipient's language."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from server import db_queue
 from server.actions import ActionError, changes
 from server.domain.text import N_
 from server.models import (
@@ -77,15 +79,17 @@ def end_job(db: Session, job: Job, status: str, now: datetime, outcome: str = ""
     db.add(job)
 
 
-def unflushed(db: Session, *models: type, but: object = None) -> AbstractContextManager:
-    """For a read of these models' tables: no autoflush when none of their rows waits to be
-    written (``but``: one that cannot change what the read finds). Flushing the others first
+@contextmanager
+def unflushed(db: Session, *models: type, but: object = None) -> Iterator[None]:
+    """For a read of these models' tables only: no autoflush when none of their rows waits
+    to be written (``but``: one that cannot change what the read finds), and the rows queued
+    for other tables (audit, change records: db_queue) wait too. Flushing the others first
     cannot change what it finds; a sync push's twenty mutations then flush a few times,
     not once per read (each flush is a round of the unit of work and its statements)."""
-    for obj in (*db.new, *db.dirty):
-        if isinstance(obj, models) and obj is not but:
-            return nullcontext()
-    return db.no_autoflush
+    pending = any(isinstance(obj, models) and obj is not but for obj in (*db.new, *db.dirty))
+    with (nullcontext() if pending else db.no_autoflush), \
+            db_queue.reading(db, *(model.__table__.name for model in models)):
+        yield
 
 
 def set_status(db: Session, request: SupportRequest) -> None:

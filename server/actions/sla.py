@@ -55,9 +55,8 @@ def start_clock(
         db.exec(delete(SlaEvent).where(SlaEvent.clock_id == clock.id))
         db.exec(delete(SlaPause).where(SlaPause.clock_id == clock.id))
     db.add(clock)
-    db.flush()
-    if held:
-        db.info.setdefault(HELD_PAUSES, {})[clock.id] = None  # new: never paused
+    if not held:  # held: written with the push's other rows; never paused, its pauses
+        db.flush()  # are asked for (none) only if it stops in the same push
     return clock
 
 
@@ -159,6 +158,8 @@ def _running(db: Session, request_id: int, kind: str) -> SlaClock:
 
 
 def _open_pause(db: Session, clock: SlaClock) -> SlaPause | None:
+    if clock.id is None:  # started in this push and not written yet: never paused
+        return None
     pauses = db.info.get(HELD_PAUSES)
     if db.info.get(HELD_CLOCKS) is not None and pauses is not None and clock.id in pauses:
         return pauses[clock.id]

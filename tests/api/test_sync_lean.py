@@ -13,14 +13,23 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from server import db_queue
 from server.actions import ActionError, audit, changes, fact_queue
 from server.actions import field as field_actions
 from server.db import utcnow
-from server.models import AuditEntry, ChangeRecord, FieldFact
+from server.models import AuditEntry, ChangeRecord, FieldFact, Job
 from server.security import load_user
 from server.sync import registry
 from tests.api import sync_dbs
-from tests.api.field_world import assert_each_fact_once, note, push, results
+from tests.api.field_world import (
+    assert_each_fact_once,
+    check_in,
+    done,
+    mutation,
+    note,
+    push,
+    results,
+)
 
 settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
 
@@ -59,6 +68,40 @@ def test_a_push_reads_its_job_and_request_once(phone, world, statements):
     # once to see whose job it is, once under the row lock; the request once, locked
     assert reads_of(statements, "job") <= 2, [s for s in statements if "FROM job" in s]
     assert reads_of(statements, "support_request") <= 1
+
+
+def test_a_push_writes_its_audit_and_change_rows_in_one_insert_each(phone, world, statements):
+    """The reads between a push's mutations (venue, clocks, swaps, jobs, held units) say
+    which tables they read; the audit and change rows wait for the end, not each read."""
+    job = world.job.id
+    batch = [mutation("on_my_way", job), check_in(job)]
+    batch += [note(job, text=f"第 {i} 步") for i in range(6)] + [done(job)]
+    statements.clear()
+    assert {r["status"] for r in results(push(phone, batch))} == {"applied"}
+    inserts = [s.split(" (")[0] for s in statements if s.startswith("INSERT INTO")]
+    assert inserts.count("INSERT INTO audit_entry") == 1, inserts
+    assert inserts.count("INSERT INTO change_record") == 1, inserts
+    assert inserts.count("INSERT INTO field_fact") <= 2, inserts  # before the swap check reads them
+
+
+def test_rows_queued_for_a_table_are_written_before_any_read_that_may_find_them(db, world):
+    db.commit()
+    audit.record(db, "test.queued", None, entity="job", entity_id="q")
+    with db_queue.reading(db, "job"):  # a read of jobs only: the entry waits
+        db.exec(select(Job)).all()
+        assert db_queue.items(db, "audit_entries")
+        with db_queue.reading(db, "audit_entry"):
+            assert db.exec(select(AuditEntry.action).where(AuditEntry.action == "test.queued")).all()
+    audit.record(db, "test.undeclared", None, entity="job", entity_id="u")
+    found = db.exec(select(func.count()).select_from(AuditEntry)  # said nothing: written first
+                    .where(AuditEntry.action == "test.undeclared")).one()
+    assert found == 1
+    audit.record(db, "test.committed", None, entity="job", entity_id="c")
+    with db_queue.reading(db, "job"):
+        db.exec(select(Job)).all()
+        db.commit()  # the commit writes every queue, whatever was declared
+    assert db.exec(select(func.count()).select_from(AuditEntry)
+                   .where(AuditEntry.action == "test.committed")).one() == 1
 
 
 def test_a_push_writes_one_change_record_per_record_and_person(phone, db, world):
