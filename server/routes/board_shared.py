@@ -59,6 +59,7 @@ KEPT = 32  # renders kept (versions x languages x rows shown)
 GZIP_LEVEL = 6  # as server.app's CompressionConfig
 HOT_SECONDS = 60.0  # a board shape asked for within this long is rendered on each change
 PREPARE_WAIT = 2.0  # seconds a change event waits at most for its render
+MIN_INTERVAL = 0.25  # seconds at least between the starts of two renders ahead
 STATE_KEY = "board_renders"  # app.state: this app's SharedRenders
 log = logging.getLogger(__name__)
 DUTY_TAG = '<section id="duty" class="panel duty"'  # partials/board_duty.html; the htmx refresh swaps it out of band
@@ -93,6 +94,8 @@ class SharedRenders:
         self._wanted: dict[tuple[str, int | None], float] = {}  # (language, shown) -> asked at
         self.made = 0  # how many values were made (tests, bench)
         self.prepared_version = 0  # the newest change version rendered ahead (``prepare``)
+        self.prepared_at = float("-inf")  # when the last render ahead began (event loop time)
+        self.min_interval = MIN_INTERVAL
         self.preparing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
 
@@ -208,16 +211,22 @@ def prepare(app: Any) -> int:
 async def prepared(app: Any, version: int) -> None:
     """Until the board for change ``version`` (or newer) is rendered ahead, at most
     ``PREPARE_WAIT`` seconds: one render in flight per process, the changes that arrive
-    meanwhile rendered together after it. Never raises (a failed render is logged; the
-    boards then render on their fetch, as before)."""
+    meanwhile rendered together after it, and renders begun at least
+    ``renders.min_interval`` seconds apart (a burst of changes: a few renders a second,
+    each with all of them, and as few refetches by every open board). Never raises (a
+    failed render is logged; the boards then render on their fetch, as before)."""
     renders = renders_of(app)
     if renders.prepared_version >= version or not renders.wanted():
         return
-    lock = renders.preparing.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    loop = asyncio.get_running_loop()
+    lock = renders.preparing.setdefault(loop, asyncio.Lock())
 
     async def run() -> None:
         async with lock:
             if renders.prepared_version < version:
+                if (wait := renders.prepared_at + renders.min_interval - loop.time()) > 0:
+                    await asyncio.sleep(wait)  # the changes arriving meanwhile join this render
+                renders.prepared_at = loop.time()
                 done = await sync_to_thread(prepare, app)
                 renders.prepared_version = max(renders.prepared_version, done, version)
 

@@ -150,3 +150,35 @@ def test_the_board_is_compressed_once_per_render_not_per_fetch(client, app, db, 
     page = client.get("/board", headers={"accept-encoding": "gzip"})
     assert page.headers["content-encoding"] == "gzip" and "<html" in page.text
     assert 'name="csrf-token"' in page.text or "csrftoken" in page.text.lower()
+
+
+def test_a_burst_of_changes_is_rendered_together_a_moment_after_the_last_render(app, db, people, crew, settings, monkeypatch):  # noqa: F811
+    """Renders ahead begin at least ``min_interval`` apart: the changes committed meanwhile
+    are rendered together, once, and every stream told of any of them waits for that one."""
+    import asyncio
+
+    renders = board_shared.renders_of(app)
+    renders.want("zh", 200)
+    renders.min_interval = 0.5
+    began: list[float] = []
+    real = board_shared.prepare
+    monkeypatch.setattr(board_shared, "prepare",
+                        lambda app_: began.append(time.monotonic()) or real(app_))
+    def change() -> int:
+        req = handed_off(db, people["agent"], utcnow(), settings)
+        J.assign_job(db, people["dispatcher"].id, req.id, crew["r1"].id, "remote", utcnow(), settings)
+        db.commit()
+        return board_shared.change_version(db)
+
+    async def burst() -> list[int]:
+        first = change()
+        await board_shared.prepared(app, first)  # nothing rendered lately: at once
+        later = [change() for _ in range(3)]
+        await asyncio.gather(*(board_shared.prepared(app, v) for v in later))
+        return later
+
+    versions = asyncio.run(burst())
+    assert len(began) == 2  # the first change, then the other three together
+    assert began[1] - began[0] >= 0.5
+    assert renders.prepared_version >= versions[-1]
+    assert any(key[0] >= versions[-1] for key in renders._entries)
