@@ -143,12 +143,9 @@ class SyncController(Controller):
         ).all()
         more = len(rows) > MAX_CHANGES
         rows = rows[:MAX_CHANGES]
-        if more:
-            top = rows[-1].version
-        else:
-            top = db.exec(select(ChangeRecord.version).order_by(ChangeRecord.version.desc())
-                          .limit(1)).first() or 0
-        top = max(min(top, _settled_version(db)), cursor)
+        # the settled version is one of the versions written, so never past the newest
+        top = max(min(rows[-1].version, _settled_version(db)) if more else _settled_version(db),
+                  cursor)
         pages = [url for lister in PAGE_LISTERS for url in lister(db, user)]
         return PullReply(
             cursor=top, more=more,
