@@ -35,7 +35,8 @@ def record(
     """Queue one entry in ``db``'s transaction (a savepoint rolled back forgets it).
 
     ``entity_id`` is cut to the column's 36 characters; ``details``: JSON-able values."""
-    db.connection()  # the transaction has begun: the entry belongs to it
+    if not db.in_transaction():
+        db.connection()  # the transaction has begun: the entry belongs to it
     db_queue.add(db, _ENTRIES, {
         "at": at or utcnow(),
         "actor_id": actor_id,

@@ -62,7 +62,8 @@ def changed(
     staff_ids: Iterable[int | None] = (),
     request_id: int | None = None,
 ) -> None:
-    db.connection()  # the transaction has begun: the rows belong to it
+    if not db.in_transaction():
+        db.connection()  # the transaction has begun: the rows belong to it
     ids = tuple(sorted({s for s in staff_ids if s is not None}))
     key, at = str(entity_id), utcnow()
     keys, pending = db_queue.items(db, _KEYS), db_queue.items(db, _PENDING)

@@ -322,8 +322,7 @@ def _keep(db: Session, job: Job, request: SupportRequest, fact: Fact,
     fact.flag_reason = "\n".join(for_dispatcher(Message(rules.FLAG_REASONS[f])) for f in out.flags)
     fact.data = dict(fact.data) | ({"flags": list(out.flags)} if out.flags else {})
     fact_queue.keep(db, fact)
-    request.version += 1
-    db.add(request)
+    request.version += 1  # loaded in this session (_begin): its change is tracked
     for reason in out.flags:
         if reason != "outside":  # the check-in's own message says how far
             out.say(rules.FLAG_REASONS[reason])
@@ -351,8 +350,7 @@ def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> 
 
 
 def _bump(db: Session, job: Job, announce: bool = True) -> None:
-    job.version += 1
-    db.add(job)
+    job.version += 1  # loaded in this session (_begin): its change is tracked
     if announce:
         changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=job.request_id)
 
