@@ -15,6 +15,6 @@ from server.models import SyncInbox
 @register_tick
 def apply_sync_inbox(db: Session, now: datetime, settings: Any) -> None:
     if db.exec(select(SyncInbox.id).limit(1)).first() is not None:
-        from server.sync import inbox
+        from server.sync.applier import applier
 
-        inbox.applier(db.get_bind(), settings).poke()
+        applier(db.get_bind(), settings).poke()

@@ -34,7 +34,7 @@ from server.routes._http import DB, fragment, get, page, post
 from server.routes.nav import Screen, register
 from server.routes.params import IdPath, TokenPath
 from server.security import requires
-from server.sync import inbox
+from server.sync.applier import catch_up
 from server.sync.apply import MutationIn, apply, parse_device_time
 from server.sync.registry import REGISTRY, list_pages
 
@@ -83,7 +83,7 @@ class FieldController(Controller):
         )
         client_id = str(data.get("client_id") or f"form-{user.id}")[:64]
         # what this phone sent before and the server still holds goes first (its order)
-        inbox.catch_up(request.app.state.engine, settings, client_id)
+        catch_up(request.app.state.engine, settings, client_id)
         result = apply(request.app.state.engine, user, client_id, mutation, settings,
                        sent_at=parse_device_time(data.get("sent_at")))
         # "retry": nothing was stored (an unexpected failure). Answer 503, so the service

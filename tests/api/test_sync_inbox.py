@@ -24,6 +24,7 @@ from sqlmodel import select
 from server.jobs.loop import discover, run_once
 from server.models import ClientMutation, FieldFact, Job, Staff, SyncInbox
 from server.security import load_user
+from server.sync import applier as sync_applier
 from server.sync import inbox
 from server.sync.log import MutationIn
 from tests.api import sync_dbs
@@ -43,20 +44,20 @@ settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # bo
 @pytest.fixture
 def busy(monkeypatch):
     """The server is busy: every push is answered at receipt, not after its apply."""
-    real = inbox.Applier.expect
+    real = sync_applier.Applier.expect
 
     def expect(self, client_id, ids):
         real(self, client_id, ids)
         return False
 
-    monkeypatch.setattr(inbox.Applier, "expect", expect)
-    monkeypatch.setattr(inbox.Applier, "apply_alone", lambda self, *args: None)
+    monkeypatch.setattr(sync_applier.Applier, "expect", expect)
+    monkeypatch.setattr(sync_applier.Applier, "apply_alone", lambda self, *args: None)
 
 
 @pytest.fixture
 def stalled(monkeypatch):
     """The applier does not start (a crash right after the receipt's commit)."""
-    monkeypatch.setattr(inbox.Applier, "poke", lambda self: None)
+    monkeypatch.setattr(sync_applier.Applier, "poke", lambda self: None)
 
 
 def inbox_rows(db) -> list[SyncInbox]:
@@ -94,7 +95,7 @@ def test_what_a_crash_left_in_the_inbox_is_applied_by_the_background_tick(phone,
                                                                           busy):
     batch = [check_in(world.job.id), note(world.job.id)]
     with monkeypatch.context() as m:
-        m.setattr(inbox.Applier, "poke", lambda self: None)
+        m.setattr(sync_applier.Applier, "poke", lambda self: None)
         assert [r["status"] for r in results(push(phone, batch))] == ["received"] * 2
     assert len(inbox_rows(db)) == 2
     assert not db.exec(select(FieldFact)).all()  # received, not applied yet
@@ -110,7 +111,7 @@ def test_order_per_phone_holds_across_pushes_received_at_once(phone, db, world, 
     pushes = [[check_in(jid)], [note(jid)], [done(jid)]]
     for batch in pushes:
         assert [r["status"] for r in results(push(phone, batch))] == ["received"]
-    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.applier(phone.app.state.engine, phone.app.state.settings)
     while worker.drain():
         pass
     db.commit()
@@ -127,7 +128,7 @@ def test_a_resend_while_still_in_the_inbox_is_received_once(phone, db, world, st
     for _ in range(3):
         assert [r["status"] for r in results(push(phone, batch))] == ["received"] * 2
     assert len(inbox_rows(db)) == 2
-    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.applier(phone.app.state.engine, phone.app.state.settings)
     while worker.drain():
         pass
     assert_each_fact_once(db, batch)
@@ -140,10 +141,10 @@ def test_two_appliers_on_one_inbox_apply_each_mutation_once(phone, db, world, st
     for batch in batches:
         results(push(phone, batch))
     engine, settings = phone.app.state.engine, phone.app.state.settings
-    twins = [inbox.Applier(engine, settings), inbox.Applier(engine, settings)]
+    twins = [sync_applier.Applier(engine, settings), sync_applier.Applier(engine, settings)]
     start = threading.Barrier(2)
 
-    def drain(worker: inbox.Applier) -> None:
+    def drain(worker: sync_applier.Applier) -> None:
         start.wait()
         while worker.drain():
             pass
@@ -170,7 +171,7 @@ def test_a_person_disabled_before_the_apply_is_refused_with_the_reason(phone, db
     engineer.active = False
     db.add(engineer)
     db.commit()
-    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.applier(phone.app.state.engine, phone.app.state.settings)
     while worker.drain():
         pass
     db.commit()
@@ -186,7 +187,7 @@ def test_receive_keeps_what_postgres_json_cannot_hold_so_the_applier_refuses_it(
 
     engine = create_engine(settings.db_url)
     user = load_user(db, world.engineer.id)
-    worker = inbox.Applier(engine, settings)
+    worker = sync_applier.Applier(engine, settings)
     worker.poke = lambda: None  # type: ignore[method-assign]
     m = MutationIn("6a1f3b5e-8f0e-4c55-9b3c-0c1c2d3e4f99", "fix_note",
                    {"job_id": world.job.id, "fault_kind": "cabling", "text": "电源\x00接口"})
@@ -231,7 +232,7 @@ def test_receipts_arriving_together_are_each_stored_once(db, world, settings):
     engine = make_engine(settings.db_url) if settings.db_url.startswith("sqlite") \
         else create_engine(settings.db_url)
     user = load_user(db, world.engineer.id)
-    worker = inbox.Applier(engine, settings)
+    worker = sync_applier.Applier(engine, settings)
     worker.poke = lambda: None  # type: ignore[method-assign]
     jid = world.job.id
     pushes = {f"phone-{k}": [MutationIn(m["id"], m["name"], m["args"])
@@ -276,11 +277,11 @@ def test_someone_elses_received_mutation_id_is_never_answered_with_their_result(
     app = phone.app
     settings = app.state.settings
     with monkeypatch.context() as patch:
-        patch.setattr(inbox.Applier, "poke", lambda self: None)
+        patch.setattr(sync_applier.Applier, "poke", lambda self: None)
         app.state.settings = replace(settings, sync_wait_seconds=0)
         assert [r["status"] for r in results(push(phone, [m]))] == ["received"]
     app.state.settings = settings
-    inbox.applier(app.state.engine, settings)._queued.clear()  # as if another process had it
+    sync_applier.applier(app.state.engine, settings)._queued.clear()  # as if another process had it
     login(phone, world.colleague.username)
     r = results(push(phone, [m]))  # alone: waits while the first person's copy is applied
     assert r[0]["status"] == "rejected" and "已被使用" in r[0]["message"], r
@@ -356,8 +357,8 @@ def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, worl
     received it, or a crash left it), so this one is received after it, not applied first."""
     jid = world.job.id
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(inbox.Applier, "apply_alone", lambda self, *args: None)
-        m.setattr(inbox.Applier, "expect", lambda self, client_id, ids: False)
+        m.setattr(sync_applier.Applier, "apply_alone", lambda self, *args: None)
+        m.setattr(sync_applier.Applier, "expect", lambda self, client_id, ids: False)
         assert [r["status"] for r in results(push(phone, [check_in(jid)]))] == ["received"]
     assert len(inbox_rows(db)) == 1
     # received behind it, and applied in its own request after it (the phone's order)
@@ -372,7 +373,7 @@ def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, worl
                     reason="a timed wait under faketime need not end when it should")
 def test_the_applier_lets_receipts_go_first(phone):
     """While a receipt is under way the applier waits for it before its next push."""
-    worker = inbox.Applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.Applier(phone.app.state.engine, phone.app.state.settings)
     went = threading.Event()
 
     def apply_next() -> None:
@@ -390,12 +391,12 @@ def test_the_applier_lets_receipts_go_first(phone):
 
 def test_a_receipt_holds_the_applier_back_at_most_the_bound(phone):
     """A receipt that outlasts ``DEFER_SECONDS`` no longer holds the applier back."""
-    worker = inbox.Applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.Applier(phone.app.state.engine, phone.app.state.settings)
     with worker.receiving():
-        worker._deferred_since = time.monotonic() - inbox.DEFER_SECONDS - 1
+        worker._deferred_since = time.monotonic() - sync_applier.DEFER_SECONDS - 1
         started = time.monotonic()
         worker.let_receipts_first()  # returns at once, without waiting
-        assert time.monotonic() - started < inbox.DEFER_SECONDS
+        assert time.monotonic() - started < sync_applier.DEFER_SECONDS
 
 
 def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
@@ -404,12 +405,12 @@ def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
     thread applied since another's read is not applied (nor looked up) again."""
     batch = [check_in(world.job.id), note(world.job.id)]
     results(push(phone, batch))
-    worker = inbox.applier(phone.app.state.engine, phone.app.state.settings)
+    worker = sync_applier.applier(phone.app.state.engine, phone.app.state.settings)
     stale = inbox_rows(db)  # a thread's read, before the other thread's apply
     assert worker.drain() == 2  # the other thread
     applied: list[str] = []
-    real = inbox.apply_push
-    monkeypatch.setattr(inbox, "apply_push", lambda *a, **k: applied.append(a[2]) or real(*a, **k))
-    assert worker._apply_client("phone-1", inbox._by_client(stale)["phone-1"]) == 0
+    real = sync_applier.apply_push
+    monkeypatch.setattr(sync_applier, "apply_push", lambda *a, **k: applied.append(a[2]) or real(*a, **k))
+    assert worker._apply_client("phone-1", sync_applier._by_client(stale)["phone-1"]) == 0
     assert applied == []
     assert_each_fact_once(db, batch)

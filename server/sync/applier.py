@@ -1,0 +1,368 @@
+"""The process's applier of the sync inbox (``server.sync.inbox`` receives into it).
+
+Worker threads started on demand (one on SQLite, ``THREADS`` on PostgreSQL) apply the
+inbox per phone and person in the order received, each push through ``apply_push`` (every
+rule, the mutation log deciding exactly-once), and delete the inbox rows in the same
+transaction as their results. A phone is applied by one thread of one process at a time
+(an in-process set and a PostgreSQL advisory lock, ``_client_lock``). A push with nothing
+queued before it is applied in its own request's thread (``Applier.apply_alone``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from server.db import open_session
+from server.models import SyncInbox
+from server.security import CurrentUser, load_user
+from server.sync import receipts
+from server.sync.apply import OUTAGE, Pushed, apply_push
+from server.sync.log import MutationIn, Result, Stored, last_mutation_id, owned, stored_in
+from server.sync.receipts import base_engine
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 2000  # inbox rows read per round of the applier
+THREADS = 4  # applier threads per process on PostgreSQL
+DEFER_SECONDS = 0.5  # the longest the applier lets receipts go first, in a row
+
+
+_appliers: weakref.WeakKeyDictionary[Engine, Applier] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def applier(engine: Engine, settings: Any) -> Applier:
+    """This process's applier for the database (made on first use); ``settings`` are the
+    newest the server runs with."""
+    base = base_engine(engine)
+    with _lock:
+        found = _appliers.get(base)
+        if found is None:
+            found = _appliers[base] = Applier(base, settings)
+        found.settings = settings
+        return found
+
+
+def catch_up(engine: Engine, settings: Any, client_id: str) -> None:
+    """Apply what this phone's earlier pushes left in the inbox, in order, before an
+    action it posts directly (the field form): that action must not overtake them."""
+    applier(engine, settings).catch_up(client_id)
+
+
+class Applier:
+    """Applies ``sync_inbox`` in order on a worker thread that lives while there is work.
+
+    ``queued`` holds the (client, mutation) pairs this process received and has not
+    applied yet; ``results`` the answers of those it applied, until the push waiting for
+    them collects them."""
+
+    def __init__(self, engine: Engine, settings: Any) -> None:
+        self.engine, self.settings = engine, settings
+        self._cond = threading.Condition()
+        self._queued: set[tuple[str, str]] = set()
+        self._results: dict[tuple[str, str], Stored] = {}
+        # inbox rows this process answered (deleted with their results), by ``_row_key``: a
+        # thread whose read of the inbox is older than another thread's apply skips them
+        self._answered: dict[tuple[Any, ...], None] = {}
+        self._threads: set[threading.Thread] = set()
+        self._again = False
+        self._busy: set[str] = set()  # phones a thread of this process is applying now
+        self._receiving = 0  # receipts under way in this process (``receiving``)
+        self._direct = 0  # pushes applied alone now, without the inbox (``apply_alone``)
+        self._deferred_since: float | None = None  # the applier has let receipts go first
+        # PostgreSQL applies several phones at once (its round trips leave the CPU idle);
+        # SQLite has one writer, so one thread
+        self.threads = THREADS if engine.dialect.name == "postgresql" else 1
+
+    def expect(self, client_id: str, ids: Iterable[str]) -> bool:
+        """Count these as queued (about to be received); True when nothing else was."""
+        with self._cond:
+            alone = not self._queued
+            self._queued.update((client_id, i) for i in ids)
+            return alone
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """A receipt under way: the applier lets it go first (``let_receipts_first``)."""
+        with self._cond:
+            self._receiving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._receiving -= 1
+                if not self._receiving:
+                    self._cond.notify_all()
+
+    def let_receipts_first(self) -> None:
+        """Before each push it applies: while receipts are under way in this process, wait
+        for them (they share the CPU and the interpreter with the applier, and a phone
+        waits for each: it deletes its copy on that answer), but never more than
+        ``DEFER_SECONDS`` in a row, so a steady stream of receipts cannot starve it."""
+        with self._cond:
+            if not self._receiving:
+                self._deferred_since = None
+                return
+            now = time.monotonic()
+            if self._deferred_since is None:
+                self._deferred_since = now
+            left = self._deferred_since + DEFER_SECONDS - now
+            if left > 0 and self._cond.wait_for(lambda: not self._receiving, left):
+                self._deferred_since = None
+
+    def queued(self, client_id: str, ids: Iterable[str]) -> bool:
+        """Whether any of these is received here and not applied yet."""
+        with self._cond:
+            return any((client_id, i) in self._queued for i in ids)
+
+    def poke(self) -> None:
+        """Apply what the inbox holds now (start the workers, or make them look again)."""
+        with self._cond:
+            self._again = True
+            while len(self._threads) < self.threads:
+                thread = threading.Thread(target=self._work, name="sync-applier", daemon=True)
+                self._threads.add(thread)
+                thread.start()
+
+    def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Stored]:
+        """Wait until these mutations are applied (or ``timeout`` seconds pass); their
+        results as far as this process applied them, with who sent them (``owned``)."""
+        keys = [(client_id, i) for i in ids]
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._cond.wait_for(lambda: not any(k in self._queued for k in keys),
+                                max(0.0, deadline - time.monotonic()))
+            return {k[1]: self._results.pop(k) for k in keys if k in self._results}
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._cond:
+                self._again = False
+                seen = set(self._queued)
+            try:
+                while self.drain():
+                    pass
+            except OUTAGE:
+                log.warning("sync inbox: database unavailable; the background loop retries")
+            except Exception:  # noqa: BLE001 - the worker must end cleanly, the tick retries
+                log.exception("sync inbox: applying failed")
+            with self._cond:
+                if self._again:
+                    continue
+                self._threads.discard(me)
+                if not self._threads:
+                    # committed before the last round yet not applied (another process has
+                    # the phone, or an outage): the tick finds them; waiting for them ends
+                    self._queued -= seen
+                    self._cond.notify_all()
+                return
+
+    def apply_alone(self, user: Any, client_id: str, mutations: list[MutationIn],
+                    sent_at: datetime | None) -> Pushed | None:
+        """A push with nothing before it (nothing received here and not applied yet, no
+        other push being received or applied alone here, nothing of this phone's in the
+        inbox) is applied at once, in this thread, in one durable transaction: no inbox
+        rows to write, read back and delete. None: it is not alone; receive it.
+
+        Its answer comes after the commit with the fsync, as a receipt's does, so the
+        phone may delete its copy. When the database fails midway (what went before is
+        committed), or on a fault of ours, None too: the rest is received into the inbox
+        and answered "received", and the applier retries it."""
+        with self._cond:
+            if self._queued or self._receiving or self._direct or client_id in self._busy:
+                return None
+            self._direct += 1
+            self._busy.add(client_id)
+        try:
+            with _client_lock(self.engine, client_id) as mine:
+                if not mine:  # another process applies this phone's inbox now
+                    return None
+                known = None
+                with open_session(self.engine) as db:
+                    if db.exec(select(SyncInbox.id).where(SyncInbox.client_id == client_id)
+                               .limit(1)).first() is not None:
+                        return None  # its earlier pushes go first: received behind them
+                    if self.engine.dialect.name == "sqlite":  # one writer: read it here
+                        known = stored_in(db, client_id, [m.id for m in mutations])
+                        if all(m.id in known for m in mutations):  # a replay
+                            return Pushed([owned(known[m.id], user, m) for m in mutations],
+                                          last_mutation_id(db, client_id, user.id))
+                pushed = apply_push(self.engine, user, client_id, mutations, self.settings,
+                                    sent_at=sent_at, known=known)
+            if any(r.status == "retry" for r in pushed.results):
+                return None  # the database failed midway: the rest is received, kept here
+            return pushed
+        except OUTAGE:
+            raise
+        except Exception:  # noqa: BLE001 - a fault of ours: received, the applier retries
+            log.exception("sync: a push from %s failed to apply at once", client_id[:12])
+            return None
+        finally:
+            with self._cond:
+                self._direct -= 1
+                self._busy.discard(client_id)
+                again = bool(self._queued)
+            if again:  # received behind this one meanwhile
+                self.poke()
+
+    def catch_up(self, client_id: str) -> int:
+        """Apply what the inbox holds for this phone, in order, in the calling thread (0
+        when another thread or process applies it now). Raises ``OUTAGE``."""
+        with open_session(self.engine) as db:
+            rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
+                                .order_by(SyncInbox.id)).all())
+            # who sent them, read in the same transaction (a phone is usually one person's)
+            people = {s: load_user(db, s) for s in {r.staff_id for r in rows}}
+        return self._apply_client(client_id, _by_client(rows)[client_id], people) if rows else 0
+
+    def drain(self) -> int:
+        """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
+        Returns how many rows were answered (0: nothing more to do now)."""
+        with open_session(self.engine) as db:
+            rows = db.exec(select(SyncInbox).order_by(SyncInbox.id).limit(BATCH_ROWS)).all()
+        done = 0
+        for client_id, pushes in _by_client(rows).items():
+            done += self._apply_client(client_id, pushes)
+        return done
+
+    def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]],
+                      people: dict[int, CurrentUser | None] | None = None) -> int:
+        """``people``: the senders, read just now (by staff id; others are read per push)."""
+        with self._cond:
+            if client_id in self._busy:  # another thread of ours applies this phone now
+                return 0
+            self._busy.add(client_id)
+        try:
+            return self._apply_locked(client_id, pushes, people or {})
+        finally:
+            with self._cond:
+                self._busy.discard(client_id)
+
+    def _apply_locked(self, client_id: str, pushes: list[list[SyncInbox]],
+                      people: dict[int, CurrentUser | None]) -> int:
+        done = 0
+        with _client_lock(self.engine, client_id) as mine:
+            if not mine:  # another process applies this phone now
+                return 0
+            for rows in pushes:
+                with self._cond:
+                    if all(_row_key(r) in self._answered for r in rows):
+                        continue  # another thread of ours applied it since our read
+                self.let_receipts_first()
+                try:
+                    answered = self._apply_push(client_id, rows, people)
+                except OUTAGE:
+                    raise
+                except Exception:  # noqa: BLE001 - a fault of ours: the other phones go on
+                    log.exception("sync inbox: a push from %s failed; it stays queued",
+                                  client_id[:12])
+                    break
+                done += len(answered)
+                if len(answered) < len(rows):  # "retry": keep this phone's order, stop here
+                    break
+        return done
+
+    def _apply_push(self, client_id: str, rows: list[SyncInbox],
+                    people: dict[int, CurrentUser | None]) -> list[Result]:
+        first = rows[0]
+        mutations = [MutationIn(r.mutation_id, r.name, _args(r.args), r.device_time)
+                     for r in rows]
+        if first.staff_id in people:
+            user = people.pop(first.staff_id)  # read once: a later push reads again
+        else:
+            with open_session(self.engine) as db:
+                user = load_user(db, first.staff_id)
+        # Disabled between receipt and now: a person with no roles, so each action is
+        # refused with the reason and logged once, like any refusal.
+        user = user or CurrentUser(first.staff_id, "", "", frozenset(), "zh", None, None)
+        receipts.gate(self.engine).clear()
+        results = apply_push(self.engine, user, client_id, mutations, self.settings,
+                             now=first.received_at, sent_at=first.sent_at,
+                             inbox_ids={r.mutation_id: r.id for r in rows},
+                             durable=False).results
+        answered = [r for r in results if r.status != "retry"]
+        by_id = {r.mutation_id: r for r in rows}
+        with self._cond:
+            for r in answered:
+                self._answered[_row_key(by_id[r.id])] = None
+                key = (client_id, r.id)
+                if key in self._queued:
+                    self._queued.discard(key)
+                    self._results[key] = (first.staff_id, r)
+            for kept in (self._results, self._answered):
+                if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
+                    for key in list(kept)[:5_000]:
+                        del kept[key]
+            self._cond.notify_all()
+        return answered
+
+
+def _row_key(row: SyncInbox) -> tuple[Any, ...]:
+    """An inbox row, told apart from a later one (SQLite reuses a deleted row's id)."""
+    return row.id, row.client_id, row.mutation_id, row.received_at
+
+
+def _by_client(rows: list[SyncInbox]) -> dict[str, list[list[SyncInbox]]]:
+    """Rows per client in receipt order, cut into the pushes they came in (one person,
+    one sending moment: ``apply_push`` corrects a push's device times together, D8c)."""
+    out: dict[str, list[list[SyncInbox]]] = {}
+    for row in rows:
+        pushes = out.setdefault(row.client_id, [])
+        last = pushes[-1][-1] if pushes else None
+        if last is not None and (last.staff_id, last.sent_at, last.received_at) == \
+                (row.staff_id, row.sent_at, row.received_at) and len(pushes[-1]) < 100:
+            pushes[-1].append(row)
+        else:
+            pushes.append([row])
+    return out
+
+
+def _args(stored: str) -> dict[str, Any]:
+    try:
+        value = json.loads(stored)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class _client_lock:  # noqa: N801 - used as a context manager
+    """One process at a time applies a phone's inbox (PostgreSQL: a session advisory lock
+    keyed by the client id, not waited for; SQLite: one process, one applier)."""
+
+    def __init__(self, engine: Engine, client_id: str) -> None:
+        self.engine, self.key = engine, zlib.crc32(client_id.encode()) - 2**31
+        self.conn: Any = None
+
+    def __enter__(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        self.conn = self.engine.connect()
+        got = self.conn.execute(text("SELECT pg_try_advisory_lock(18, :k)"),
+                                {"k": self.key}).scalar()
+        self.conn.commit()
+        if not got:
+            self.conn.close()
+            self.conn = None
+        return bool(got)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.execute(text("SELECT pg_advisory_unlock(18, :k)"), {"k": self.key})
+                self.conn.commit()
+            finally:
+                self.conn.close()
