@@ -246,7 +246,8 @@ def _in_language(locale: str, message: Message) -> str:
 
 
 def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> None:
-    """D4: a handed-off request reaches the on-duty leads; P1 with high urgency."""
+    """A handed-off request reaches the dispatch desk: every active dispatcher (the desk
+    has no roster of its own); a P1 (D4) with high urgency."""
     notices = [
         Notice(lead.id, _in_language(lead.locale, Message(
             N_("{priority} request {number}: {customer}"),
