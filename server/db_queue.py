@@ -88,10 +88,9 @@ def _before_query(state) -> None:  # noqa: ANN001 - ORMExecuteState
         return
     lists = session.info.get(_LISTS) or {}
     queued = [key for key in _writers if lists.get(key)]
-    due = [key for key in queued if _tables.get(key, "") in read or key not in _tables]
+    due = [key for key in queued if key not in _tables or _tables[key] in read]
     for key in due:
-        _writers[key](session, lists[key])
-        del lists[key]  # what comes next goes to a new list (see _forget)
+        write(session, key)
     if len(due) == len(queued):
         session.info.pop(_DUE, None)
 
