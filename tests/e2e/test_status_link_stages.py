@@ -166,3 +166,44 @@ def test_a_request_just_received_and_the_inbox_on_a_wide_laptop(sms_server, new_
     desk.goto(base + "/inbox")
     expect(desk.locator(".inbox-row").first).to_be_visible()
     shot(desk, "17-inbox-laptop-1440")
+
+
+def test_a_change_heard_while_the_timeline_is_being_fetched_is_fetched_again(
+        sms_server, new_context):
+    """The timeline's fetch for one change is answered before the next change commits and
+    delivered after it: the timeline (swapped as a whole, outerHTML) fetches again."""
+    base = sms_server.url
+    rows = sql(sms_server,
+               "SELECT r.id FROM support_request r JOIN job j ON j.request_id = r.id"
+               " WHERE j.kind = 'onsite' AND j.status IN ('offered', 'accepted')"
+               " AND r.status IN ('assigned', 'in_progress') AND r.status_token IS NULL"
+               " AND r.phone LIKE '1%' ORDER BY r.id LIMIT 1")
+    assert rows, "the demo has an onsite job just assigned"
+    request_id = rows[0][0]
+    desk = new_context(WIDE).new_page()
+    sign_in(desk, base, "dispatcher")
+    desk.goto(f"{base}/board/requests/{request_id}")
+    held = []
+
+    def hold(route) -> None:  # the first live fetch waits here
+        if route.request.headers.get("hx-request") and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    desk.route(re.compile(rf"/board/requests/{request_id}$"), hold)
+    box = desk.locator(f"#status-link-{request_id}")
+    box.get_by_role("button", name="生成链接").click()
+    expect(box.locator("input[readonly]")).to_have_value(re.compile(r"/s/.{43}$"))
+    for _ in range(200):  # the route handler runs as Playwright hears the request
+        if held:
+            break
+        desk.wait_for_timeout(50)
+    [route] = held
+    expect(desk.locator("#timeline")).to_have_class(re.compile("htmx-request"))  # in flight
+    answer = route.fetch()  # answered before the send, delivered after it
+    box.get_by_role("button", name="通过短信发送").click()
+    expect(box.locator(".sending-sent")).to_contain_text("已送达", timeout=20_000)
+    assert "状态链接已发送给客户" not in answer.text()
+    route.fulfill(response=answer)
+    expect(desk.locator("#timeline")).to_contain_text("状态链接已发送给客户", timeout=10_000)

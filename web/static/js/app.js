@@ -47,6 +47,25 @@
   var pending = null;
   var changedRequests = [];
 
+  // A change heard while a live element's own fetch is in flight: that fetch may have
+  // been answered before the change, and an outerHTML swap replaces the element together
+  // with any request htmx queued on it. So its id waits here and the element fetches
+  // again once the fetch in flight has ended and settled.
+  var again = new Set();
+
+  function fetchAgain() {
+    again.forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el) { again.delete(id); return; }
+      if (el.classList.contains("htmx-request")) return;  // still in flight
+      again.delete(id);
+      if (window.htmx) window.htmx.trigger(el, "fo:changed");
+    });
+  }
+  ["htmx:afterSettle", "htmx:afterRequest"].forEach(function (name) {
+    document.addEventListener(name, function () { if (again.size) setTimeout(fetchAgain, 0); });
+  });
+
   function refresh() {
     var ids = changedRequests;
     pending = null;
@@ -54,6 +73,7 @@
     document.querySelectorAll("[data-live]").forEach(function (el) {
       var rid = el.getAttribute("data-live-request");
       if (rid && ids !== null && ids.indexOf(Number(rid)) < 0) return;
+      if (el.id && el.classList.contains("htmx-request")) { again.add(el.id); return; }
       if (window.htmx) window.htmx.trigger(el, "fo:changed");
     });
   }
