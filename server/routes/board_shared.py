@@ -224,8 +224,10 @@ async def prepared(app: Any, version: int) -> None:
     async def run() -> None:
         async with lock:
             if renders.prepared_version < version:
-                if (wait := renders.prepared_at + renders.min_interval - loop.time()) > 0:
-                    await asyncio.sleep(wait)  # the changes arriving meanwhile join this render
+                # the changes arriving meanwhile join this render (a loop: a timer may
+                # fire up to the clock's resolution early, under faketime by milliseconds)
+                while (wait := renders.prepared_at + renders.min_interval - loop.time()) > 0:
+                    await asyncio.sleep(wait)
                 renders.prepared_at = loop.time()
                 done = await sync_to_thread(prepare, app)
                 renders.prepared_version = max(renders.prepared_version, done, version)

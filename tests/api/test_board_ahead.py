@@ -162,8 +162,8 @@ def test_a_burst_of_changes_is_rendered_together_a_moment_after_the_last_render(
     renders.min_interval = 0.5
     began: list[float] = []
     real = board_shared.prepare
-    monkeypatch.setattr(board_shared, "prepare",
-                        lambda app_: began.append(time.monotonic()) or real(app_))
+    monkeypatch.setattr(board_shared, "prepare",  # when each render was let begin
+                        lambda app_: began.append(renders.prepared_at) or real(app_))
     def change() -> int:
         req = handed_off(db, people["agent"], utcnow(), settings)
         J.assign_job(db, people["dispatcher"].id, req.id, crew["r1"].id, "remote", utcnow(), settings)
