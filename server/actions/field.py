@@ -226,7 +226,9 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     if not args.stream_back and request.stream_state != "none":
         return rules.Outcome(job_id=args.job_id).reject(
             N_("Ask the customer to confirm the stream is back before finishing."))
-    with unflushed(db, UnitSwap, FieldFact):
+    # reads field_fact only to find this job's swaps: a fact still queued has no swap row
+    # in the database (a swap's row is written after its fact), so queued facts wait
+    with unflushed(db, UnitSwap):
         outcome = "swapped" if _swapped(db, job.id) else "fixed"
     fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
                  "note": args.note,

@@ -29,6 +29,7 @@ from tests.api.field_world import (
     note,
     push,
     results,
+    swap,
 )
 
 settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
@@ -81,7 +82,22 @@ def test_a_push_writes_its_audit_and_change_rows_in_one_insert_each(phone, world
     inserts = [s.split(" (")[0] for s in statements if s.startswith("INSERT INTO")]
     assert inserts.count("INSERT INTO audit_entry") == 1, inserts
     assert inserts.count("INSERT INTO change_record") == 1, inserts
-    assert inserts.count("INSERT INTO field_fact") <= 2, inserts  # before the swap check reads them
+    # one: the swap check reads field_fact only through unit_swap, so queued facts wait
+    assert inserts.count("INSERT INTO field_fact") == 1, inserts
+
+
+def test_a_swap_and_done_in_one_push_finish_the_job_as_swapped(phone, world, statements):
+    """The swap check that ``done`` makes, which lets queued facts wait, still finds a swap
+    recorded just before it in the same push."""
+    job = world.job.id
+    batch = [check_in(job), note(job), swap(job, "ENC-0001", "ENC-0100"), done(job)]
+    statements.clear()
+    assert [r["status"] for r in results(push(phone, batch))] == ["applied"] * 4
+    with Session(phone.app.state.engine) as db:
+        assert db.get(Job, job).outcome == "swapped"
+        assert_each_fact_once(db, batch)
+    inserts = [s.split(" (")[0] for s in statements if s.startswith("INSERT INTO")]
+    assert inserts.count("INSERT INTO unit_swap") == 1, inserts
 
 
 def test_rows_queued_for_a_table_are_written_before_any_read_that_may_find_them(db, world):
