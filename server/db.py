@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -58,6 +59,21 @@ def open_session(engine: Engine, write: bool = False, durable: bool = False) -> 
     else:
         bind = engine
     return Session(bind, expire_on_commit=False)
+
+
+_autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine for work that needs no transaction of its own: one read statement, or a
+    session-level advisory lock. On PostgreSQL its connections run without BEGIN and
+    COMMIT/ROLLBACK, two round trips fewer each time; on SQLite it is ``engine`` itself."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    found = _autocommit.get(engine)
+    if found is None:
+        found = _autocommit[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 @contextmanager

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from server.db import open_session, utcnow
+from server.db import autocommit, open_session, utcnow
 from server.models import Staff, StaffRole, WebSession
 from server.security import SESSION_USER, USER_COLUMNS, CurrentUser, user_from_rows
 from server.storage import cannot_write
@@ -140,7 +140,8 @@ class DatabaseSessionStore(Store):
 
     def _load(self, key: str, renew: bool) -> Loaded | None:
         now, hashed = utcnow(), session_hash(key)
-        with self.engine.connect() as conn:  # no ORM session: plain rows, read only
+        # no ORM session, no transaction (PostgreSQL: no BEGIN, no ROLLBACK): one read
+        with autocommit(self.engine).connect() as conn:
             rows = conn.execute(_LOAD.where(WebSession.id == hashed)).all()
         if not rows:
             return None

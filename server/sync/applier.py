@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from server.db import open_session
+from server.db import autocommit, open_session
 from server.models import SyncInbox
 from server.security import CurrentUser, load_user
 from server.sync import receipts
@@ -192,11 +192,13 @@ class Applier:
                 if not mine:  # another process applies this phone's inbox now
                     return None
                 known = None
-                with open_session(self.engine) as db:
+                sqlite = self.engine.dialect.name == "sqlite"
+                # PostgreSQL: one read here, outside a transaction (no BEGIN, no ROLLBACK)
+                with open_session(self.engine if sqlite else autocommit(self.engine)) as db:
                     if db.exec(select(SyncInbox.id).where(SyncInbox.client_id == client_id)
                                .limit(1)).first() is not None:
                         return None  # its earlier pushes go first: received behind them
-                    if self.engine.dialect.name == "sqlite":  # one writer: read it here
+                    if sqlite:  # one writer: read the log here, before the write lock
                         known = stored_in(db, client_id, [m.id for m in mutations])
                         if all(m.id in known for m in mutations):  # a replay
                             return Pushed([owned(known[m.id], user, m) for m in mutations],
@@ -232,7 +234,7 @@ class Applier:
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
         Returns how many rows were answered (0: nothing more to do now)."""
-        with open_session(self.engine) as db:
+        with open_session(autocommit(self.engine)) as db:  # one read: no transaction
             rows = db.exec(select(SyncInbox).order_by(SyncInbox.id).limit(BATCH_ROWS)).all()
         done = 0
         for client_id, pushes in _by_client(rows).items():
@@ -284,7 +286,7 @@ class Applier:
         if first.staff_id in people:
             user = people.pop(first.staff_id)  # read once: a later push reads again
         else:
-            with open_session(self.engine) as db:
+            with open_session(autocommit(self.engine)) as db:  # one read: no transaction
                 user = load_user(db, first.staff_id)
         # Disabled between receipt and now: a person with no roles, so each action is
         # refused with the reason and logged once, like any refusal.
@@ -350,10 +352,9 @@ class _client_lock:  # noqa: N801 - used as a context manager
     def __enter__(self) -> bool:
         if self.engine.dialect.name != "postgresql":
             return True
-        self.conn = self.engine.connect()
+        self.conn = autocommit(self.engine).connect()  # a session lock: no transaction
         got = self.conn.execute(text("SELECT pg_try_advisory_lock(18, :k)"),
                                 {"k": self.key}).scalar()
-        self.conn.commit()
         if not got:
             self.conn.close()
             self.conn = None
@@ -363,6 +364,5 @@ class _client_lock:  # noqa: N801 - used as a context manager
         if self.conn is not None:
             try:
                 self.conn.execute(text("SELECT pg_advisory_unlock(18, :k)"), {"k": self.key})
-                self.conn.commit()
             finally:
                 self.conn.close()

@@ -352,6 +352,35 @@ def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
         assert len(began) <= 3, began
 
 
+def test_one_statement_reads_and_the_phone_lock_go_without_a_transaction(phone, db, world,
+                                                                          stalled):
+    """PostgreSQL: the session read, the phone's advisory lock and unlock and the inbox
+    probe of a push alone run in autocommit (no BEGIN and COMMIT/ROLLBACK: two round trips
+    fewer each); the apply itself is one transaction."""
+    engine = phone.app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's transactions are calls in the process, not round trips")
+    seen: list[tuple[str, bool]] = []
+    kinds = ("pg_try_advisory_lock", "pg_advisory_unlock", "FROM web_session",
+             "FROM sync_inbox", "INSERT INTO client_mutation")
+
+    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        flat = " ".join(statement.split())
+        for kind in kinds:
+            if kind in flat:
+                seen.append((kind, conn.connection.dbapi_connection.autocommit))
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        r = results(push(phone, [check_in(world.job.id), note(world.job.id)]))
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    assert [x["status"] for x in r] == ["applied", "applied"]
+    assert set(seen) == {("pg_try_advisory_lock", True), ("pg_advisory_unlock", True),
+                         ("FROM web_session", True), ("FROM sync_inbox", True),
+                         ("INSERT INTO client_mutation", False)}, seen
+
+
 def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, world, stalled):
     """Not alone: this phone's earlier push is still in the inbox (another process
     received it, or a crash left it), so this one is received after it, not applied first."""
