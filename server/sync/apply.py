@@ -59,6 +59,7 @@ from server.sync.log import (
     log_values,
     owned,
     result_of,
+    stored_and_newest,
     stored_in,
 )
 from server.sync.registry import REGISTRY
@@ -167,11 +168,12 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
           inbox_ids: dict[str, int] | None = None) -> Pushed:
     """``known``: the log as read just before (SQLite, outside the write lock); a twin
     that committed since then meets the primary key, and the careful path answers it."""
-    if known is None:
-        known = stored_in(db, client_id, [m.id for m in mutations])
+    if known is None:  # in this transaction, with the newest seq: one read
+        known, seq = stored_and_newest(db, client_id, [m.id for m in mutations])
+    else:
+        seq = db.exec(select(func.max(ClientMutation.seq))
+                      .where(ClientMutation.client_id == client_id)).one() or 0
     known = dict(known)
-    seq = db.exec(select(func.max(ClientMutation.seq))
-                  .where(ClientMutation.client_id == client_id)).one() or 0
     db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
     if fast:  # its facts written together (fact_queue), before any read that could miss them
         fact_queue.start(db)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
 from server.domain.device_clock import sane_instant
@@ -64,6 +64,20 @@ def stored_in(db: Session, client_id: str, ids: list[str]) -> dict[str, Stored]:
                                                  ClientMutation.mutation_id.in_(ids))).all()
     return {r.mutation_id: (r.staff_id, result_of(r, replayed=True)) for r in rows}
 
+
+
+def stored_and_newest(db: Session, client_id: str, ids: list[str]) -> tuple[dict[str, Stored], int]:
+    """``stored_in`` and the client's highest ``seq`` so far (0: none), in one read: the
+    rows asked for and the client's newest row."""
+    newest = (select(func.max(ClientMutation.seq))
+              .where(ClientMutation.client_id == client_id).scalar_subquery())
+    rows = db.exec(select(*ANSWER_COLUMNS, ClientMutation.seq).where(
+        ClientMutation.client_id == client_id,
+        or_(ClientMutation.mutation_id.in_(ids), ClientMutation.seq == newest))).all()
+    wanted = set(ids)
+    return ({r.mutation_id: (r.staff_id, result_of(r, replayed=True))
+             for r in rows if r.mutation_id in wanted},
+            max((r.seq for r in rows), default=0))
 
 
 def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:

@@ -17,9 +17,10 @@ from server import db_queue
 from server.actions import ActionError, audit, changes, fact_queue
 from server.actions import field as field_actions
 from server.db import utcnow
-from server.models import AuditEntry, ChangeRecord, FieldFact, Job
+from server.models import AuditEntry, ChangeRecord, ClientMutation, FieldFact, Job
 from server.security import load_user
 from server.sync import registry
+from server.sync.log import stored_and_newest
 from tests.api import sync_dbs
 from tests.api.field_world import (
     assert_each_fact_once,
@@ -269,3 +270,36 @@ def test_the_signed_in_person_is_read_in_one_query(db, world, engine):
     db.commit()
     with Session(engine) as fresh:
         assert load_user(fresh, world.engineer.id) is None
+
+
+def test_a_push_reads_its_log_entries_and_the_newest_seq_in_one_query(phone, world, statements):
+    """Inside the push's transaction the log is read once: the entries it asks for and
+    the phone's newest ``seq`` together (SQLite reads the entries once more before it
+    queues for the write lock, to answer a replay without it)."""
+    job = world.job.id
+    first = [check_in(job), note(job)]
+    assert {r["status"] for r in results(push(phone, first))} == {"applied"}
+    statements.clear()
+    later = [note(job, text="再次测试"), first[1]]  # a new one, and a resend among them
+    answer = results(push(phone, later))
+    assert [r["status"] for r in answer] == ["applied", "applied"]
+    assert answer[1]["replayed"] is True
+    most = 2 if phone.app.state.engine.dialect.name == "sqlite" else 1
+    assert reads_of(statements, "client_mutation") <= most, statements
+    with Session(phone.app.state.engine) as db:
+        seqs = db.exec(select(ClientMutation.seq).order_by(ClientMutation.seq)).all()
+    assert len(seqs) == 3 and len(set(seqs)) == 3  # the new one after the two before
+
+
+def test_the_log_read_finds_the_entries_asked_for_and_the_newest_seq(phone, world):
+    engine = phone.app.state.engine
+    with Session(engine) as db:
+        assert stored_and_newest(db, "phone-1", ["a", "b"]) == ({}, 0)  # nothing yet
+    batch = [check_in(world.job.id), note(world.job.id), note(world.job.id)]
+    assert {r["status"] for r in results(push(phone, batch))} == {"applied"}
+    with Session(engine) as db:
+        newest = db.exec(select(func.max(ClientMutation.seq))).one()
+        found, top = stored_and_newest(db, "phone-1", [batch[0]["id"], "unknown"])
+        assert top == newest and list(found) == [batch[0]["id"]]
+        assert found[batch[0]["id"]][1].status == "applied"
+        assert stored_and_newest(db, "another-phone", [batch[0]["id"]]) == ({}, 0)
