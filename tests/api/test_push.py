@@ -182,11 +182,12 @@ def test_the_running_server_sends_right_after_the_assignment_commits(db, people,
         r = form_post(client, f"/board/requests/{req.id}/assign",
                       {"engineer_id": crew["u1"].id, "kind": "onsite"}, htmx=True)
         assert r.status_code == 200
-        deadline = time.monotonic() + 10
+        # the next loop round is 60 s away: well before it means the nudge sent it (a
+        # generous bound, so a busy machine does not fail it)
+        deadline = started + 30
         while not receiver.at("/push/u1-phone") and time.monotonic() < deadline:
             time.sleep(0.01)
         assert receiver.at("/push/u1-phone"), "not sent until the next loop round"
-        assert time.monotonic() - started < 5
     assert getattr(app.state, "push_nudge", None) is None  # stopped with the app
 
 

@@ -421,11 +421,17 @@ def test_the_applier_lets_receipts_go_first(phone):
 def test_a_receipt_holds_the_applier_back_at_most_the_bound(phone):
     """A receipt that outlasts ``DEFER_SECONDS`` no longer holds the applier back."""
     worker = sync_applier.Applier(phone.app.state.engine, phone.app.state.settings)
+    waits: list[float] = []
+    real_wait = worker._cond.wait_for
+    worker._cond.wait_for = lambda predicate, timeout=None: (  # type: ignore[method-assign]
+        waits.append(timeout) or real_wait(predicate, timeout))
     with worker.receiving():
         worker._deferred_since = time.monotonic() - sync_applier.DEFER_SECONDS - 1
-        started = time.monotonic()
         worker.let_receipts_first()  # returns at once, without waiting
-        assert time.monotonic() - started < sync_applier.DEFER_SECONDS
+        assert waits == []
+        worker._deferred_since = time.monotonic()  # held back just now: it waits (bounded)
+        worker.let_receipts_first()
+        assert len(waits) == 1 and 0 < waits[0] <= sync_applier.DEFER_SECONDS
 
 
 def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
