@@ -58,8 +58,8 @@ from server.sync.log import (
     last_mutation_id,
     log_values,
     owned,
+    read_log,
     result_of,
-    stored_and_newest,
     stored_in,
 )
 from server.sync.registry import REGISTRY
@@ -169,7 +169,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     """``known``: the log as read just before (SQLite, outside the write lock); a twin
     that committed since then meets the primary key, and the careful path answers it."""
     if known is None:  # in this transaction, with the newest seq: one read
-        known, seq = stored_and_newest(db, client_id, [m.id for m in mutations])
+        known, seq, _ = read_log(db, client_id, [m.id for m in mutations])
     else:
         seq = db.exec(select(func.max(ClientMutation.seq))
                       .where(ClientMutation.client_id == client_id)).one() or 0

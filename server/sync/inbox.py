@@ -37,12 +37,20 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from server.db import open_session, utcnow
+from server.db import autocommit, open_session, utcnow
 from server.domain.text import N_, Message
 from server.sync import receipts
 from server.sync.applier import Applier, applier
 from server.sync.apply import OUTAGE, Pushed
-from server.sync.log import MutationIn, Result, last_mutation_id, owned, stored_in
+from server.sync.log import (
+    MutationIn,
+    Result,
+    last_applied,
+    last_mutation_id,
+    owned,
+    read_log,
+    stored_in,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +78,10 @@ def receive(engine: Engine, user: Any, client_id: str, mutations: list[MutationI
     Raises the database's error on an outage (the route answers 503; nothing stored)."""
     ids = [m.id for m in mutations]
     with worker.receiving():
-        with open_session(engine) as db:
-            known = stored_in(db, client_id, ids)
-            last = last_mutation_id(db, client_id, user.id)
+        # one statement (PostgreSQL: outside a transaction, no BEGIN and no ROLLBACK)
+        with open_session(autocommit(engine)) as db:
+            read = read_log(db, client_id, ids)
+            known, last = read.stored, last_applied(db, read, client_id, user.id)
         results: list[Result | None] = [owned(known[m.id], user, m) if m.id in known else None
                                         for m in mutations]
         new = [m for m in mutations if m.id not in known]

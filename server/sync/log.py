@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
@@ -66,18 +66,38 @@ def stored_in(db: Session, client_id: str, ids: list[str]) -> dict[str, Stored]:
 
 
 
-def stored_and_newest(db: Session, client_id: str, ids: list[str]) -> tuple[dict[str, Stored], int]:
-    """``stored_in`` and the client's highest ``seq`` so far (0: none), in one read: the
-    rows asked for and the client's newest row."""
+class LogRead(NamedTuple):
+    """What one read of a phone's log found (``read_log``)."""
+
+    stored: dict[str, Stored]  # the entries asked for, by mutation id
+    seq: int  # the phone's highest ``seq`` so far (0: none)
+    newest: tuple[str, int] | None  # (mutation id, staff id) of that newest entry
+
+
+def read_log(db: Session, client_id: str, ids: list[str]) -> LogRead:
+    """``stored_in`` and the phone's newest entry, in one statement: the rows asked for
+    and the phone's newest row."""
     newest = (select(func.max(ClientMutation.seq))
               .where(ClientMutation.client_id == client_id).scalar_subquery())
     rows = db.exec(select(*ANSWER_COLUMNS, ClientMutation.seq).where(
         ClientMutation.client_id == client_id,
         or_(ClientMutation.mutation_id.in_(ids), ClientMutation.seq == newest))).all()
     wanted = set(ids)
-    return ({r.mutation_id: (r.staff_id, result_of(r, replayed=True))
-             for r in rows if r.mutation_id in wanted},
-            max((r.seq for r in rows), default=0))
+    top = max(rows, key=lambda r: r.seq, default=None)
+    return LogRead({r.mutation_id: (r.staff_id, result_of(r, replayed=True))
+                    for r in rows if r.mutation_id in wanted},
+                   top.seq if top is not None else 0,
+                   (top.mutation_id, top.staff_id) if top is not None else None)
+
+
+def last_applied(db: Session, read: LogRead, client_id: str, staff_id: int) -> str | None:
+    """``last_mutation_id`` from a ``read_log``: its newest entry when it is this person's
+    (a phone is nearly always one person's), else read."""
+    if read.newest is None:
+        return None
+    if read.newest[1] == staff_id:
+        return read.newest[0]
+    return last_mutation_id(db, client_id, staff_id)
 
 
 def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:

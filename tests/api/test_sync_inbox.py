@@ -381,6 +381,32 @@ def test_one_statement_reads_and_the_phone_lock_go_without_a_transaction(phone, 
                          ("INSERT INTO client_mutation", False)}, seen
 
 
+def test_a_receipt_reads_the_log_in_one_statement_without_a_transaction(phone, db, world,
+                                                                          busy, stalled):
+    """A push answered at receipt reads its log entries and the phone's newest applied
+    one in one statement (PostgreSQL: in autocommit, no BEGIN and no ROLLBACK); only the
+    receipt's INSERT is a transaction."""
+    engine = phone.app.state.engine
+    seen: list[tuple[str, bool | None]] = []
+
+    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        flat = " ".join(statement.split())
+        if "FROM client_mutation" in flat or flat.startswith("INSERT INTO sync_inbox"):
+            dbapi = conn.connection.dbapi_connection
+            seen.append((flat.split()[0], getattr(dbapi, "autocommit", None)))
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        r = results(push(phone, [check_in(world.job.id), note(world.job.id)]))
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    assert [x["status"] for x in r] == ["received", "received"]
+    if engine.dialect.name == "postgresql":
+        assert seen == [("SELECT", True), ("INSERT", False)], seen
+    else:
+        assert [kind for kind, _ in seen] == ["SELECT", "INSERT"], seen
+
+
 def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, world, stalled):
     """Not alone: this phone's earlier push is still in the inbox (another process
     received it, or a crash left it), so this one is received after it, not applied first."""

@@ -20,7 +20,7 @@ from server.db import utcnow
 from server.models import AuditEntry, ChangeRecord, ClientMutation, FieldFact, Job
 from server.security import load_user
 from server.sync import registry
-from server.sync.log import stored_and_newest
+from server.sync.log import LogRead, last_applied, read_log
 from tests.api import sync_dbs
 from tests.api.field_world import (
     assert_each_fact_once,
@@ -291,15 +291,20 @@ def test_a_push_reads_its_log_entries_and_the_newest_seq_in_one_query(phone, wor
     assert len(seqs) == 3 and len(set(seqs)) == 3  # the new one after the two before
 
 
-def test_the_log_read_finds_the_entries_asked_for_and_the_newest_seq(phone, world):
+def test_the_log_read_finds_the_entries_asked_for_and_the_newest(phone, world):
     engine = phone.app.state.engine
     with Session(engine) as db:
-        assert stored_and_newest(db, "phone-1", ["a", "b"]) == ({}, 0)  # nothing yet
+        assert read_log(db, "phone-1", ["a", "b"]) == LogRead({}, 0, None)  # nothing yet
     batch = [check_in(world.job.id), note(world.job.id), note(world.job.id)]
     assert {r["status"] for r in results(push(phone, batch))} == {"applied"}
     with Session(engine) as db:
         newest = db.exec(select(func.max(ClientMutation.seq))).one()
-        found, top = stored_and_newest(db, "phone-1", [batch[0]["id"], "unknown"])
-        assert top == newest and list(found) == [batch[0]["id"]]
-        assert found[batch[0]["id"]][1].status == "applied"
-        assert stored_and_newest(db, "another-phone", [batch[0]["id"]]) == ({}, 0)
+        staff = db.exec(select(ClientMutation.staff_id)).first()
+        read = read_log(db, "phone-1", [batch[0]["id"], "unknown"])
+        assert read.seq == newest and list(read.stored) == [batch[0]["id"]]
+        assert read.stored[batch[0]["id"]][1].status == "applied"
+        assert read.newest == (batch[-1]["id"], staff)
+        assert last_applied(db, read, "phone-1", staff) == batch[-1]["id"]
+        # someone else on the same phone: their own newest, read (none here)
+        assert last_applied(db, read, "phone-1", staff + 1000) is None
+        assert read_log(db, "another-phone", [batch[0]["id"]]) == LogRead({}, 0, None)
