@@ -352,29 +352,35 @@ def test_a_push_alone_is_applied_in_its_own_request(phone, db, world, stalled):
         assert len(began) <= 3, began
 
 
+def pushed_noting_autocommit(phone, batch: list[dict], kind_of) -> tuple[list, list]:
+    """Push ``batch``: its results, and (kind, whether the connection ran in autocommit)
+    for each statement ``kind_of(statement)`` names (None: not noted)."""
+    engine = phone.app.state.engine
+    seen: list[tuple[str, bool | None]] = []
+
+    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        kind = kind_of(" ".join(statement.split()))
+        if kind:
+            seen.append((kind, getattr(conn.connection.dbapi_connection, "autocommit", None)))
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        return results(push(phone, batch)), seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+
+
 def test_one_statement_reads_and_the_phone_lock_go_without_a_transaction(phone, db, world,
                                                                           stalled):
     """PostgreSQL: the session read, the phone's advisory lock and unlock and the inbox
     probe of a push alone run in autocommit (no BEGIN and COMMIT/ROLLBACK: two round trips
     fewer each); the apply itself is one transaction."""
-    engine = phone.app.state.engine
-    if engine.dialect.name != "postgresql":
+    if phone.app.state.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's transactions are calls in the process, not round trips")
-    seen: list[tuple[str, bool]] = []
     kinds = ("pg_try_advisory_lock", "pg_advisory_unlock", "FROM web_session",
              "FROM sync_inbox", "INSERT INTO client_mutation")
-
-    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        flat = " ".join(statement.split())
-        for kind in kinds:
-            if kind in flat:
-                seen.append((kind, conn.connection.dbapi_connection.autocommit))
-
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        r = results(push(phone, [check_in(world.job.id), note(world.job.id)]))
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
+    r, seen = pushed_noting_autocommit(phone, [check_in(world.job.id), note(world.job.id)],
+                                       lambda flat: next((k for k in kinds if k in flat), None))
     assert [x["status"] for x in r] == ["applied", "applied"]
     assert set(seen) == {("pg_try_advisory_lock", True), ("pg_advisory_unlock", True),
                          ("FROM web_session", True), ("FROM sync_inbox", True),
@@ -386,22 +392,15 @@ def test_a_receipt_reads_the_log_in_one_statement_without_a_transaction(phone, d
     """A push answered at receipt reads its log entries and the phone's newest applied
     one in one statement (PostgreSQL: in autocommit, no BEGIN and no ROLLBACK); only the
     receipt's INSERT is a transaction."""
-    engine = phone.app.state.engine
-    seen: list[tuple[str, bool | None]] = []
-
-    def _record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        flat = " ".join(statement.split())
+    def kind_of(flat: str) -> str | None:
         if "FROM client_mutation" in flat or flat.startswith("INSERT INTO sync_inbox"):
-            dbapi = conn.connection.dbapi_connection
-            seen.append((flat.split()[0], getattr(dbapi, "autocommit", None)))
+            return flat.split()[0]
+        return None
 
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        r = results(push(phone, [check_in(world.job.id), note(world.job.id)]))
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
+    r, seen = pushed_noting_autocommit(phone, [check_in(world.job.id), note(world.job.id)],
+                                       kind_of)
     assert [x["status"] for x in r] == ["received", "received"]
-    if engine.dialect.name == "postgresql":
+    if phone.app.state.engine.dialect.name == "postgresql":
         assert seen == [("SELECT", True), ("INSERT", False)], seen
     else:
         assert [kind for kind, _ in seen] == ["SELECT", "INSERT"], seen
