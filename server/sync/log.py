@@ -65,7 +65,6 @@ def stored_in(db: Session, client_id: str, ids: list[str]) -> dict[str, Stored]:
     return {r.mutation_id: (r.staff_id, result_of(r, replayed=True)) for r in rows}
 
 
-
 class LogRead(NamedTuple):
     """What one read of a phone's log found (``read_log``)."""
 
