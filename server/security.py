@@ -82,6 +82,21 @@ def load_user(session: Session, staff_id: int) -> CurrentUser | None:
     return user_from_rows(rows)
 
 
+def load_users(session: Session, staff_ids: set[int]) -> dict[int, CurrentUser | None]:
+    """The active people among ``staff_ids`` with their roles, in one query: by staff id,
+    None for one disabled or gone."""
+    if not staff_ids:
+        return {}
+    rows = session.exec(
+        select(*USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
+        .where(Staff.id.in_(staff_ids), Staff.active == True)  # noqa: E712
+    ).all()
+    by_person: dict[int, list[Any]] = {}
+    for row in rows:
+        by_person.setdefault(row.id, []).append(row)
+    return {s: user_from_rows(by_person.get(s, [])) for s in staff_ids}
+
+
 def _load_user(engine: Engine, staff_id: int) -> CurrentUser | None:
     with Session(engine) as session:
         return load_user(session, staff_id)

@@ -23,11 +23,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from server.db import autocommit, open_session
 from server.models import SyncInbox
-from server.security import CurrentUser, load_user
+from server.security import CurrentUser, load_user, load_users
 from server.sync import receipts
 from server.sync.apply import OUTAGE, Pushed, apply_push
 from server.sync.log import MutationIn, Result, Stored, last_mutation_id, owned, stored_in
@@ -225,23 +225,23 @@ class Applier:
         """Apply what the inbox holds for this phone, in order, in the calling thread (0
         when another thread or process applies it now). Raises ``OUTAGE``."""
         with open_session(self.engine) as db:
-            rows = list(db.exec(select(SyncInbox).where(SyncInbox.client_id == client_id)
-                                .order_by(SyncInbox.id)).all())
+            rows = _inbox(db, SyncInbox.client_id == client_id)
             # who sent them, read in the same transaction (a phone is usually one person's)
-            people = {s: load_user(db, s) for s in {r.staff_id for r in rows}}
+            people = load_users(db, {r.staff_id for r in rows})
         return self._apply_client(client_id, _by_client(rows)[client_id], people) if rows else 0
 
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
         Returns how many rows were answered (0: nothing more to do now)."""
-        with open_session(autocommit(self.engine)) as db:  # one read: no transaction
-            rows = db.exec(select(SyncInbox).order_by(SyncInbox.id).limit(BATCH_ROWS)).all()
+        with open_session(autocommit(self.engine)) as db:  # no transaction: two reads
+            rows = _inbox(db, limit=BATCH_ROWS)
+            people = load_users(db, {r.staff_id for r in rows})  # who sent them
         done = 0
         for client_id, pushes in _by_client(rows).items():
-            done += self._apply_client(client_id, pushes)
+            done += self._apply_client(client_id, pushes, dict(people))
         return done
 
-    def _apply_client(self, client_id: str, pushes: list[list[SyncInbox]],
+    def _apply_client(self, client_id: str, pushes: list[list[Any]],
                       people: dict[int, CurrentUser | None] | None = None) -> int:
         """``people``: the senders, read just now (by staff id; others are read per push)."""
         with self._cond:
@@ -254,7 +254,7 @@ class Applier:
             with self._cond:
                 self._busy.discard(client_id)
 
-    def _apply_locked(self, client_id: str, pushes: list[list[SyncInbox]],
+    def _apply_locked(self, client_id: str, pushes: list[list[Any]],
                       people: dict[int, CurrentUser | None]) -> int:
         done = 0
         with _client_lock(self.engine, client_id) as mine:
@@ -278,7 +278,7 @@ class Applier:
                     break
         return done
 
-    def _apply_push(self, client_id: str, rows: list[SyncInbox],
+    def _apply_push(self, client_id: str, rows: list[Any],
                     people: dict[int, CurrentUser | None]) -> list[Result]:
         first = rows[0]
         mutations = [MutationIn(r.mutation_id, r.name, _args(r.args), r.device_time)
@@ -313,15 +313,24 @@ class Applier:
         return answered
 
 
-def _row_key(row: SyncInbox) -> tuple[Any, ...]:
+_INBOX = select(*SyncInbox.__table__.columns).order_by(SyncInbox.id)  # type: ignore[attr-defined]
+
+
+def _inbox(db: Session, *where: Any, limit: int | None = None) -> list[Any]:
+    """Inbox rows in receipt order, as plain rows (a round reads up to ``BATCH_ROWS``: no
+    ORM objects to build and track)."""
+    return list(db.connection().execute(_INBOX.where(*where).limit(limit)).all())
+
+
+def _row_key(row: Any) -> tuple[Any, ...]:
     """An inbox row, told apart from a later one (SQLite reuses a deleted row's id)."""
     return row.id, row.client_id, row.mutation_id, row.received_at
 
 
-def _by_client(rows: list[SyncInbox]) -> dict[str, list[list[SyncInbox]]]:
+def _by_client(rows: list[Any]) -> dict[str, list[list[Any]]]:
     """Rows per client in receipt order, cut into the pushes they came in (one person,
     one sending moment: ``apply_push`` corrects a push's device times together, D8c)."""
-    out: dict[str, list[list[SyncInbox]]] = {}
+    out: dict[str, list[list[Any]]] = {}
     for row in rows:
         pushes = out.setdefault(row.client_id, [])
         last = pushes[-1][-1] if pushes else None

