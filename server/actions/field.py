@@ -35,7 +35,7 @@ from server.actions.field_args import (  # noqa: F401 - the actions' arguments, 
     SwapArgs,
 )
 from server.actions.field_flags import for_dispatcher
-from server.actions.job_common import unflushed
+from server.actions.job_common import unflushed, unflushed_row
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
 from server.domain import field as rules
@@ -284,17 +284,20 @@ def _begin(db: Session, staff_id: int, args: JobArgs, kind: str, device_time: da
     if locked is not None and args.job_id in locked:  # this transaction holds both rows
         job, request = locked[args.job_id]
     else:
-        job, request = db.get(Job, args.job_id), None
+        with unflushed_row(db, Job, args.job_id):
+            job, request = db.get(Job, args.job_id), None
     if job is None:
         return rules.Outcome().reject(N_("There is no job {job_id}."), job_id=args.job_id)
     refusal = rules.not_yours(job.assignee_id, staff_id, job.kind, kind)
     if refusal is not None:  # not stored, and nothing about the venue said back
         return rules.Outcome().reject(refusal)
     if request is None:
-        request = db.get(SupportRequest, job.request_id, with_for_update=True,
-                         populate_existing=True)
+        with unflushed_row(db, SupportRequest, job.request_id):
+            request = db.get(SupportRequest, job.request_id, with_for_update=True,
+                             populate_existing=True)
         if db.get_bind().dialect.name != "sqlite":  # SQLite locks no row: a re-read adds nothing
-            job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
+            with unflushed_row(db, Job, args.job_id):
+                job = db.get(Job, args.job_id, with_for_update=True, populate_existing=True)
         if locked is not None:  # held here too: the session's map keeps objects weakly
             locked[job.id] = (job, request)
     dispatched = job.assigned_at or request.handed_off_at or request.received_at

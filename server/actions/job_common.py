@@ -92,6 +92,20 @@ def unflushed(db: Session, *models: type, but: object = None) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def unflushed_row(db: Session, model: type, ident: Any) -> Iterator[None]:
+    """For a read of one row by its primary key: no autoflush unless that very row waits to
+    be written (no other row's change can alter what it finds), and the rows queued for
+    other tables wait too (``unflushed``). Several phones' pushes in one transaction
+    (``server.sync.apply.apply_group``) then read each job once without writing the
+    previous pushes' rows first: those go together at the end."""
+    row = db.identity_map.get(db.identity_key(model, ident))
+    pending = row is not None and (row in db.dirty or row in db.new)
+    with (nullcontext() if pending else db.no_autoflush), \
+            db_queue.reading(db, model.__table__.name):  # type: ignore[attr-defined]
+        yield
+
+
 def set_status(db: Session, request: SupportRequest) -> None:
     """An open, handed-off request's status follows its jobs."""
     if request.status == RequestStatus.new:

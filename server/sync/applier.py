@@ -4,38 +4,39 @@ Worker threads started on demand (one on SQLite, ``THREADS`` on PostgreSQL) appl
 inbox per phone and person in the order received, each push through ``apply_push`` (every
 rule, the mutation log deciding exactly-once), and delete the inbox rows in the same
 transaction as their results. A phone is applied by one thread of one process at a time
-(an in-process set and a PostgreSQL advisory lock, ``_client_lock``). A push with nothing
+(an in-process set and a PostgreSQL advisory lock, ``server.sync.phone_locks``). A push with nothing
 queued before it is applied in its own request's thread (``Applier.apply_alone``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import weakref
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from server.db import autocommit, open_session
 from server.models import SyncInbox
 from server.security import CurrentUser, load_user, load_users
-from server.sync import receipts
-from server.sync.apply import OUTAGE, Pushed, apply_push
+from server.sync import inbox_rows, receipts
+from server.sync.apply import OUTAGE, Pushed, Queued, apply_group, apply_push
 from server.sync.log import MutationIn, Result, Stored, last_mutation_id, owned, stored_in
+from server.sync.phone_locks import phone_lock, phone_locks
 from server.sync.receipts import base_engine
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # inbox rows read per round of the applier
+# the most mutations applied in one transaction by a group of phones' pushes: it holds
+# SQLite's one write lock while receipts wait (~0.2 ms a mutation)
+GROUP_MUTATIONS = 200
 THREADS = 4  # applier threads per process on PostgreSQL
 DEFER_SECONDS = 0.5  # the longest the applier lets receipts go first, in a row
 
@@ -74,7 +75,7 @@ class Applier:
         self._cond = threading.Condition()
         self._queued: set[tuple[str, str]] = set()
         self._results: dict[tuple[str, str], Stored] = {}
-        # inbox rows this process answered (deleted with their results), by ``_row_key``: a
+        # inbox rows this process answered (deleted with their results), by ``inbox_rows.row_key``: a
         # thread whose read of the inbox is older than another thread's apply skips them
         self._answered: dict[tuple[Any, ...], None] = {}
         self._threads: set[threading.Thread] = set()
@@ -188,7 +189,7 @@ class Applier:
             self._direct += 1
             self._busy.add(client_id)
         try:
-            with _client_lock(self.engine, client_id) as mine:
+            with phone_lock(self.engine, client_id) as mine:
                 if not mine:  # another process applies this phone's inbox now
                     return None
                 known = None
@@ -225,20 +226,54 @@ class Applier:
         """Apply what the inbox holds for this phone, in order, in the calling thread (0
         when another thread or process applies it now). Raises ``OUTAGE``."""
         with open_session(self.engine) as db:
-            rows = _inbox(db, SyncInbox.client_id == client_id)
+            rows = inbox_rows.read(db, SyncInbox.client_id == client_id)
             # who sent them, read in the same transaction (a phone is usually one person's)
             people = load_users(db, {r.staff_id for r in rows})
-        return self._apply_client(client_id, _by_client(rows)[client_id], people) if rows else 0
+        return self._apply_client(client_id, inbox_rows.by_client(rows)[client_id], people) if rows else 0
 
     def drain(self) -> int:
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
         Returns how many rows were answered (0: nothing more to do now)."""
         with open_session(autocommit(self.engine)) as db:  # no transaction: two reads
-            rows = _inbox(db, limit=BATCH_ROWS)
+            rows = inbox_rows.read(db, limit=BATCH_ROWS)
             people = load_users(db, {r.staff_id for r in rows})  # who sent them
-        done = 0
-        for client_id, pushes in _by_client(rows).items():
+        by_client = inbox_rows.by_client(rows)
+        # each phone's first push together with other phones' (``apply_together``); the
+        # rest, and those a group could not take, one after another in order
+        done = self.apply_together([(c, pushes[0]) for c, pushes in by_client.items()],
+                                   people)
+        for client_id, pushes in by_client.items():
             done += self._apply_client(client_id, pushes, dict(people))
+        return done
+
+    def apply_together(self, firsts: list[tuple[str, list[Any]]],
+                       people: dict[int, CurrentUser | None]) -> int:
+        """Apply phones' pushes (one each, by client id) in groups of up to
+        ``GROUP_MUTATIONS`` mutations, each group in one transaction (``apply_group``).
+        A phone applied elsewhere now (another thread or process) is left out; a group
+        that fails is left whole to the one-by-one path. Returns the rows answered."""
+        done = 0
+        for chunk in inbox_rows.chunks(firsts, GROUP_MUTATIONS):
+            with self._cond:
+                mine = [(c, rows) for c, rows in chunk if c not in self._busy
+                        and not all(inbox_rows.row_key(r) in self._answered for r in rows)]
+                self._busy.update(c for c, _ in mine)
+            try:
+                if len(mine) < 2:
+                    continue
+                with phone_locks(self.engine, [c for c, _ in mine]) as locked:
+                    group = [(c, rows) for c, rows in mine if c in locked]
+                    if len(group) < 2:
+                        continue
+                    self.let_receipts_first()
+                    queued = [self._queued_push(c, rows, people) for c, rows in group]
+                    receipts.gate(self.engine).clear()
+                    pushed = apply_group(self.engine, queued, self.settings)
+                    for (client_id, rows), one in zip(group, pushed or [], strict=False):
+                        done += len(self._answer(client_id, rows, one.results))
+            finally:
+                with self._cond:
+                    self._busy.difference_update(c for c, _ in mine)
         return done
 
     def _apply_client(self, client_id: str, pushes: list[list[Any]],
@@ -257,12 +292,12 @@ class Applier:
     def _apply_locked(self, client_id: str, pushes: list[list[Any]],
                       people: dict[int, CurrentUser | None]) -> int:
         done = 0
-        with _client_lock(self.engine, client_id) as mine:
+        with phone_lock(self.engine, client_id) as mine:
             if not mine:  # another process applies this phone now
                 return 0
             for rows in pushes:
                 with self._cond:
-                    if all(_row_key(r) in self._answered for r in rows):
+                    if all(inbox_rows.row_key(r) in self._answered for r in rows):
                         continue  # another thread of ours applied it since our read
                 self.let_receipts_first()
                 try:
@@ -280,98 +315,47 @@ class Applier:
 
     def _apply_push(self, client_id: str, rows: list[Any],
                     people: dict[int, CurrentUser | None]) -> list[Result]:
+        if rows[0].staff_id in people:
+            people = {rows[0].staff_id: people.pop(rows[0].staff_id)}  # a later push reads again
+        p = self._queued_push(client_id, rows, people)
+        receipts.gate(self.engine).clear()
+        results = apply_push(self.engine, p.user, client_id, p.mutations, self.settings,
+                             now=p.now, sent_at=p.sent_at, inbox_ids=p.inbox_ids,
+                             durable=False).results
+        return self._answer(client_id, rows, results)
+
+    def _queued_push(self, client_id: str, rows: list[Any],
+                     people: dict[int, CurrentUser | None]) -> Queued:
+        """A push of inbox rows, with its sender from ``people`` (read now if not there)."""
         first = rows[0]
-        mutations = [MutationIn(r.mutation_id, r.name, _args(r.args), r.device_time)
-                     for r in rows]
         if first.staff_id in people:
-            user = people.pop(first.staff_id)  # read once: a later push reads again
+            user = people[first.staff_id]
         else:
             with open_session(autocommit(self.engine)) as db:  # one read: no transaction
                 user = load_user(db, first.staff_id)
         # Disabled between receipt and now: a person with no roles, so each action is
         # refused with the reason and logged once, like any refusal.
         user = user or CurrentUser(first.staff_id, "", "", frozenset(), "zh", None, None)
-        receipts.gate(self.engine).clear()
-        results = apply_push(self.engine, user, client_id, mutations, self.settings,
-                             now=first.received_at, sent_at=first.sent_at,
-                             inbox_ids={r.mutation_id: r.id for r in rows},
-                             durable=False).results
+        return Queued(user, client_id,
+                      [MutationIn(r.mutation_id, r.name, inbox_rows.args_of(r.args), r.device_time)
+                       for r in rows],
+                      first.received_at, first.sent_at, {r.mutation_id: r.id for r in rows})
+
+    def _answer(self, client_id: str, rows: list[Any], results: list[Result]) -> list[Result]:
+        """Note what was applied (for the pushes waiting for it, and so no other thread of
+        ours applies it again); returns the results answered (not "retry")."""
         answered = [r for r in results if r.status != "retry"]
         by_id = {r.mutation_id: r for r in rows}
         with self._cond:
             for r in answered:
-                self._answered[_row_key(by_id[r.id])] = None
+                self._answered[inbox_rows.row_key(by_id[r.id])] = None
                 key = (client_id, r.id)
                 if key in self._queued:
                     self._queued.discard(key)
-                    self._results[key] = (first.staff_id, r)
+                    self._results[key] = (rows[0].staff_id, r)
             for kept in (self._results, self._answered):
                 if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
                     for key in list(kept)[:5_000]:
                         del kept[key]
             self._cond.notify_all()
         return answered
-
-
-_INBOX = select(*SyncInbox.__table__.columns).order_by(SyncInbox.id)  # type: ignore[attr-defined]
-
-
-def _inbox(db: Session, *where: Any, limit: int | None = None) -> list[Any]:
-    """Inbox rows in receipt order, as plain rows (a round reads up to ``BATCH_ROWS``: no
-    ORM objects to build and track)."""
-    return list(db.connection().execute(_INBOX.where(*where).limit(limit)).all())
-
-
-def _row_key(row: Any) -> tuple[Any, ...]:
-    """An inbox row, told apart from a later one (SQLite reuses a deleted row's id)."""
-    return row.id, row.client_id, row.mutation_id, row.received_at
-
-
-def _by_client(rows: list[Any]) -> dict[str, list[list[Any]]]:
-    """Rows per client in receipt order, cut into the pushes they came in (one person,
-    one sending moment: ``apply_push`` corrects a push's device times together, D8c)."""
-    out: dict[str, list[list[Any]]] = {}
-    for row in rows:
-        pushes = out.setdefault(row.client_id, [])
-        last = pushes[-1][-1] if pushes else None
-        if last is not None and (last.staff_id, last.sent_at, last.received_at) == \
-                (row.staff_id, row.sent_at, row.received_at) and len(pushes[-1]) < 100:
-            pushes[-1].append(row)
-        else:
-            pushes.append([row])
-    return out
-
-
-def _args(stored: str) -> dict[str, Any]:
-    try:
-        value = json.loads(stored)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-class _client_lock:  # noqa: N801 - used as a context manager
-    """One process at a time applies a phone's inbox (PostgreSQL: a session advisory lock
-    keyed by the client id, not waited for; SQLite: one process, one applier)."""
-
-    def __init__(self, engine: Engine, client_id: str) -> None:
-        self.engine, self.key = engine, zlib.crc32(client_id.encode()) - 2**31
-        self.conn: Any = None
-
-    def __enter__(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
-            return True
-        self.conn = autocommit(self.engine).connect()  # a session lock: no transaction
-        got = self.conn.execute(text("SELECT pg_try_advisory_lock(18, :k)"),
-                                {"k": self.key}).scalar()
-        if not got:
-            self.conn.close()
-            self.conn = None
-        return bool(got)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.execute(text("SELECT pg_advisory_unlock(18, :k)"), {"k": self.key})
-            finally:
-                self.conn.close()

@@ -25,6 +25,7 @@ import logging
 import threading
 import weakref
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +80,8 @@ ARG_LABELS = {
     "stream_back": N_("stream back"), "note": N_("note"),
 }
 
-__all__ = ["OUTAGE", "MutationIn", "Pushed", "Result", "apply", "apply_all", "apply_push",
+__all__ = ["OUTAGE", "MutationIn", "Pushed", "Queued", "Result", "apply", "apply_all",
+           "apply_group", "apply_push",
            "last_mutation_id", "parse_device_time"]
 
 
@@ -150,6 +152,64 @@ def apply_push(engine: Engine, user: Any, client_id: str, mutations: list[Mutati
                          inbox_ids=inbox_ids)
 
 
+@dataclass
+class Queued:
+    """One phone's push from the inbox, for ``apply_group``."""
+
+    user: Any
+    client_id: str
+    mutations: list[MutationIn]
+    now: datetime  # when it was received
+    sent_at: datetime | None
+    inbox_ids: dict[str, int]  # mutation id -> its ``sync_inbox`` row
+
+
+@dataclass
+class _Writes:
+    """What the pushes of a group leave to be written together at its end."""
+
+    logged: list[dict[str, Any]] = field(default_factory=list)  # log rows
+    answered: list[int] = field(default_factory=list)  # inbox rows to delete
+
+
+def apply_group(engine: Engine, pushes: list[Queued], settings: Any) -> list[Pushed] | None:
+    """The pushes of several phones (one each) applied on the fast path in one transaction,
+    each as ``apply_push`` would: every rule, in order, exactly once. Their writes go
+    together: one INSERT per table and one commit for the lot, where each push alone
+    pays its own.
+
+    None when any of them would need the careful path (a refusal that must undo what it
+    began, data the database cannot take, a racing twin) or the database failed: the
+    whole group is rolled back, nothing is applied, and the caller applies each push
+    alone (``apply_push``), where one bad entry is refused alone (D14). Commits without
+    the fsync (``durable=False``): inbox rows were received durably."""
+    if len({p.client_id for p in pushes}) < len(pushes):
+        raise ValueError("one push per phone in a group: a phone's pushes go in order")
+    writes = _Writes()
+    try:
+        with one_writer(engine), session_scope(engine, write=True) as db:
+            out = []
+            for p in pushes:
+                offset = device_clock.measure(p.sent_at, p.now, settings.sla.clock_flag_seconds)
+                out.append(_push(db, p.user, p.client_id, p.mutations, settings, p.now, offset,
+                                 fast=True, inbox_ids=p.inbox_ids, together=writes))
+            _write(db, writes.logged, writes.answered)
+        return out
+    except Exception as exc:  # noqa: BLE001 - anything: each push alone sorts it out
+        log.debug("a group of %d pushes is applied one by one: %r", len(pushes), exc)
+        return None
+
+
+def _write(db: Session, logged: list[dict[str, Any]], answered: list[int]) -> None:
+    """The fast path's writes: the queued facts, the ORM's changes, the log rows, and the
+    deletion of the inbox rows answered."""
+    fact_queue.finish(db)
+    db.flush()
+    if logged:
+        db.connection().execute(LOG_INSERT, logged)
+    forget(db, answered)
+
+
 _writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -165,9 +225,12 @@ def one_writer(engine: Engine) -> threading.Lock | nullcontext:
 def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], settings: Any,
           now: datetime, offset: ClockOffset, fast: bool,
           known: dict[str, Any] | None = None,
-          inbox_ids: dict[str, int] | None = None) -> Pushed:
+          inbox_ids: dict[str, int] | None = None,
+          together: _Writes | None = None) -> Pushed:
     """``known``: the log as read just before (SQLite, outside the write lock); a twin
-    that committed since then meets the primary key, and the careful path answers it."""
+    that committed since then meets the primary key, and the careful path answers it.
+    ``together``: the fast path of one of several pushes (``apply_group``): its log rows
+    and answered inbox rows are left there, written with the others' at the end."""
     if known is None:  # in this transaction, with the newest seq: one read
         known, seq, _ = read_log(db, client_id, [m.id for m in mutations])
     else:
@@ -196,16 +259,18 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         seq += 1
         known[m.id] = (user.id, Result(**{**result.__dict__, "replayed": True}))
         results.append(result)
-    if fast:  # the whole push's writes together; a failure here: the careful path
-        fact_queue.finish(db)
-        db.flush()
-        if logged:
-            db.connection().execute(LOG_INSERT, logged)
+    answered = [inbox_ids[r.id] for r in results
+                if inbox_ids and r.status != "retry" and r.id in inbox_ids]
+    if together is not None:
+        together.logged += logged
+        together.answered += answered
+    elif fast:  # the whole push's writes together; a failure here: the careful path
+        _write(db, logged, answered)
+    elif answered:
+        forget(db, answered)
     db.info.pop(LOCKED_JOBS, None)
     db.info.pop(HELD_CLOCKS, None)
     db.info.pop(HELD_PAUSES, None)
-    if inbox_ids:
-        forget(db, [inbox_ids[r.id] for r in results if r.status != "retry" and r.id in inbox_ids])
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
     # applied in order just now: the last of them is the newest
     return Pushed(results, fresh[-1] if fresh else last_mutation_id(db, client_id, user.id))

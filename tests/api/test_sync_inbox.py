@@ -26,6 +26,7 @@ from server.models import ClientMutation, FieldFact, Job, Staff, SyncInbox
 from server.security import load_user, load_users
 from server.sync import applier as sync_applier
 from server.sync import inbox
+from server.sync.inbox_rows import by_client
 from server.sync.log import MutationIn
 from tests.api import sync_dbs
 from tests.api.field_world import (
@@ -517,6 +518,6 @@ def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
     applied: list[str] = []
     real = sync_applier.apply_push
     monkeypatch.setattr(sync_applier, "apply_push", lambda *a, **k: applied.append(a[2]) or real(*a, **k))
-    assert worker._apply_client("phone-1", sync_applier._by_client(stale)["phone-1"]) == 0
+    assert worker._apply_client("phone-1", by_client(stale)["phone-1"]) == 0
     assert applied == []
     assert_each_fact_once(db, batch)
