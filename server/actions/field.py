@@ -241,7 +241,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     at = fact.effective_at
     _accept_first(db, staff_id, job, fact, now, settings)
     resolves = request.status in OPEN_REQUEST
-    with unflushed(db, Job, but=job):  # read before this job's writes: it is not among them
+    # read before this job's writes: it is not among them
+    with unflushed(db, Job, but=job, request_id=job.request_id):
         others = _other_active_jobs(db, job) if resolves else []
     job.status, job.finished_at, job.outcome = JobStatus.done, at, outcome
     if args.note:
@@ -257,7 +258,7 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
                          entity_id=other.id, at=at, assignee_id=other.assignee_id,
                          reason="fixed onsite")
         for kind in ("first_response", "arrival"):
-            with unflushed(db, SlaClock, SlaPause):
+            with unflushed(db, SlaClock, SlaPause, request_id=request.id):
                 clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
@@ -350,7 +351,7 @@ def _accept_first(db: Session, staff_id: int, job: Job, fact: Fact, now: datetim
 
 def _stop_at_earliest(db: Session, request_id: int, kind: str, at: datetime) -> None:
     """D8c: the clock stops when the thing first happened, even if that report came last."""
-    with unflushed(db, SlaClock, SlaPause):
+    with unflushed(db, SlaClock, SlaPause, request_id=request_id):
         clocks.stop_at_earliest(db, request_id, kind, at)
 
 

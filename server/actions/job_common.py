@@ -80,16 +80,33 @@ def end_job(db: Session, job: Job, status: str, now: datetime, outcome: str = ""
 
 
 @contextmanager
-def unflushed(db: Session, *models: type, but: object = None) -> Iterator[None]:
+def unflushed(db: Session, *models: type, but: object = None,
+              request_id: int | None = None) -> Iterator[None]:
     """For a read of these models' tables only: no autoflush when none of their rows waits
     to be written (``but``: one that cannot change what the read finds), and the rows queued
     for other tables (audit, change records: db_queue) wait too. Flushing the others first
     cannot change what it finds; a sync push's twenty mutations then flush a few times,
-    not once per read (each flush is a round of the unit of work and its statements)."""
-    pending = any(isinstance(obj, models) and obj is not but for obj in (*db.new, *db.dirty))
+    not once per read (each flush is a round of the unit of work and its statements).
+
+    ``request_id``: the read finds only that request's rows, so another request's rows
+    waiting to be written cannot change it either (several phones' pushes in one
+    transaction, ``server.sync.apply.apply_group``; a row's request never changes)."""
+    pending = any(isinstance(obj, models) and obj is not but
+                  and (request_id is None or _request_of(db, obj) in (request_id, None))
+                  for obj in (*db.new, *db.dirty))
     with (nullcontext() if pending else db.no_autoflush), \
             db_queue.reading(db, *(model.__table__.name for model in models)):
         yield
+
+
+def _request_of(db: Session, row: Any) -> int | None:
+    """The request a row belongs to (a pause: its clock's, when the session holds it);
+    None: not known."""
+    if hasattr(row, "request_id"):
+        return row.request_id
+    clock_id = getattr(row, "clock_id", None)
+    clock = db.identity_map.get(db.identity_key(SlaClock, clock_id)) if clock_id else None
+    return clock.request_id if clock is not None else None
 
 
 @contextmanager

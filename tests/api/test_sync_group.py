@@ -26,7 +26,7 @@ from server.sync.log import MutationIn
 from server.sync.phone_locks import lock_key
 from server.sync.registry import REGISTRY
 from tests.api import sync_dbs
-from tests.api.field_world import assert_each_fact_once, note
+from tests.api.field_world import assert_each_fact_once, check_in, clock, done, note
 
 settings, world = sync_dbs.settings, sync_dbs.world  # both databases
 
@@ -127,6 +127,35 @@ def test_phones_pushes_are_applied_in_one_transaction_with_one_insert_per_table(
         db.refresh(job)
         assert job.notes.endswith("\n".join(m["args"]["text"] for m in batch))
     assert not db.exec(select(SyncInbox)).all()
+
+
+def test_phones_finishing_their_jobs_are_applied_together_with_one_flush(db, world, engine,
+                                                                         worker):
+    """Check-in, note and sign-off on three requests: their clocks stop, the requests are
+    resolved, and the group's rows are written together (reads of one request's clocks
+    and jobs do not write the other requests' rows first)."""
+    user = load_user(db, world.engineer.id)
+    jobs = [world.job, another_job(db, world, "GROUP-2"), another_job(db, world, "GROUP-3")]
+    batches = {f"phone-{k}": [check_in(job.id), note(job.id), done(job.id)]
+               for k, job in enumerate(jobs)}
+    for client_id, batch in batches.items():
+        receive(engine, worker, user, client_id, batch)
+    seen: list[str] = []
+    stop = watch(engine, seen)
+    try:
+        drained(worker)
+    finally:
+        stop()
+    assert seen.count("COMMIT") == 1
+    for table in ("client_mutation", "field_fact", "change_record", "audit_entry"):
+        assert seen.count(f"INSERT INTO {table}") == 1, table
+    assert [r.result for c in batches for r in logged(db, c)] == ["applied"] * 9
+    for job in jobs:
+        db.refresh(job)
+        request = db.get(SupportRequest, job.request_id)
+        db.refresh(request)
+        assert (job.status, request.status) == ("done", "resolved")
+    assert clock(db, world.request.id, "resolution").stopped_at is not None
 
 
 def test_phones_on_one_job_are_applied_together_each_note_once(db, world, engine, worker):
