@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from server.actions import ActionError, audit, changes
@@ -210,6 +210,14 @@ def _end_other_spares(db: Session, actor_id: int | None, request_id: int, at: da
                      entity_id=spare.id, at=at, reason="swap done")
 
 
+# built once: every field sign-off that resolves a request runs them
+_HELD_UNITS = select(Unit).where(Unit.held_for_request_id == bindparam("request_id"),
+                                 Unit.status == "reserve")
+_WAITING_SPARES = select(SpareRequest).where(
+    SpareRequest.request_id == bindparam("request_id"),
+    SpareRequest.status.in_([SpareStatus.open, SpareStatus.shipped]))
+
+
 def release_for_request(db: Session, actor_id: int | None, request_id: int, at: datetime,
                         why: str) -> None:
     """The request ended (resolved or cancelled): its held units go back to the reserve,
@@ -218,8 +226,7 @@ def release_for_request(db: Session, actor_id: int | None, request_id: int, at: 
     until the manager records it back at a depot (the queue lists it)."""
     released = []
     with unflushed(db, Unit):  # a field "done": its other writes wait for one flush
-        held = db.exec(select(Unit).where(Unit.held_for_request_id == request_id,
-                                          Unit.status == "reserve")).all()
+        held = db.exec(_HELD_UNITS, params={"request_id": request_id}).all()
     for unit in held:
         move(db, unit, "release", actor_id, at, request_id=request_id, reason=why)
         released.append(unit.asset_tag)
@@ -227,9 +234,7 @@ def release_for_request(db: Session, actor_id: int | None, request_id: int, at: 
         audit.record(db, "unit.released", actor_id, request_id=request_id, entity="request",
                      entity_id=request_id, at=at, asset_tag=", ".join(released), reason=why)
     with unflushed(db, SpareRequest):
-        spares = db.exec(select(SpareRequest).where(
-            SpareRequest.request_id == request_id,
-            SpareRequest.status.in_([SpareStatus.open, SpareStatus.shipped]))).all()
+        spares = db.exec(_WAITING_SPARES, params={"request_id": request_id}).all()
     for spare in spares:
         spare.status, spare.closed_at = SpareStatus.cancelled, at
         spare.version += 1

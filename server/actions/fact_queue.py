@@ -34,25 +34,21 @@ class QueuedInSavepoint(RuntimeError):
 class Draft:
     """A field fact not written yet: ``FieldFact``'s columns as plain attributes."""
 
-    __slots__ = COLUMNS
-
     def __init__(self, **values: Any) -> None:
-        for name in COLUMNS:
-            setattr(self, name, values[name] if name in values else _default(name))
+        self.__dict__.update(_DEFAULTS)
+        for name, factory in _FACTORIES.items():
+            if name not in values:
+                self.__dict__[name] = factory()
+        self.__dict__.update(values)
 
     def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in COLUMNS}
+        return {name: self.__dict__[name] for name in COLUMNS}
 
 
-def _default(name: str) -> Any:
-    field = FieldFact.model_fields[name]
-    if field.default_factory is not None:
-        return field.default_factory()  # type: ignore[call-arg]
-    return _DEFAULTS[name]
-
-
+_FACTORIES = {name: f.default_factory for name, f in FieldFact.model_fields.items()
+              if f.default_factory is not None}
 _DEFAULTS = {name: None if f.is_required() else f.default
-             for name, f in FieldFact.model_fields.items()}
+             for name, f in FieldFact.model_fields.items() if name not in _FACTORIES}
 
 
 def start(db: Session) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlmodel import Session, select
 
 from server import photos
@@ -361,14 +361,21 @@ def _bump(db: Session, job: Job, announce: bool = True) -> None:
         changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=job.request_id)
 
 
+# built once: a sign-off runs them in every push that finishes a job
+_OTHER_ACTIVE_JOBS = select(Job).where(Job.request_id == bindparam("request_id"),
+                                       Job.id != bindparam("job_id"),
+                                       Job.status.in_(ACTIVE_JOB_STATUSES))
+_SWAPS = (select(UnitSwap.id).join(FieldFact, FieldFact.id == UnitSwap.fact_id)
+          .where(FieldFact.job_id == bindparam("job_id")).limit(1))
+
+
 def _other_active_jobs(db: Session, job: Job) -> list[Job]:
-    return list(db.exec(select(Job).where(Job.request_id == job.request_id, Job.id != job.id,
-                                          Job.status.in_(ACTIVE_JOB_STATUSES))).all())
+    return list(db.exec(_OTHER_ACTIVE_JOBS,
+                        params={"request_id": job.request_id, "job_id": job.id}).all())
 
 
 def _swapped(db: Session, job_id: int) -> bool:
-    return db.exec(select(UnitSwap.id).join(FieldFact, FieldFact.id == UnitSwap.fact_id)
-                   .where(FieldFact.job_id == job_id)).first() is not None
+    return db.exec(_SWAPS, params={"job_id": job_id}).first() is not None
 
 
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlmodel import Session, delete, select
 
 from server.actions import ActionError
@@ -113,6 +113,12 @@ def pauses_of(db: Session, clock: SlaClock) -> list[rules.Pause]:
     return [rules.Pause(p.started_at, p.ended_at, p.reason) for p in rows]
 
 
+# a request's clocks, each with its open pause: built once (a push reads them per request)
+_HELD = (select(SlaClock, SlaPause)
+         .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id) & SlaPause.ended_at.is_(None))
+         .where(SlaClock.request_id == bindparam("request_id")))
+
+
 def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
     held = db.info.get(HELD_CLOCKS)
     if held is None:
@@ -120,11 +126,7 @@ def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
                                               SlaClock.kind == kind)).first()
     if request_id not in held:
         clocks, pauses = {}, db.info.setdefault(HELD_PAUSES, {})
-        for clock, pause in db.exec(
-                select(SlaClock, SlaPause)
-                .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id)
-                           & SlaPause.ended_at.is_(None))
-                .where(SlaClock.request_id == request_id)).all():
+        for clock, pause in db.exec(_HELD, params={"request_id": request_id}).all():
             clocks[clock.kind] = clock
             if pauses.get(clock.id) is None:
                 pauses[clock.id] = pause

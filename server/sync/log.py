@@ -150,8 +150,15 @@ def log_values(db: Session, user: Any, client_id: str, m: MutationIn, outcome: O
         "detail": {"messages": [[msg.msgid, msg.params] for msg in outcome.messages],
                    "flags": outcome.flags},
         # the job page lists it; an unknown job id is kept in args only
-        "job_id": job_id if job_id and db.get(Job, job_id) else None,
+        "job_id": job_id if job_id and _is_job(db, job_id) else None,
     }
+
+
+def _is_job(db: Session, job_id: int) -> bool:
+    """Whether the job exists (its action has just read it, nearly always)."""
+    if db.identity_map.get(db.identity_key(Job, job_id)) is not None:
+        return True
+    return db.get(Job, job_id) is not None
 
 
 def result_of(row: ClientMutation | dict[str, Any], replayed: bool = False) -> Result:
