@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from server.models.base import instant, json_field
@@ -14,6 +14,8 @@ class ClientMutation(SQLModel, table=True):
     """(client_id, mutation_id) with its stored result, written in the change's transaction."""
 
     __tablename__ = "client_mutation"
+    # a phone's newest entry (max seq) without reading its whole history
+    __table_args__ = (Index("ix_client_mutation_client_seq", "client_id", "seq"),)
     client_id: str = Field(primary_key=True, max_length=64)
     mutation_id: str = Field(primary_key=True, max_length=64)
     staff_id: int = Field(foreign_key="staff.id", index=True)

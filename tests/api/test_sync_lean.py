@@ -291,6 +291,32 @@ def test_a_push_reads_its_log_entries_and_the_newest_seq_in_one_query(phone, wor
     assert len(seqs) == 3 and len(set(seqs)) == 3  # the new one after the two before
 
 
+def test_the_log_read_does_not_read_the_phones_whole_history(phone, world):
+    """A phone keeps its log for months: the read of a push (its ids, its newest entry) is
+    index lookups, whatever the history's length, never a scan of it (SQLite's plan)."""
+    engine = phone.app.state.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's")
+    sent: list[tuple[str, tuple]] = []
+
+    def _record(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        with Session(engine) as db:
+            read_log(db, "phone-1", ["a", "b"])
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    statement, parameters = next((s, p) for s, p in sent if "client_mutation" in s)
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    steps = [row[-1] for row in plan]
+    assert not any(step.startswith("SCAN") for step in steps), steps
+    assert any("ix_client_mutation_client_seq" in step for step in steps), steps
+    assert any("client_id=? AND mutation_id=?" in step for step in steps), steps
+
+
 def test_the_log_read_finds_the_entries_asked_for_and_the_newest(phone, world):
     engine = phone.app.state.engine
     with Session(engine) as db:
