@@ -9,10 +9,12 @@ every rule has run:
   field can be lost from here on). Mutations already in the mutation log are answered
   with their stored result, as before.
 - The process's ``Applier`` (``server.sync.applier``; worker threads started on demand,
-  one on SQLite, four on PostgreSQL, each phone applied by one at a time) applies
+  one on SQLite, two on PostgreSQL, each phone applied by one at a time) applies
   the inbox per phone and person in the order received, each push through
   ``apply_push`` (every rule, the mutation log deciding exactly-once), and deletes the
-  inbox rows in the same transaction as their results.
+  inbox rows in the same transaction as their results. The first waiting push of each
+  phone goes in a group with other phones' (``apply_group``: one transaction, one
+  INSERT per table for the lot); a group that fails is applied one push at a time.
 - A push with nothing queued before it skips the inbox: it is applied in its own
   request, in one durable transaction, so one phone alone gets its results in the same
   answer (``Applier.apply_alone``); one that finds only this process's applier busy
