@@ -53,12 +53,18 @@ def open_session(engine: Engine, write: bool = False, durable: bool = False) -> 
     synchronous=FULL on SQLite (the fsync before the answer; no effect on PostgreSQL,
     which always syncs its WAL at commit)."""
     if durable:
-        bind = engine.execution_options(fieldops_write=True, fieldops_durable=True)
+        bind = durable_writes(engine)
     elif write:
         bind = engine.execution_options(fieldops_write=True)
     else:
         bind = engine
     return Session(bind, expire_on_commit=False)
+
+
+def durable_writes(engine: Engine) -> Engine:
+    """The engine for a write transaction committed to disk before its answer (SQLite:
+    the write lock at BEGIN, synchronous=FULL; see ``open_session``)."""
+    return engine.execution_options(fieldops_write=True, fieldops_durable=True)
 
 
 _autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from server.db import session_scope
+from server.db import durable_writes
 from server.models import SyncInbox
 from server.sync.apply import one_writer
 
@@ -79,12 +79,17 @@ class _Receipt:
     error: BaseException | None = None
 
 
+# a resend of a mutation still in the inbox is received once (built once per dialect)
+_INSERTS = {name: dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    index_elements=["client_id", "mutation_id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def _insert(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(SyncInbox.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-        index_elements=["client_id", "mutation_id"])
-    with one_writer(engine), session_scope(engine, write=True, durable=True) as db:
-        db.connection().execute(insert, rows)
+    insert = _INSERTS["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
+    # one transaction on a connection, no ORM session: a receipt is this one statement
+    with one_writer(engine), durable_writes(engine).begin() as conn:
+        conn.execute(insert, rows)
 
 
 def _alone(engine: Engine, rows: list[dict[str, Any]]) -> BaseException | None:
