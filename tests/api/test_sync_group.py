@@ -78,6 +78,19 @@ def watch(engine, seen: list[str]):  # noqa: ANN201
     return stop
 
 
+def applied_watching(engine, worker, user, batches: dict[str, list[dict]]) -> list[str]:
+    """Receive each phone's batch, then drain the applier; the statements it ran."""
+    for client_id, batch in batches.items():
+        receive(engine, worker, user, client_id, batch)
+    seen: list[str] = []
+    stop = watch(engine, seen)
+    try:
+        drained(worker)
+    finally:
+        stop()
+    return seen
+
+
 def logged(db, client_id: str) -> list[ClientMutation]:
     db.commit()
     db.expire_all()
@@ -105,14 +118,7 @@ def test_phones_pushes_are_applied_in_one_transaction_with_one_insert_per_table(
     jobs = [world.job, another_job(db, world, "GROUP-2"), another_job(db, world, "GROUP-3")]
     batches = {f"phone-{k}": [note(job.id, text=f"第 {k} 部手机 第 {j} 条") for j in range(3)]
                for k, job in enumerate(jobs)}
-    for client_id, batch in batches.items():
-        receive(engine, worker, user, client_id, batch)
-    seen: list[str] = []
-    stop = watch(engine, seen)
-    try:
-        drained(worker)
-    finally:
-        stop()
+    seen = applied_watching(engine, worker, user, batches)
     for table in ("client_mutation", "field_fact", "change_record"):
         assert seen.count(f"INSERT INTO {table}") == 1, table
     assert seen.count("DELETE FROM sync_inbox") == 1
@@ -138,14 +144,7 @@ def test_phones_finishing_their_jobs_are_applied_together_with_one_flush(db, wor
     jobs = [world.job, another_job(db, world, "GROUP-2"), another_job(db, world, "GROUP-3")]
     batches = {f"phone-{k}": [check_in(job.id), note(job.id), done(job.id)]
                for k, job in enumerate(jobs)}
-    for client_id, batch in batches.items():
-        receive(engine, worker, user, client_id, batch)
-    seen: list[str] = []
-    stop = watch(engine, seen)
-    try:
-        drained(worker)
-    finally:
-        stop()
+    seen = applied_watching(engine, worker, user, batches)
     assert seen.count("COMMIT") == 1
     for table in ("client_mutation", "field_fact", "change_record", "audit_entry"):
         assert seen.count(f"INSERT INTO {table}") == 1, table
@@ -162,14 +161,7 @@ def test_phones_on_one_job_are_applied_together_each_note_once(db, world, engine
     user = load_user(db, world.engineer.id)
     batches = {f"phone-{k}": [note(world.job.id, text=f"第 {k} 部手机 第 {j} 条")
                               for j in range(2)] for k in range(3)}
-    for client_id, batch in batches.items():
-        receive(engine, worker, user, client_id, batch)
-    seen: list[str] = []
-    stop = watch(engine, seen)
-    try:
-        drained(worker)
-    finally:
-        stop()
+    seen = applied_watching(engine, worker, user, batches)
     assert seen.count("COMMIT") == 1
     every = [m for batch in batches.values() for m in batch]
     assert [r.result for c in batches for r in logged(db, c)] == ["applied"] * len(every)
