@@ -247,7 +247,11 @@ class Applier:
         done = self.apply_together([(c, pushes[0]) for c, pushes in by_client.items()],
                                    people)
         for client_id, pushes in by_client.items():
-            done += self._apply_client(client_id, pushes, dict(people))
+            with self._cond:  # a phone whose pushes all went in a group: no lock to take
+                left = [rows for rows in pushes
+                        if not all(inbox_rows.row_key(r) in self._answered for r in rows)]
+            if left:
+                done += self._apply_client(client_id, left, dict(people))
         return done
 
     def apply_together(self, firsts: list[tuple[str, list[Any]]],

@@ -60,10 +60,12 @@ def drained(worker) -> None:
 
 
 def watch(engine, seen: list[str]):  # noqa: ANN201
-    """Record each statement's first words and each commit on ``engine``."""
+    """Record each statement's first words (and whether it takes or gives back advisory
+    locks) and each commit on ``engine``."""
 
     def _statement(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        seen.append(" ".join(statement.split()[:3]))
+        seen.append(" ".join(statement.split()[:3])
+                    + (" [advisory]" if "advisory" in statement else ""))
 
     def _commit(_conn) -> None:  # noqa: ANN001
         seen.append("COMMIT")
@@ -240,6 +242,19 @@ def test_a_phone_another_process_applies_is_left_out_of_the_group(db, world, eng
             assert conn.execute(text("SELECT pg_try_advisory_lock(18, :k)"), key).scalar()
             conn.execute(text("SELECT pg_advisory_unlock(18, :k)"), key)
     other.dispose()
+
+
+def test_a_group_takes_its_phones_locks_once(db, world, engine, worker, settings):
+    """PostgreSQL: the group's phones are locked and unlocked with one statement each; a
+    phone whose pushes all went in the group is not locked again afterwards."""
+    if not settings.db_url.startswith("postgresql"):
+        pytest.skip("SQLite: one process serves the database, no lock to take")
+    user = load_user(db, world.engineer.id)
+    batches = {f"phone-{k}": [note(world.job.id)] for k in range(4)}
+    seen = applied_watching(engine, worker, user, batches)
+    locks = [s for s in seen if "advisory" in s]
+    assert len(locks) == 2, locks  # the group's try-lock and its unlock
+    assert [r.result for c in batches for r in logged(db, c)] == ["applied"] * 4
 
 
 def test_groups_are_cut_by_mutations_and_keep_the_order():
