@@ -248,8 +248,7 @@ class Applier:
                                    people)
         for client_id, pushes in by_client.items():
             with self._cond:  # a phone whose pushes all went in a group: no lock to take
-                left = [rows for rows in pushes
-                        if not all(inbox_rows.row_key(r) in self._answered for r in rows)]
+                left = [rows for rows in pushes if not self._answered_all(rows)]
             if left:
                 done += self._apply_client(client_id, left, dict(people))
         return done
@@ -263,8 +262,8 @@ class Applier:
         done = 0
         for chunk in inbox_rows.chunks(firsts, GROUP_MUTATIONS):
             with self._cond:
-                mine = [(c, rows) for c, rows in chunk if c not in self._busy
-                        and not all(inbox_rows.row_key(r) in self._answered for r in rows)]
+                mine = [(c, rows) for c, rows in chunk
+                        if c not in self._busy and not self._answered_all(rows)]
                 self._busy.update(c for c, _ in mine)
             try:
                 if len(mine) < 2:
@@ -305,7 +304,7 @@ class Applier:
                 return 0
             for rows in pushes:
                 with self._cond:
-                    if all(inbox_rows.row_key(r) in self._answered for r in rows):
+                    if self._answered_all(rows):
                         continue  # another thread of ours applied it since our read
                 self.let_receipts_first()
                 try:
@@ -331,6 +330,11 @@ class Applier:
                              now=p.now, sent_at=p.sent_at, inbox_ids=p.inbox_ids,
                              durable=False).results
         return self._answer(client_id, rows, results)
+
+    def _answered_all(self, rows: list[Any]) -> bool:
+        """Whether a thread of ours has applied all these inbox rows since they were read
+        (called holding ``_cond``)."""
+        return all(inbox_rows.row_key(r) in self._answered for r in rows)
 
     def _queued_push(self, client_id: str, rows: list[Any],
                      people: dict[int, CurrentUser | None]) -> Queued:
