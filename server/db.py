@@ -13,10 +13,19 @@ from sqlmodel import Session, create_engine
 
 from server import clock
 
+# the request threads (32, ``server.app``), anyio's 40 worker threads (the session
+# store's reads), the appliers and the background loop: each holds one connection at a
+# time, and never all at once
+SQLITE_POOL = 50
+
 
 def make_engine(url: str, durable_sync: bool = True) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many pooled connections as threads that may each hold one at once: a
+        # connection opened past the pool is closed again after its one use, and opening
+        # one (with its pragmas) costs more than the read a receipt makes on it (issue 18).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=SQLITE_POOL, max_overflow=SQLITE_POOL)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:
@@ -33,6 +42,8 @@ def make_engine(url: str, durable_sync: bool = True) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:
             options = conn.get_execution_options()
+            if options.get("fieldops_autocommit", False):
+                return  # one statement, its own implicit read transaction (``autocommit``)
             write = options.get("fieldops_write", False)
             # Durability (README "Durability"): WAL with synchronous=NORMAL may lose the last
             # commits on a power cut; a sync push is answered "applied" and the phone then
@@ -72,13 +83,15 @@ _autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictiona
 
 def autocommit(engine: Engine) -> Engine:
     """The engine for work that needs no transaction of its own: one read statement, or a
-    session-level advisory lock. On PostgreSQL its connections run without BEGIN and
-    COMMIT/ROLLBACK, two round trips fewer each time; on SQLite it is ``engine`` itself."""
-    if engine.dialect.name != "postgresql":
-        return engine
+    session-level advisory lock. Its connections run without BEGIN and COMMIT/ROLLBACK:
+    on PostgreSQL two round trips fewer each time; on SQLite each statement is its own
+    implicit read transaction (no BEGIN statement; the end is a no-op).
+    Never for writes: on SQLite they would not take the write lock first."""
     found = _autocommit.get(engine)
     if found is None:
-        found = _autocommit[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        options = ({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql"
+                   else {"fieldops_autocommit": True})
+        found = _autocommit[engine] = engine.execution_options(**options)
     return found
 
 

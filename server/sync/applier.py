@@ -113,11 +113,15 @@ class Applier:
                     self._cond.notify_all()
 
     def let_receipts_first(self) -> None:
-        """Before each push it applies: while receipts are under way in this process, wait
-        for them (they share the CPU and the interpreter with the applier, and a phone
-        waits for each: it deletes its copy on that answer), but never more than
-        ``DEFER_SECONDS`` in a row, so a steady stream of receipts cannot starve it."""
+        """Before each push an applier thread applies: while receipts are under way in this
+        process, wait for them (they share the CPU and the interpreter with the applier,
+        and a phone waits for each: it deletes its copy on that answer), but never more
+        than ``DEFER_SECONDS`` in a row, so a steady stream of receipts cannot starve it.
+        A push applying its own phone's rows in its request's thread (``catch_up``) does
+        not wait: its phone is waiting for this very answer."""
         with self._cond:
+            if threading.current_thread() not in self._threads:
+                return
             if not self._receiving:
                 self._deferred_since = None
                 return

@@ -442,15 +442,15 @@ def test_a_receipt_reads_the_log_in_one_statement_without_a_transaction(phone, d
     def kind_of(flat: str) -> str | None:
         if "FROM client_mutation" in flat or flat.startswith("INSERT INTO sync_inbox"):
             return flat.split()[0]
-        return None
+        return flat if flat.startswith("BEGIN") else None  # SQLite's, emitted by us
 
     r, seen = pushed_noting_autocommit(phone, [check_in(world.job.id), note(world.job.id)],
                                        kind_of)
     assert [x["status"] for x in r] == ["received", "received"]
     if phone.app.state.engine.dialect.name == "postgresql":
         assert seen == [("SELECT", True), ("INSERT", False)], seen
-    else:
-        assert [kind for kind, _ in seen] == ["SELECT", "INSERT"], seen
+    else:  # the session and log reads without BEGIN (a statement is its own read)
+        assert [kind for kind, _ in seen] == ["SELECT", "BEGIN IMMEDIATE", "INSERT"], seen
 
 
 def test_a_push_behind_rows_in_the_inbox_is_received_behind_them(phone, db, world, stalled):
@@ -483,6 +483,7 @@ def test_the_applier_lets_receipts_go_first(phone):
 
     with worker.receiving():
         waiting = threading.Thread(target=apply_next)
+        worker._threads.add(waiting)  # one of the applier's threads
         waiting.start()
         time.sleep(0.2)
         assert not went.is_set()  # held back while the receipt is under way
@@ -497,6 +498,7 @@ def test_a_receipt_holds_the_applier_back_at_most_the_bound(phone):
     # timed wait need not end when it should)
     worker._cond.wait_for = lambda predicate, timeout=None: (  # type: ignore[method-assign]
         waits.append(timeout) or False)
+    worker._threads.add(threading.current_thread())  # as one of the applier's threads
     with worker.receiving():
         worker._deferred_since = time.monotonic() - sync_applier.DEFER_SECONDS - 1
         worker.let_receipts_first()  # returns at once, without waiting
@@ -504,6 +506,19 @@ def test_a_receipt_holds_the_applier_back_at_most_the_bound(phone):
         worker._deferred_since = time.monotonic()  # held back just now: it waits (bounded)
         worker.let_receipts_first()
         assert len(waits) == 1 and 0 < waits[0] <= sync_applier.DEFER_SECONDS
+
+
+def test_a_push_catching_up_its_own_phone_does_not_wait_for_others_receipts(phone):
+    """A push applying its own phone's rows in its request's thread (``catch_up``) is
+    not held back by other phones' receipts: its phone is waiting for this answer."""
+    worker = sync_applier.Applier(phone.app.state.engine, phone.app.state.settings)
+    waits: list[float] = []  # the waits asked for (none really taken)
+    worker._cond.wait_for = lambda predicate, timeout=None: (  # type: ignore[method-assign]
+        waits.append(timeout) or True)
+    with worker.receiving():  # another phone's receipt under way
+        worker._deferred_since = time.monotonic()
+        worker.let_receipts_first()  # in this (request) thread: no wait
+    assert waits == []
 
 
 def test_a_thread_with_an_older_read_of_the_inbox_skips_what_another_applied(
