@@ -22,6 +22,7 @@ from server.models import (
     SlaClock,
     Staff,
     SupportRequest,
+    Venue,
 )
 
 JOB_KINDS = ("remote", "onsite")
@@ -53,6 +54,33 @@ def locked_job(db: Session, job_id: int) -> Job:
     if job is None:
         raise ActionError(N_("No such job."))
     return job
+
+
+def lock_jobs(db: Session, job_ids: set[int]) -> dict[int, tuple[Job, SupportRequest]]:
+    """These jobs and their requests read FOR UPDATE (PostgreSQL) in two statements, the
+    requests first and each kind in id order, as the actions take them one at a time
+    (request, then job): ``{job id: (job, request)}`` for those that exist. What a
+    group of sync pushes holds for its transaction (``field.LOCKED_JOBS``)."""
+    if not job_ids:
+        return {}
+    fresh = {"populate_existing": True}
+    requests = db.exec(select(SupportRequest)
+                       .where(SupportRequest.id.in_(select(Job.request_id)
+                                                    .where(Job.id.in_(job_ids))))
+                       .order_by(SupportRequest.id).with_for_update()
+                       .execution_options(**fresh)).all()
+    jobs = db.exec(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)
+                   .with_for_update().execution_options(**fresh)).all()
+    by_id = {r.id: r for r in requests}
+    return {j.id: (j, by_id[j.request_id]) for j in jobs if j.request_id in by_id}
+
+
+def read_venues(db: Session, venue_ids: set[int]) -> list[Venue]:
+    """These venues, read in one statement into the session: while the caller keeps the
+    list, ``db.get(Venue, id)`` (a check-in's distance) finds them without a query."""
+    if not venue_ids:
+        return []
+    return list(db.exec(select(Venue).where(Venue.id.in_(venue_ids))).all())
 
 
 def active_jobs(db: Session, request_id: int) -> list[Job]:

@@ -117,6 +117,9 @@ def pauses_of(db: Session, clock: SlaClock) -> list[rules.Pause]:
 _HELD = (select(SlaClock, SlaPause)
          .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id) & SlaPause.ended_at.is_(None))
          .where(SlaClock.request_id == bindparam("request_id")))
+_HELD_MANY = (select(SlaClock, SlaPause)
+              .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id) & SlaPause.ended_at.is_(None))
+              .where(SlaClock.request_id.in_(bindparam("ids", expanding=True))))
 
 
 def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
@@ -132,6 +135,23 @@ def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
                 pauses[clock.id] = pause
         held[request_id] = clocks
     return held[request_id].get(kind)
+
+
+def hold_clocks(db: Session, request_ids: set[int]) -> None:
+    """Read the clocks (with their open pauses) of these requests in one statement and
+    hold them for this transaction (``HELD_CLOCKS``): a group of sync pushes reads each
+    request's clocks once, not once a push."""
+    held = db.info.setdefault(HELD_CLOCKS, {})
+    pauses = db.info.setdefault(HELD_PAUSES, {})
+    wanted = set(request_ids) - set(held)
+    if not wanted:
+        return
+    for request_id in wanted:
+        held[request_id] = {}
+    for clock, pause in db.exec(_HELD_MANY, params={"ids": sorted(wanted)}).all():
+        held[clock.request_id][clock.kind] = clock
+        if pauses.get(clock.id) is None:
+            pauses[clock.id] = pause
 
 
 def _held_pause(db: Session, clock: SlaClock, pause: SlaPause | None) -> None:

@@ -38,7 +38,8 @@ from sqlmodel import Session
 from server.actions import ActionError, fact_queue
 from server.actions.field import LOCKED_JOBS
 from server.actions.field_flags import flag_fact
-from server.actions.sla import HELD_CLOCKS, HELD_PAUSES
+from server.actions.job_common import lock_jobs, read_venues
+from server.actions.sla import HELD_CLOCKS, HELD_PAUSES, hold_clocks
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock
 from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
@@ -188,16 +189,30 @@ def apply_group(engine: Engine, pushes: list[Queued], settings: Any) -> list[Pus
     writes = _Writes()
     try:
         with one_writer(engine), session_scope(engine, write=True) as db:
+            # the group's jobs and requests read (and locked) once, not once a push, with
+            # their clocks and venues (kept in the session while the group runs)
+            locked = db.info[LOCKED_JOBS] = lock_jobs(db, _job_ids(pushes))
+            hold_clocks(db, {r.id for _, r in locked.values()})
+            venues = read_venues(db, {r.venue_id for _, r in locked.values() if r.venue_id})
             out = []
             for p in pushes:
                 offset = device_clock.measure(p.sent_at, p.now, settings.sla.clock_flag_seconds)
                 out.append(_push(db, p.user, p.client_id, p.mutations, settings, p.now, offset,
                                  fast=True, inbox_ids=p.inbox_ids, together=writes))
             _write(db, writes.logged, writes.answered)
+            for key in (LOCKED_JOBS, HELD_CLOCKS, HELD_PAUSES):
+                db.info.pop(key, None)
+            del venues
         return out
     except Exception as exc:  # noqa: BLE001 - anything: each push alone sorts it out
         log.debug("a group of %d pushes is applied one by one: %r", len(pushes), exc)
         return None
+
+
+def _job_ids(pushes: list[Queued]) -> set[int]:
+    """The job ids the pushes' mutations name (those that could be one)."""
+    ids = (m.args.get("job_id") for p in pushes for m in p.mutations if isinstance(m.args, dict))
+    return {i for i in ids if type(i) is int and 0 < i < 2**31}
 
 
 def _write(db: Session, logged: list[dict[str, Any]], answered: list[int]) -> None:
@@ -236,7 +251,8 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     else:
         seq = max_seq(db, client_id)
     known = dict(known)
-    db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
+    if together is None:  # a group's are read for the whole group (``apply_group``)
+        db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
     if fast:  # its facts written together (fact_queue), before any read that could miss them
         fact_queue.start(db)
     results: list[Result] = []
@@ -268,9 +284,9 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
         _write(db, logged, answered)
     elif answered:
         forget(db, answered)
-    db.info.pop(LOCKED_JOBS, None)
-    db.info.pop(HELD_CLOCKS, None)
-    db.info.pop(HELD_PAUSES, None)
+    if together is None:
+        for key in (LOCKED_JOBS, HELD_CLOCKS, HELD_PAUSES):
+            db.info.pop(key, None)
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
     # applied in order just now: the last of them is the newest
     return Pushed(results, fresh[-1] if fresh else last_mutation_id(db, client_id, user.id))

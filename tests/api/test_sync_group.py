@@ -150,6 +150,9 @@ def test_phones_finishing_their_jobs_are_applied_together_with_one_flush(db, wor
     assert seen.count("COMMIT") == 1
     for table in ("client_mutation", "field_fact", "change_record", "audit_entry"):
         assert seen.count(f"INSERT INTO {table}") == 1, table
+    # the group's requests, their clocks and venues read once, not once a phone
+    for table in ("support_request", "sla_clock", "venue"):
+        assert sum(s.startswith(f"SELECT {table}.id") for s in seen) == 1, (table, seen)
     assert [r.result for c in batches for r in logged(db, c)] == ["applied"] * 9
     for job in jobs:
         db.refresh(job)
