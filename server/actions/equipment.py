@@ -219,22 +219,26 @@ _WAITING_SPARES = select(SpareRequest).where(
 
 
 def release_for_request(db: Session, actor_id: int | None, request_id: int, at: datetime,
-                        why: str) -> None:
+                        why: str, found: tuple[list[Unit], list[SpareRequest]] | None = None,
+                        ) -> None:
     """The request ended (resolved or cancelled): its held units go back to the reserve,
     visibly (each release is in the unit's history and the request's timeline), and its
     waiting spare requests are cancelled. A unit in transit stays tied to the request
     until the manager records it back at a depot (the queue lists it)."""
     released = []
-    with unflushed(db, Unit):  # a field "done": its other writes wait for one flush
-        held = db.exec(_HELD_UNITS, params={"request_id": request_id}).all()
+    if found is not None:  # read by the caller (a field "done": ``sign_off_reads``)
+        held, spares = found
+    else:
+        with unflushed(db, Unit):
+            held = list(db.exec(_HELD_UNITS, params={"request_id": request_id}).all())
+        with unflushed(db, SpareRequest):
+            spares = list(db.exec(_WAITING_SPARES, params={"request_id": request_id}).all())
     for unit in held:
         move(db, unit, "release", actor_id, at, request_id=request_id, reason=why)
         released.append(unit.asset_tag)
     if released:
         audit.record(db, "unit.released", actor_id, request_id=request_id, entity="request",
                      entity_id=request_id, at=at, asset_tag=", ".join(released), reason=why)
-    with unflushed(db, SpareRequest):
-        spares = db.exec(_WAITING_SPARES, params={"request_id": request_id}).all()
     for spare in spares:
         spare.status, spare.closed_at = SpareStatus.cancelled, at
         spare.version += 1

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import bindparam, event
-from sqlmodel import Session, select
+from sqlalchemy import event
+from sqlmodel import Session
 
 from server import photos
 from server.actions import audit, changes, equipment, fact_queue
@@ -38,6 +38,7 @@ from server.actions.field_flags import for_dispatcher
 from server.actions.job_common import unflushed, unflushed_row
 from server.actions.jobs import accept_job
 from server.actions.requests import release_holds
+from server.actions.sign_off_reads import sign_off_finds
 from server.domain import field as rules
 from server.domain.sla import plausible_fact_time
 from server.domain.text import N_, Message
@@ -52,7 +53,6 @@ from server.models import (
     SlaClock,
     SlaPause,
     SupportRequest,
-    UnitSwap,
     Venue,
 )
 
@@ -226,10 +226,9 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     if not args.stream_back and request.stream_state != "none":
         return rules.Outcome(job_id=args.job_id).reject(
             N_("Ask the customer to confirm the stream is back before finishing."))
-    # reads field_fact only to find this job's swaps: a fact still queued has no swap row
-    # in the database (a swap's row is written after its fact), so queued facts wait
-    with unflushed(db, UnitSwap):
-        outcome = "swapped" if _swapped(db, job.id) else "fixed"
+    # what the sign-off needs to know, in one read before its writes (sign_off_reads)
+    finds = sign_off_finds(db, job)
+    outcome = "swapped" if finds.swapped else "fixed"
     fact.data = {"customer_name": args.customer_name, "stream_back": args.stream_back,
                  "note": args.note,
                  "outcome": outcome}
@@ -241,9 +240,7 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
     at = fact.effective_at
     _accept_first(db, staff_id, job, fact, now, settings)
     resolves = request.status in OPEN_REQUEST
-    # read before this job's writes: it is not among them
-    with unflushed(db, Job, but=job, request_id=job.request_id):
-        others = _other_active_jobs(db, job) if resolves else []
+    others = finds.other_jobs if resolves else []
     job.status, job.finished_at, job.outcome = JobStatus.done, at, outcome
     if args.note:
         job.notes = (job.notes + "\n" + args.note).strip()[-4000:]
@@ -262,7 +259,8 @@ def done(db: Session, staff_id: int, args: DoneArgs, device_time: datetime | Non
                 clocks.stop_clock(db, request.id, kind, at)
         _stop_at_earliest(db, request.id, "resolution", at)
         request.status, request.resolved_at = RequestStatus.resolved, at
-        release_holds(db, request.id, staff_id, at)
+        release_holds(db, request.id, staff_id, at,
+                      found=(finds.held_units, finds.waiting_spares))
         clocks.start_clock(db, request, "follow_up", at, settings.sla)
         audit.record(db, "request.resolved", staff_id, request_id=request.id, entity="request",
                      entity_id=request.id, at=at, outcome=outcome)
@@ -362,22 +360,6 @@ def _bump(db: Session, job: Job, announce: bool = True) -> None:
 
 
 # built once: a sign-off runs them in every push that finishes a job
-_OTHER_ACTIVE_JOBS = select(Job).where(Job.request_id == bindparam("request_id"),
-                                       Job.id != bindparam("job_id"),
-                                       Job.status.in_(ACTIVE_JOB_STATUSES))
-_SWAPS = (select(UnitSwap.id).join(FieldFact, FieldFact.id == UnitSwap.fact_id)
-          .where(FieldFact.job_id == bindparam("job_id")).limit(1))
-
-
-def _other_active_jobs(db: Session, job: Job) -> list[Job]:
-    return list(db.exec(_OTHER_ACTIVE_JOBS,
-                        params={"request_id": job.request_id, "job_id": job.id}).all())
-
-
-def _swapped(db: Session, job_id: int) -> bool:
-    return db.exec(_SWAPS, params={"job_id": job_id}).first() is not None
-
-
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
                  out: rules.Outcome, refusal: Message) -> rules.Outcome:
     params = dict(refusal.params)

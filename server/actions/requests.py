@@ -261,8 +261,9 @@ def _tell_dispatchers(db: Session, request: SupportRequest, now: datetime) -> No
 
 
 def release_holds(db: Session, request_id: int, actor_id: int | None = None,
-                  at: datetime | None = None) -> None:
+                  at: datetime | None = None, found: tuple[list, list] | None = None) -> None:
     """D8a holds end with the request (resolved or cancelled): the unit is back in the
     emergency reserve for the next live stream, visibly (issue 15). A unit swapped in was
-    released then."""
-    release_for_request(db, actor_id, request_id, at or utcnow(), "request ended")
+    released then. ``found``: the held units and waiting spare requests, read just now
+    by the caller (``release_for_request``)."""
+    release_for_request(db, actor_id, request_id, at or utcnow(), "request ended", found)

@@ -87,6 +87,19 @@ def test_a_push_writes_its_audit_and_change_rows_in_one_insert_each(phone, world
     assert inserts.count("INSERT INTO field_fact") == 1, inserts
 
 
+def test_a_sign_off_asks_its_four_questions_in_one_statement(phone, world, statements):
+    """Swapped? Other active jobs? Units held, spares waiting? One read for a "done"."""
+    job = world.job.id
+    statements.clear()
+    assert {r["status"] for r in results(push(phone, [check_in(job), done(job)]))} == {
+        "applied"}
+    asked = [s for s in statements if s.startswith("SELECT")
+             and re.search(r"\bFROM (unit_swap|unit|spare_request)\b", s)]
+    assert len(asked) == 1, asked
+    assert all(re.search(rf"\bFROM {table}\b", asked[0])
+               for table in ("unit_swap", "job", "unit", "spare_request"))
+
+
 def test_a_swap_and_done_in_one_push_finish_the_job_as_swapped(phone, world, statements):
     """The swap check that ``done`` makes, which lets queued facts wait, still finds a swap
     recorded just before it in the same push."""
