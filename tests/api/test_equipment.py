@@ -25,6 +25,7 @@ from server.models import (
     AuditEntry,
     ClientMutation,
     FieldFact,
+    Job,
     OrderLine,
     RepairTicket,
     SpareRequest,
@@ -37,7 +38,7 @@ from server.settings import Settings
 from server.sync.apply import MutationIn, apply
 from tests.api import session_dbs
 from tests.api.equipment_world import build_desk, invariant_problems
-from tests.api.field_world import push, results, swap
+from tests.api.field_world import done, push, results, swap
 from tests.conftest import form_post, login, text_of
 
 settings = session_dbs.settings  # every test here on both databases
@@ -157,6 +158,31 @@ def test_held_units_of_an_ended_request_go_back_to_reserve_visibly(db, desk, now
     timeline = db.exec(select(AuditEntry.action).where(
         AuditEntry.request_id == site.request.id)).all()
     assert "unit.released" in timeline and "spare.cancelled" in timeline
+
+
+def test_an_onsite_sign_off_releases_the_hold_and_ends_the_other_jobs(client, db, desk, now):
+    """The engineer's "done" from the phone resolves the request: the unit held for it is
+    back in the reserve, the waiting spare request and the remote job are cancelled."""
+    site = desk.sites[0]
+    unit, spare = held_and_asked(db, desk, now)
+    remote = Job(request_id=site.request.id, kind="remote", assignee_id=desk.manager.id,
+                 status="accepted", assigned_at=now - timedelta(minutes=16),
+                 accepted_at=now - timedelta(minutes=16))
+    db.add(remote)
+    db.commit()
+    login(client, site.engineer.username)
+    r = results(push(client, [done(site.job.id)]))[0]
+    assert r["status"] == "applied", r
+    assert fresh(db, Unit, unit.id).status == "reserve"
+    assert fresh(db, Unit, unit.id).held_for_request_id is None
+    assert fresh(db, SpareRequest, spare.id).status == "cancelled"
+    assert fresh(db, Job, remote.id).status == "cancelled"
+    assert fresh(db, Job, site.job.id).outcome == "fixed"
+    assert fresh(db, SupportRequest, site.request.id).status == "resolved"
+    timeline = db.exec(select(AuditEntry.action).where(
+        AuditEntry.request_id == site.request.id)).all()
+    assert {"unit.released", "spare.cancelled", "job.cancelled"} <= set(timeline)
+    assert invariant_problems(db) == []
 
 
 def test_a_unit_in_transit_for_an_ended_request_waits_to_be_brought_back(db, desk, now,
