@@ -39,6 +39,8 @@ class UTCDateTime(TypeDecorator):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            if value.tzinfo is UTC:  # nearly always (the server's clock): no conversion
+                return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
             if value.tzinfo is None:
                 raise ValueError("naive datetime: store aware instants only")
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

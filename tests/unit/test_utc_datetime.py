@@ -5,6 +5,7 @@ SQLAlchemy's own DATETIME wrote, so rows written before and after compare and so
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, select, text
@@ -30,6 +31,8 @@ def engine():
     datetime(2026, 12, 1, 13, 25, tzinfo=UTC),
     datetime(2026, 12, 1, 21, 25, 0, 123, tzinfo=SHANGHAI),
     datetime(1, 1, 1, 0, 0, 0, 5, tzinfo=UTC),
+    datetime(2026, 12, 1, 13, 25, 7, tzinfo=ZoneInfo("UTC")),  # UTC, not the usual object
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
 ])
 def test_the_stored_text_is_what_sqlalchemy_wrote(engine, at):
     dialect = sqlite.dialect()
