@@ -359,7 +359,6 @@ def _bump(db: Session, job: Job, announce: bool = True) -> None:
         changes.changed(db, "job", job.id, staff_ids=[job.assignee_id], request_id=job.request_id)
 
 
-# built once: a sign-off runs them in every push that finishes a job
 def _refuse_swap(db: Session, job: Job, request: SupportRequest, fact: Fact,
                  out: rules.Outcome, refusal: Message) -> rules.Outcome:
     params = dict(refusal.params)

@@ -58,7 +58,9 @@ class SignOffFinds:
 def sign_off_finds(db: Session, job: Job) -> SignOffFinds:
     """One statement; the rows it names are then taken from the session (read only when
     not there: other jobs, held units and waiting spares are rare). Rows of these tables
-    still waiting to be written are written first (a swap earlier in the same push)."""
+    still waiting to be written are written first (a swap earlier in the same push). It
+    reads ``field_fact`` only through ``unit_swap``: a fact still queued has no swap row
+    in the database yet (a swap's row is written after its fact), so queued facts wait."""
     with unflushed(db, UnitSwap, Job, Unit, SpareRequest, but=job, request_id=job.request_id):
         rows = db.execute(_FINDS, {"job_id": job.id, "request_id": job.request_id}).all()
         ids: dict[str, list[int]] = {"swap": [], "job": [], "unit": [], "spare": []}
