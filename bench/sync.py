@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -300,6 +301,19 @@ class Round:
     alone_p95_ms: float
 
 
+@contextmanager
+def client_collector_paused() -> Iterator[None]:
+    """This client's garbage collector collects before a timed phase and not during it: a
+    full collection of this process's heap (it imports the server's modules) took 79 ms
+    in the middle of one round's receipts, every phone waiting, counted as the server's."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: list, job: int,
                     n: int, per_push: int, quiet: bool = False) -> Round:
     """Phones 0..n-1 push at once, then phones n..2n-1 one after another; each on its
@@ -307,12 +321,13 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     say = (lambda *a: None) if quiet else print
     batches = [batch(job_ids[job], where, per_push) for _, job_ids, where in phones]
     say(f"  1. {n} phones x {per_push} mutations at once ({n * per_push} in all), {server.kind}")
-    cpu, t = server.cpu_seconds(), time.perf_counter()
-    got = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
-                                 for i in range(n)))
-    received = time.perf_counter() - t
-    await asyncio.to_thread(server.wait_applied)
-    total, cpu = time.perf_counter() - t, server.cpu_seconds() - cpu
+    with client_collector_paused():
+        cpu, t = server.cpu_seconds(), time.perf_counter()
+        got = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+                                     for i in range(n)))
+        received = time.perf_counter() - t
+        await asyncio.to_thread(server.wait_applied)
+        total, cpu = time.perf_counter() - t, server.cpu_seconds() - cpu
     statuses = [r["status"] for _, results in got for r in results]
     say(f"     durably received in {received:.2f} s (every push answered; "
         + ", ".join(f"{s} {statuses.count(s)}" for s in sorted(set(statuses))) + ")")
@@ -320,10 +335,11 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
         f"empty, every result committed), server CPU {cpu:.2f} s")
     if not quiet:
         figures("   one push, as a phone saw it under this load", [ms for ms, _ in got])
-    cpu0, t = server.cpu_seconds(), time.perf_counter()
-    again = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
-                                   for i in range(n)))
-    replay, replay_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
+    with client_collector_paused():
+        cpu0, t = server.cpu_seconds(), time.perf_counter()
+        again = await asyncio.gather(*(push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+                                       for i in range(n)))
+        replay, replay_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
     replayed = sum(r["replayed"] for _, results in again for r in results)
     say(f"     replayed at once: {replay:.2f} s, server CPU {replay_cpu:.2f} s, {replayed} "
         "answered from the log")
@@ -331,12 +347,13 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
 
     say(f"  2. {n} phones one after another, {per_push}-mutation pushes, no other load")
     alone_ms = []
-    cpu0, t = server.cpu_seconds(), time.perf_counter()
-    for i in range(n, 2 * n):
-        ms, results = await push(clients[i], f"bench-phone-{i}-{job}", batches[i])
-        alone_ms.append(ms)
-        statuses += [r["status"] for r in results]
-    sequential, seq_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
+    with client_collector_paused():
+        cpu0, t = server.cpu_seconds(), time.perf_counter()
+        for i in range(n, 2 * n):
+            ms, results = await push(clients[i], f"bench-phone-{i}-{job}", batches[i])
+            alone_ms.append(ms)
+            statuses += [r["status"] for r in results]
+        sequential, seq_cpu = time.perf_counter() - t, server.cpu_seconds() - cpu0
     say(f"     all {n * per_push} in {sequential:.2f} s, server CPU {seq_cpu:.2f} s")
     if not quiet:
         figures("   one push", alone_ms)
