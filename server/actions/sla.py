@@ -114,12 +114,10 @@ def pauses_of(db: Session, clock: SlaClock) -> list[rules.Pause]:
 
 
 # a request's clocks, each with its open pause: built once (a push reads them per request)
+# the clocks of some requests, each with its open pause (if any)
 _HELD = (select(SlaClock, SlaPause)
          .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id) & SlaPause.ended_at.is_(None))
-         .where(SlaClock.request_id == bindparam("request_id")))
-_HELD_MANY = (select(SlaClock, SlaPause)
-              .outerjoin(SlaPause, (SlaPause.clock_id == SlaClock.id) & SlaPause.ended_at.is_(None))
-              .where(SlaClock.request_id.in_(bindparam("ids", expanding=True))))
+         .where(SlaClock.request_id.in_(bindparam("ids", expanding=True))))
 
 
 def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
@@ -128,12 +126,7 @@ def _clock(db: Session, request_id: int, kind: str) -> SlaClock | None:
         return db.exec(select(SlaClock).where(SlaClock.request_id == request_id,
                                               SlaClock.kind == kind)).first()
     if request_id not in held:
-        clocks, pauses = {}, db.info.setdefault(HELD_PAUSES, {})
-        for clock, pause in db.exec(_HELD, params={"request_id": request_id}).all():
-            clocks[clock.kind] = clock
-            if pauses.get(clock.id) is None:
-                pauses[clock.id] = pause
-        held[request_id] = clocks
+        hold_clocks(db, {request_id})
     return held[request_id].get(kind)
 
 
@@ -148,7 +141,7 @@ def hold_clocks(db: Session, request_ids: set[int]) -> None:
         return
     for request_id in wanted:
         held[request_id] = {}
-    for clock, pause in db.exec(_HELD_MANY, params={"ids": sorted(wanted)}).all():
+    for clock, pause in db.exec(_HELD, params={"ids": sorted(wanted)}).all():
         held[clock.request_id][clock.kind] = clock
         if pauses.get(clock.id) is None:
             pauses[clock.id] = pause
