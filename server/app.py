@@ -36,6 +36,7 @@ from server.routes._http import SELF_COMPRESSED, provide_db
 from server.security import SessionAuthMiddleware, signed_in
 from server.sessions import make_session_config
 from server.settings import Settings
+from server.sync import applier_process
 from server.web import STATIC_DIR, TEMPLATE_DIR, install_template_helpers
 
 
@@ -107,8 +108,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         lifespan=[live.lifespan],  # made in the loop running the lifespan (server.live)
         event_emitter_backend=PerLoopEventEmitter,
-        on_startup=[background.start, push_jobs.start, heap.settle],
-        on_shutdown=[push_jobs.stop, background.stop],
+        on_startup=[applier_process.start, background.start, push_jobs.start, heap.settle],
+        on_shutdown=[push_jobs.stop, background.stop, applier_process.stop],
         request_class=HTMXRequest,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6,
                                              exclude_opt_key=SELF_COMPRESSED),

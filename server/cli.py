@@ -7,7 +7,9 @@ data on first start (never twice), prints the URL and the demo logins, and serve
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from server.settings import Settings
@@ -55,6 +57,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
     if workers > 1 and settings.is_sqlite:
         raise SystemExit("--workers > 1 needs PostgreSQL (FIELDOPS_DATABASE_URL): "
                          "SQLite serves one process")
+    if "FIELDOPS_SYNC_APPLIER_PROCESS" not in os.environ:  # on by default when serving
+        os.environ["FIELDOPS_SYNC_APPLIER_PROCESS"] = "1"  # (each --workers process reads it)
+        settings = replace(settings, sync_applier_process=True)
     migrate(settings)
     if settings.demo_data:
         summary = demo_data(settings)

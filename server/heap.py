@@ -23,5 +23,11 @@ async def settle(app: Litestar) -> None:
     if _settled:
         return
     _settled = True
+    freeze()
+
+
+def freeze() -> None:
+    """Collect once, then move every object this process holds now out of the collector's
+    sight (start-up objects; also the sync applier process's, ``server.sync.applier_process``)."""
     gc.collect()
     gc.freeze()

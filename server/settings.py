@@ -46,6 +46,9 @@ class Settings:
     # a sync push with nothing queued before it waits this long for its results before
     # answering "received" (server.sync.inbox); 0: always answer at receipt
     sync_wait_seconds: float = 10.0
+    # apply the sync inbox in a process of its own (server.sync.applier_process); ``serve``
+    # turns it on unless FIELDOPS_SYNC_APPLIER_PROCESS=0
+    sync_applier_process: bool = False
     login_max_failures: int = 5  # failed sign-ins per address and username within the window
     login_max_failures_per_address: int = 30  # failed sign-ins per address, any usernames
     login_window_seconds: int = 900  # the sliding window of both limits

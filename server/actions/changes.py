@@ -91,10 +91,15 @@ def _announce(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: not visible to anyone yet
         return
     pending = db_queue.items(session, _PENDING)
-    if not pending:
-        return
+    if pending:
+        announce(pending)
+
+
+def announce(batch: list[Change]) -> None:
+    """Tell the listeners what one committed transaction changed (also for a transaction
+    committed in the applier process: ``server.sync.applier_process``)."""
     for listener in list(_listeners):
         try:
-            listener(pending)
+            listener(batch)
         except Exception:  # noqa: BLE001 - a broken listener must not break the commit
             logging.getLogger(__name__).exception("change listener failed")

@@ -81,6 +81,12 @@ class Nudge:
 _nudges: list[Nudge] = []
 
 
+def nudges() -> list[Any]:
+    """What is poked after a commit that queued notifications (the push sender's threads;
+    in the applier process, its pipe to the server's)."""
+    return _nudges
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.info.pop(QUEUED, False):

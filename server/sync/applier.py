@@ -88,6 +88,17 @@ class Applier:
         self._receiving = 0  # receipts under way in this process (``receiving``)
         self._direct = 0  # pushes applied alone now, without the inbox (``apply_alone``)
         self._deferred_since: float | None = None  # the applier has let receipts go first
+        # Applying in a process of its own (``server.sync.applier_process``). In the server:
+        # ``_child`` is that process while it runs (poke it, not threads), ``_since_poke`` the
+        # received mutations queued since the last poke and ``_pokes`` those of each poke it
+        # has not finished yet; ``shared_receiving`` counts the receipts under way, in memory
+        # both processes see. In the applier process: ``link`` reports to the server.
+        self._child: Any = None
+        self._since_poke: set[tuple[str, str]] = set()
+        self._pokes: dict[int, set[tuple[str, str]]] = {}
+        self._poke_seq = 0
+        self.shared_receiving: Any = None
+        self.link: Any = None
         # PostgreSQL applies two groups at once (its round trips leave the CPU idle);
         # SQLite has one writer, so one thread
         self.threads = THREADS if engine.dialect.name == "postgresql" else 1
@@ -96,7 +107,10 @@ class Applier:
         """Count these as queued (about to be received); True when nothing else was."""
         with self._cond:
             alone = not self._queued
-            self._queued.update((client_id, i) for i in ids)
+            keys = [(client_id, i) for i in ids]
+            self._queued.update(keys)
+            if self._child is not None:
+                self._since_poke.update(keys)
             return alone
 
     @contextmanager
@@ -104,11 +118,15 @@ class Applier:
         """A receipt under way: the applier lets it go first (``let_receipts_first``)."""
         with self._cond:
             self._receiving += 1
+            if self.shared_receiving is not None:
+                self.shared_receiving.value += 1
         try:
             yield
         finally:
             with self._cond:
                 self._receiving -= 1
+                if self.shared_receiving is not None:
+                    self.shared_receiving.value -= 1
                 if not self._receiving:
                     self._cond.notify_all()
 
@@ -119,6 +137,10 @@ class Applier:
         than ``DEFER_SECONDS`` in a row, so a steady stream of receipts cannot starve it.
         A push applying its own phone's rows in its request's thread (``catch_up``) does
         not wait: its phone is waiting for this very answer."""
+        if self.link is not None:  # the applier process: no interpreter shared with receipts
+            if self.engine.dialect.name == "sqlite":  # but SQLite's one writer's lock
+                self._let_server_receipts_first()
+            return
         with self._cond:
             if threading.current_thread() not in self._threads:
                 return
@@ -132,19 +154,52 @@ class Applier:
             if left > 0 and self._cond.wait_for(lambda: not self._receiving, left):
                 self._deferred_since = None
 
+    def _let_server_receipts_first(self) -> None:
+        """``let_receipts_first`` in the applier process on SQLite: the server's receipts under
+        way are a number in shared memory; wait (polling, bounded the same way) until there
+        are none, so a receipt does not queue behind a group for the writer's lock."""
+        if (self.shared_receiving is None or threading.current_thread() not in self._threads
+                or not self.shared_receiving.value):
+            self._deferred_since = None
+            return
+        now = time.monotonic()
+        if self._deferred_since is None:
+            self._deferred_since = now
+        deadline = self._deferred_since + DEFER_SECONDS
+        while self.shared_receiving.value and time.monotonic() < deadline:
+            time.sleep(0.0002)
+        if not self.shared_receiving.value:
+            self._deferred_since = None
+
     def queued(self, client_id: str, ids: Iterable[str]) -> bool:
         """Whether any of these is received here and not applied yet."""
         with self._cond:
             return any((client_id, i) in self._queued for i in ids)
 
     def poke(self) -> None:
-        """Apply what the inbox holds now (start the workers, or make them look again)."""
+        """Apply what the inbox holds now (start the workers, or make them look again; with
+        an applier process, tell it)."""
+        with self._cond:
+            child = self._child
+            if child is not None:
+                self._poke_seq += 1
+                seq = self._poke_seq
+                self._pokes[seq], self._since_poke = self._since_poke, set()
+        if child is not None and child.poke(seq):
+            return
         with self._cond:
             self._again = True
             while len(self._threads) < self.threads:
                 thread = threading.Thread(target=self._work, name="sync-applier", daemon=True)
                 self._threads.add(thread)
                 thread.start()
+
+    def note_poke(self, seq: int) -> None:
+        """In the applier process: the server's poke number ``seq`` (reported back with
+        ``idle`` once a round after it finds nothing more)."""
+        with self._cond:
+            self._poke_seq = max(self._poke_seq, seq)
+        self.poke()
 
     def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Stored]:
         """Wait until these mutations are applied (or ``timeout`` seconds pass); their
@@ -162,6 +217,7 @@ class Applier:
             with self._cond:
                 self._again = False
                 seen = set(self._queued)
+                poked = self._poke_seq  # the applier process: the server's pokes so far
             try:
                 while self.drain():
                     pass
@@ -178,6 +234,8 @@ class Applier:
                     # the phone, or an outage): the tick finds them; waiting for them ends
                     self._queued -= seen
                     self._cond.notify_all()
+                    if self.link is not None:
+                        self.link.idle(poked)
                 return
 
     def apply_alone(self, user: Any, client_id: str, mutations: list[MutationIn],
@@ -369,9 +427,54 @@ class Applier:
                 if key in self._queued:
                     self._queued.discard(key)
                     self._results[key] = (rows[0].staff_id, r)
-            for kept in (self._results, self._answered):
-                if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
-                    for key in list(kept)[:5_000]:
-                        del kept[key]
+            self._forget_oldest()
             self._cond.notify_all()
+        if self.link is not None and answered:
+            self.link.answered(client_id, [(inbox_rows.row_key(by_id[r.id]), by_id[r.id].staff_id, r)
+                                           for r in answered])
         return answered
+
+    def _forget_oldest(self) -> None:
+        for kept in (self._results, self._answered):
+            if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
+                for key in list(kept)[:5_000]:
+                    del kept[key]
+
+    # -- the server's side of an applier process (``server.sync.applier_process``) --------
+
+    def attach(self, child: Any) -> None:
+        """From now on ``poke`` tells ``child`` (an applier process) instead of threads."""
+        with self._cond:
+            self._child, self._since_poke, self._pokes = child, set(), {}
+            self.shared_receiving = child.receiving
+            child.receiving.value = self._receiving
+
+    def detach(self, child: Any) -> None:
+        """``child`` stopped: threads apply again (what it left is poked at once)."""
+        with self._cond:
+            if self._child is not child:
+                return
+            self._child, self.shared_receiving = None, None
+            self._pokes.clear()
+            self._since_poke.clear()
+        self.poke()
+
+    def answered_there(self, client_id: str, done: list[tuple[tuple[Any, ...], int, Result]]) -> None:
+        """The applier process applied these (inbox row key, sender, result)."""
+        with self._cond:
+            for key, staff_id, r in done:
+                self._answered[key] = None
+                queued = (client_id, r.id)
+                if queued in self._queued:
+                    self._queued.discard(queued)
+                    self._results[queued] = (staff_id, r)
+            self._forget_oldest()
+            self._cond.notify_all()
+
+    def idle_there(self, seq: int) -> None:
+        """The applier process has done what the pokes up to ``seq`` asked: what was received
+        before them and is still not applied is not for now (as at a round's end here)."""
+        with self._cond:
+            for k in [k for k in self._pokes if k <= seq]:
+                self._queued -= self._pokes.pop(k)
+            self._cond.notify_all()

@@ -22,9 +22,6 @@ Two ways through a push, with the same results:
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +62,7 @@ from server.sync.log import (
     stored_in,
 )
 from server.sync.registry import REGISTRY
+from server.sync.writer import one_writer
 
 log = logging.getLogger(__name__)
 # The database is unreachable or busy: nothing is wrong with the mutation, send it again.
@@ -223,18 +221,6 @@ def _write(db: Session, logged: list[dict[str, Any]], answered: list[int]) -> No
     if logged:
         db.connection().execute(LOG_INSERT, logged)
     forget(db, answered)
-
-
-_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-
-
-def one_writer(engine: Engine) -> threading.Lock | nullcontext:
-    """SQLite takes one writer at a time; its busy handler makes the others poll with
-    growing sleeps, so fifty phones at once left the lock idle between pushes. Queue
-    them here instead and hand the lock on at once. PostgreSQL needs no such thing."""
-    if engine.dialect.name != "sqlite":
-        return nullcontext()
-    return _writers.setdefault(engine, threading.Lock())
 
 
 def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], settings: Any,

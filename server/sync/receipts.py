@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from server.db import durable_writes
 from server.models import SyncInbox
-from server.sync.apply import one_writer
+from server.sync.writer import one_writer
 
 
 def base_engine(engine: Any) -> Engine:

@@ -1,0 +1,197 @@
+"""The sync inbox applied in a process of its own, beside the server's.
+
+Receiving a push (HTTP, the session, the body, one INSERT) and applying pushes (every rule
+of every mutation) share one interpreter in a process, so under a burst their costs add up
+on one core (issue 18). With ``sync_applier_process`` (on for ``serve``), the server starts
+one applier process: the server receives, the applier process applies, each on a core.
+
+- The server pokes it after each receipt (a pipe) instead of starting applier threads; it
+  runs the same ``Applier`` (``server.sync.applier``) with its threads, and reports back
+  on the pipe what it applied (for the pushes waiting for their results), when it has
+  done what it was poked for, the changes each commit made (the live board, through the
+  server's listeners) and that notifications were queued (the server's push sender).
+- Receipts still go first: the server counts those under way in shared memory and the
+  applier process waits for none (bounded, as before). On SQLite both take the one
+  writer's lock (``server.sync.writer``).
+- Exactly once and order per phone do not depend on it: the mutation log is read in the
+  applying transaction, and inbox rows go with their results (``server.sync.apply``).
+- If it dies, the server's own threads apply until it is started again (1 s later); rows
+  it left are applied there. A pipe's end closing stops it (the server is gone).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RESTART_SECONDS = 1.0
+
+
+class ApplierProcess:
+    """The server's handle on its applier process (``start``, ``poke``, ``stop``)."""
+
+    def __init__(self, worker: Any, settings: Any) -> None:
+        self.worker, self.settings = worker, settings
+        self._ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
+        self.receiving = self._ctx.RawValue("i", 0)  # receipts under way in the server
+        self._send_lock = threading.Lock()
+        self._stopping = False
+        self._conn: Any = None
+        self.process: Any = None
+
+    def start(self) -> None:
+        ours, theirs = self._ctx.Pipe()
+        self.process = self._ctx.Process(target=run, args=(theirs, self.settings, self.receiving),
+                                         name="fieldops-sync-applier", daemon=True)
+        self.process.start()
+        theirs.close()
+        self._conn = ours
+        self.worker.attach(self)
+        threading.Thread(target=self._listen, args=(ours,), name="sync-applier-pipe",
+                         daemon=True).start()
+
+    def poke(self, seq: int) -> bool:
+        """Ask it to apply what the inbox holds (``seq``: this poke's number). False when
+        it cannot hear (stopped): the caller applies in threads."""
+        try:
+            with self._send_lock:
+                self._conn.send(("poke", seq))
+            return True
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        self.worker.detach(self)
+        try:
+            with self._send_lock:
+                self._conn.send(("stop",))
+        except (OSError, ValueError, AttributeError):
+            pass
+        if self.process is not None:
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(timeout)
+
+    def _listen(self, conn: Any) -> None:
+        """The server's side of the pipe: what the applier process reports."""
+        from server.actions import changes
+        from server.jobs import push
+
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            try:
+                if kind == "answered":
+                    self.worker.answered_there(message[1], message[2])
+                elif kind == "idle":
+                    self.worker.idle_there(message[1])
+                elif kind == "changes":
+                    changes.announce(message[1])
+                elif kind == "nudge":
+                    for nudge in list(push.nudges()):
+                        nudge.poke()
+            except Exception:  # noqa: BLE001 - one report must not stop the others
+                log.exception("sync applier process: a report failed (%s)", kind)
+        conn.close()
+        if self._stopping:
+            return
+        log.warning("sync applier process stopped (exit code %s); applying here until it is "
+                    "started again", self.process.exitcode if self.process else None)
+        self.worker.detach(self)
+        time.sleep(RESTART_SECONDS)
+        if not self._stopping:
+            self.start()
+
+
+async def start(app: Any) -> None:
+    """``on_startup``: with ``sync_applier_process``, start this server's applier process."""
+    settings = app.state.settings
+    if settings.sync_applier_process:
+        from server.sync.applier import applier
+
+        child = ApplierProcess(applier(app.state.engine, settings), settings)
+        child.start()
+        app.state.sync_applier_process = child
+
+
+async def stop(app: Any) -> None:
+    child = app.state.get("sync_applier_process")
+    if child is not None:
+        import anyio
+
+        await anyio.to_thread.run_sync(child.stop)
+        app.state.sync_applier_process = None
+
+
+class _Link:
+    """The applier process's side of the pipe (its sends are serialised)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        try:
+            with self._lock:
+                self.conn.send(message)
+        except (OSError, ValueError):  # the server is gone: the main loop ends on its EOF
+            pass
+
+    def answered(self, client_id: str, done: list[tuple[Any, ...]]) -> None:
+        self.send(("answered", client_id, done))
+
+    def idle(self, seq: int) -> None:
+        self.send(("idle", seq))
+
+    def changes(self, batch: list[Any]) -> None:
+        self.send(("changes", list(batch)))
+
+    def poke(self) -> None:  # as a push nudge: notifications were queued here
+        self.send(("nudge",))
+
+
+def run(conn: Any, settings: Any, receiving: Any) -> None:
+    """The applier process: apply the inbox whenever the server pokes, until it says stop
+    or goes away."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    from server import clock, heap
+    from server.actions import changes
+    from server.db import make_engine
+    from server.jobs import push
+    from server.sync.applier import applier
+
+    if settings.clock_start:  # tests and demos (server.clock), as each server process does
+        clock.start_at(clock.parse_start(settings.clock_start))
+    engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
+    worker = applier(engine, settings)
+    heap.freeze()  # as the server does: a full collection here walked every module's objects
+    link = _Link(conn)
+    worker.link, worker.shared_receiving = link, receiving
+    changes.on_commit(link.changes)
+    push.nudges().append(link)
+    parent = os.getppid()
+    while True:
+        try:
+            if not conn.poll(1.0):
+                if os.getppid() != parent:  # the server died without closing the pipe
+                    break
+                continue
+            message = conn.recv()
+        except (EOFError, OSError):
+            break
+        if message[0] == "stop":
+            break
+        if message[0] == "poke":
+            worker.note_poke(message[1])
+    engine.dispose()
