@@ -26,6 +26,7 @@ from server.db import autocommit, open_session
 from server.models import SyncInbox
 from server.security import CurrentUser, load_user, load_users
 from server.sync import inbox_rows, receipts
+from server.sync.applier_link import DEFER_SECONDS, ProcessSide
 from server.sync.apply import OUTAGE, Pushed, Queued, apply_group, apply_push
 from server.sync.log import MutationIn, Result, Stored, last_mutation_id, owned, stored_in
 from server.sync.phone_locks import phone_lock, phone_locks
@@ -42,7 +43,6 @@ GROUP_MUTATIONS = 100
 # than 2 and slowed the receipts (the interpreter is shared); 2, so one waiting on a row
 # lock does not stop the others
 THREADS = 2
-DEFER_SECONDS = 0.5  # the longest the applier lets receipts go first, in a row
 
 
 _appliers: weakref.WeakKeyDictionary[Engine, Applier] = weakref.WeakKeyDictionary()
@@ -67,7 +67,7 @@ def catch_up(engine: Engine, settings: Any, client_id: str) -> None:
     applier(engine, settings).catch_up(client_id)
 
 
-class Applier:
+class Applier(ProcessSide):
     """Applies ``sync_inbox`` in order on a worker thread that lives while there is work.
 
     ``queued`` holds the (client, mutation) pairs this process received and has not
@@ -97,6 +97,7 @@ class Applier:
         self._since_poke: set[tuple[str, str]] = set()
         self._pokes: dict[int, set[tuple[str, str]]] = {}
         self._poke_seq = 0
+        self._done_poke = 0  # the applier process: the newest poke a finished round followed
         self.shared_receiving: Any = None
         self.link: Any = None
         # PostgreSQL applies two groups at once (its round trips leave the CPU idle);
@@ -154,23 +155,6 @@ class Applier:
             if left > 0 and self._cond.wait_for(lambda: not self._receiving, left):
                 self._deferred_since = None
 
-    def _let_server_receipts_first(self) -> None:
-        """``let_receipts_first`` in the applier process on SQLite: the server's receipts under
-        way are a number in shared memory; wait (polling, bounded the same way) until there
-        are none, so a receipt does not queue behind a group for the writer's lock."""
-        if (self.shared_receiving is None or threading.current_thread() not in self._threads
-                or not self.shared_receiving.value):
-            self._deferred_since = None
-            return
-        now = time.monotonic()
-        if self._deferred_since is None:
-            self._deferred_since = now
-        deadline = self._deferred_since + DEFER_SECONDS
-        while self.shared_receiving.value and time.monotonic() < deadline:
-            time.sleep(0.0002)
-        if not self.shared_receiving.value:
-            self._deferred_since = None
-
     def queued(self, client_id: str, ids: Iterable[str]) -> bool:
         """Whether any of these is received here and not applied yet."""
         with self._cond:
@@ -193,13 +177,6 @@ class Applier:
                 thread = threading.Thread(target=self._work, name="sync-applier", daemon=True)
                 self._threads.add(thread)
                 thread.start()
-
-    def note_poke(self, seq: int) -> None:
-        """In the applier process: the server's poke number ``seq`` (reported back with
-        ``idle`` once a round after it finds nothing more)."""
-        with self._cond:
-            self._poke_seq = max(self._poke_seq, seq)
-        self.poke()
 
     def wait(self, client_id: str, ids: list[str], timeout: float) -> dict[str, Stored]:
         """Wait until these mutations are applied (or ``timeout`` seconds pass); their
@@ -226,6 +203,7 @@ class Applier:
             except Exception:  # noqa: BLE001 - the worker must end cleanly, the tick retries
                 log.exception("sync inbox: applying failed")
             with self._cond:
+                self._done_poke = max(self._done_poke, poked)
                 if self._again:
                     continue
                 self._threads.discard(me)
@@ -234,8 +212,8 @@ class Applier:
                     # the phone, or an outage): the tick finds them; waiting for them ends
                     self._queued -= seen
                     self._cond.notify_all()
-                    if self.link is not None:
-                        self.link.idle(poked)
+                    if self.link is not None:  # the applier process: tell the server
+                        self.link.idle(self._done_poke)
                 return
 
     def apply_alone(self, user: Any, client_id: str, mutations: list[MutationIn],
@@ -439,42 +417,3 @@ class Applier:
             if len(kept) > 10_000:  # nobody waited for them / read them: forget the oldest
                 for key in list(kept)[:5_000]:
                     del kept[key]
-
-    # -- the server's side of an applier process (``server.sync.applier_process``) --------
-
-    def attach(self, child: Any) -> None:
-        """From now on ``poke`` tells ``child`` (an applier process) instead of threads."""
-        with self._cond:
-            self._child, self._since_poke, self._pokes = child, set(), {}
-            self.shared_receiving = child.receiving
-            child.receiving.value = self._receiving
-
-    def detach(self, child: Any) -> None:
-        """``child`` stopped: threads apply again (what it left is poked at once)."""
-        with self._cond:
-            if self._child is not child:
-                return
-            self._child, self.shared_receiving = None, None
-            self._pokes.clear()
-            self._since_poke.clear()
-        self.poke()
-
-    def answered_there(self, client_id: str, done: list[tuple[tuple[Any, ...], int, Result]]) -> None:
-        """The applier process applied these (inbox row key, sender, result)."""
-        with self._cond:
-            for key, staff_id, r in done:
-                self._answered[key] = None
-                queued = (client_id, r.id)
-                if queued in self._queued:
-                    self._queued.discard(queued)
-                    self._results[queued] = (staff_id, r)
-            self._forget_oldest()
-            self._cond.notify_all()
-
-    def idle_there(self, seq: int) -> None:
-        """The applier process has done what the pokes up to ``seq`` asked: what was received
-        before them and is still not applied is not for now (as at a round's end here)."""
-        with self._cond:
-            for k in [k for k in self._pokes if k <= seq]:
-                self._queued -= self._pokes.pop(k)
-            self._cond.notify_all()

@@ -68,7 +68,7 @@ class ApplierProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
-        self.worker.detach(self)
+        self.worker.detach(self, poke=False)  # the server is stopping too
         try:
             with self._send_lock:
                 self._conn.send(("stop",))
@@ -111,7 +111,10 @@ class ApplierProcess:
         self.worker.detach(self)
         time.sleep(RESTART_SECONDS)
         if not self._stopping:
-            self.start()
+            try:
+                self.start()
+            except Exception:  # noqa: BLE001 - the server's threads go on applying
+                log.exception("sync applier process could not be started again")
 
 
 async def start(app: Any) -> None:
@@ -121,7 +124,12 @@ async def start(app: Any) -> None:
         from server.sync.applier import applier
 
         child = ApplierProcess(applier(app.state.engine, settings), settings)
-        child.start()
+        try:
+            child.start()
+        except Exception:  # noqa: BLE001 - the server's own threads apply instead
+            log.exception("sync applier process did not start; applying in the server")
+            child.worker.detach(child, poke=False)
+            return
         app.state.sync_applier_process = child
 
 

@@ -29,11 +29,12 @@ from server.actions import changes
 from server.models import ClientMutation, Job
 from server.sync import applier as sync_applier
 from server.sync.applier_process import ApplierProcess
-from tests.api import sync_dbs
+from tests.api import sync_dbs, test_sync_inbox
 from tests.api.field_world import assert_each_fact_once, check_in, done, note, push, results
-from tests.api.test_sync_inbox import busy, inbox_rows, until_applied  # noqa: F401 - fixtures
+from tests.api.test_sync_inbox import inbox_rows, until_applied
 
 settings, world, phone = sync_dbs.settings, sync_dbs.world, sync_dbs.phone  # both databases
+busy = test_sync_inbox.busy  # every push answered at receipt
 
 
 @pytest.fixture
