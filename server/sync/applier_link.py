@@ -65,6 +65,12 @@ class ProcessSide:
             self._poke_seq = max(self._poke_seq, seq)
         self.poke()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """In the applier process, stopping: wait (bounded) for the round under way to end,
+        so its transaction commits rather than dies with the process."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._threads, timeout)
+
     def attach(self, child: Any) -> None:
         """From now on ``poke`` tells ``child`` (an applier process) instead of threads."""
         with self._cond:

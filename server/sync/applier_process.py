@@ -31,6 +31,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 RESTART_SECONDS = 1.0
+STOP_SECONDS = 3.0  # stopping, the longest it waits for the round under way
 
 
 class ApplierProcess:
@@ -66,7 +67,7 @@ class ApplierProcess:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = STOP_SECONDS + 2) -> None:
         self._stopping = True
         self.worker.detach(self, poke=False)  # the server is stopping too
         try:
@@ -202,4 +203,5 @@ def run(conn: Any, settings: Any, receiving: Any) -> None:
             break
         if message[0] == "poke":
             worker.note_poke(message[1])
+    worker.wait_idle(STOP_SECONDS)  # what it began is committed (or, past this, rolled back)
     engine.dispose()
