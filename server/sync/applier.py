@@ -6,6 +6,10 @@ rule, the mutation log deciding exactly-once), and delete the inbox rows in the 
 transaction as their results. A phone is applied by one thread of one process at a time
 (an in-process set and a PostgreSQL advisory lock, ``server.sync.phone_locks``). A push with nothing
 queued before it is applied in its own request's thread (``Applier.apply_alone``).
+
+Under ``serve`` those threads run in the server's applier process, not in the server
+(``server.sync.applier_process``): the server's ``Applier`` pokes it and keeps the book of
+what it received and what was applied (``server.sync.applier_link``).
 """
 
 from __future__ import annotations
