@@ -44,6 +44,18 @@ def start_at(at: datetime) -> None:
     _offset = at.astimezone(UTC) - datetime.now(UTC)
 
 
+def state() -> tuple[datetime | None, timedelta]:
+    """This process's clock, to hand to another process (``set_state``)."""
+    return _frozen, _offset
+
+
+def set_state(value: tuple[datetime | None, timedelta] | None) -> None:
+    """Run as the process whose ``state()`` this is (None: the wall clock). The offset is
+    to the wall clock both share, so the two agree; a frozen clock stays where it was."""
+    global _frozen, _offset
+    _frozen, _offset = value if value is not None else (None, timedelta(0))
+
+
 def reset() -> None:
     """Back to the wall clock."""
     global _frozen, _offset

@@ -211,14 +211,16 @@ class Applier(ProcessSide):
                 if self._again:
                     continue
                 self._threads.discard(me)
-                if not self._threads:
+                last = not self._threads
+                if last:
                     # committed before the last round yet not applied (another process has
                     # the phone, or an outage): the tick finds them; waiting for them ends
                     self._queued -= seen
                     self._cond.notify_all()
-                    if self.link is not None:  # the applier process: tell the server
-                        self.link.idle(self._done_poke)
-                return
+                done_poke = self._done_poke
+            if last and self.link is not None:  # the applier process: tell the server
+                self.link.idle(done_poke)
+            return
 
     def apply_alone(self, user: Any, client_id: str, mutations: list[MutationIn],
                     sent_at: datetime | None) -> Pushed | None:

@@ -74,7 +74,8 @@ class ProcessSide:
     def attach(self, child: Any) -> None:
         """From now on ``poke`` tells ``child`` (an applier process) instead of threads."""
         with self._cond:
-            self._child, self._since_poke, self._pokes = child, set(), {}
+            # what was received before and is not answered yet goes with its next poke
+            self._child, self._since_poke, self._pokes = child, set(self._queued), {}
             self.shared_receiving = child.receiving
             child.receiving.value = self._receiving
 

@@ -24,13 +24,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from typing import Any
 
+from server import clock
+
 log = logging.getLogger(__name__)
 
-RESTART_SECONDS = 1.0
+RESTART_SECONDS = 1.0  # after a crash, doubled after each quick one (up to 60 s)
+QUICK_SECONDS = 10.0  # a process that died sooner than this after its start died quickly
+GIVE_UP_AFTER = 5  # quick deaths in a row: stop starting it, the server's threads apply
 STOP_SECONDS = 3.0  # stopping, the longest it waits for the round under way
 
 
@@ -42,20 +47,35 @@ class ApplierProcess:
         self._ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads forked
         self.receiving = self._ctx.RawValue("i", 0)  # receipts under way in the server
         self._send_lock = threading.Lock()
+        self._life = threading.Lock()  # start and stop one at a time
         self._stopping = False
         self._conn: Any = None
+        self._started_at = 0.0
+        self._quick_deaths = 0
         self.process: Any = None
+        self.ready = threading.Event()  # the process now running has started applying
 
     def start(self) -> None:
-        ours, theirs = self._ctx.Pipe()
-        self.process = self._ctx.Process(target=run, args=(theirs, self.settings, self.receiving),
-                                         name="fieldops-sync-applier", daemon=True)
-        self.process.start()
-        theirs.close()
-        self._conn = ours
-        self.worker.attach(self)
-        threading.Thread(target=self._listen, args=(ours,), name="sync-applier-pipe",
-                         daemon=True).start()
+        """Start it (raises what spawning raised; nothing is started then)."""
+        with self._life:
+            if self._stopping:
+                return
+            self.ready.clear()
+            ours, theirs = self._ctx.Pipe()
+            process = self._ctx.Process(target=run, args=(theirs, self.settings, self.receiving,
+                                                          clock.state()),
+                                        name="fieldops-sync-applier", daemon=True)
+            try:
+                process.start()
+            except BaseException:
+                ours.close()
+                raise
+            finally:
+                theirs.close()
+            self.process, self._conn, self._started_at = process, ours, time.monotonic()
+            self.worker.attach(self)
+            threading.Thread(target=self._listen, args=(ours,), name="sync-applier-pipe",
+                             daemon=True).start()
 
     def poke(self, seq: int) -> bool:
         """Ask it to apply what the inbox holds (``seq``: this poke's number). False when
@@ -68,7 +88,8 @@ class ApplierProcess:
             return False
 
     def stop(self, timeout: float = STOP_SECONDS + 2) -> None:
-        self._stopping = True
+        with self._life:
+            self._stopping = True
         self.worker.detach(self, poke=False)  # the server is stopping too
         try:
             with self._send_lock:
@@ -79,6 +100,9 @@ class ApplierProcess:
             self.process.join(timeout)
             if self.process.is_alive():
                 self.process.terminate()
+                self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
                 self.process.join(timeout)
 
     def _listen(self, conn: Any) -> None:
@@ -99,6 +123,8 @@ class ApplierProcess:
                     self.worker.idle_there(message[1])
                 elif kind == "changes":
                     changes.announce(message[1])
+                elif kind == "ready":
+                    self.ready.set()
                 elif kind == "nudge":
                     for nudge in list(push.nudges()):
                         nudge.poke()
@@ -107,15 +133,21 @@ class ApplierProcess:
         conn.close()
         if self._stopping:
             return
-        log.warning("sync applier process stopped (exit code %s); applying here until it is "
-                    "started again", self.process.exitcode if self.process else None)
-        self.worker.detach(self)
-        time.sleep(RESTART_SECONDS)
-        if not self._stopping:
-            try:
-                self.start()
-            except Exception:  # noqa: BLE001 - the server's threads go on applying
-                log.exception("sync applier process could not be started again")
+        self.worker.detach(self)  # the server's threads apply what it left, now
+        lived = time.monotonic() - self._started_at
+        self._quick_deaths = self._quick_deaths + 1 if lived < QUICK_SECONDS else 0
+        if self._quick_deaths >= GIVE_UP_AFTER:
+            log.error("sync applier process died %d times in a row within %.0f s of starting; "
+                      "applying in the server from now on", self._quick_deaths, QUICK_SECONDS)
+            return
+        wait = min(60.0, RESTART_SECONDS * 2 ** max(0, self._quick_deaths - 1))
+        log.warning("sync applier process stopped (exit code %s); applying here, starting it "
+                    "again in %.0f s", self.process.exitcode if self.process else None, wait)
+        time.sleep(wait)
+        try:
+            self.start()
+        except Exception:  # noqa: BLE001 - the server's threads go on applying
+            log.exception("sync applier process could not be started again")
 
 
 async def start(app: Any) -> None:
@@ -170,38 +202,56 @@ class _Link:
         self.send(("nudge",))
 
 
-def run(conn: Any, settings: Any, receiving: Any) -> None:
-    """The applier process: apply the inbox whenever the server pokes, until it says stop
-    or goes away."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    from server import clock, heap
-    from server.actions import changes
-    from server.db import make_engine
-    from server.jobs import push
-    from server.sync.applier import applier
+class _Stop(BaseException):
+    """SIGTERM: stop as the server's "stop" does."""
 
-    if settings.clock_start:  # tests and demos (server.clock), as each server process does
-        clock.start_at(clock.parse_start(settings.clock_start))
-    engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
-    worker = applier(engine, settings)
-    heap.freeze()  # as the server does: a full collection here walked every module's objects
-    link = _Link(conn)
-    worker.link, worker.shared_receiving = link, receiving
-    changes.on_commit(link.changes)
-    push.nudges().append(link)
-    parent = os.getppid()
-    while True:
-        try:
-            if not conn.poll(1.0):
-                if os.getppid() != parent:  # the server died without closing the pipe
-                    break
-                continue
-            message = conn.recv()
-        except (EOFError, OSError):
-            break
-        if message[0] == "stop":
-            break
-        if message[0] == "poke":
-            worker.note_poke(message[1])
-    worker.wait_idle(STOP_SECONDS)  # what it began is committed (or, past this, rolled back)
-    engine.dispose()
+
+def _stop(_signum: int, _frame: Any) -> None:
+    raise _Stop
+
+
+def run(conn: Any, settings: Any, receiving: Any, clock_state: Any = None) -> None:
+    """The applier process: apply the inbox whenever the server pokes, until it says stop
+    or goes away (or SIGTERM). Ctrl+C reaches the whole process group: the server stops
+    it, so it ignores SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    clock.set_state(clock_state)  # the server's clock (tests and demos: server.clock)
+    engine = worker = None
+    try:
+        from server import heap
+        from server.actions import changes
+        from server.db import make_engine
+        from server.jobs import push
+        from server.sync.applier import applier
+
+        engine = make_engine(settings.db_url, durable_sync=settings.sqlite_durable_sync)
+        worker = applier(engine, settings)
+        heap.freeze()  # as the server does: a full collection here walked every module's objects
+        link = _Link(conn)
+        worker.link, worker.shared_receiving = link, receiving
+        changes.on_commit(link.changes)
+        push.nudges().append(link)
+        link.send(("ready",))
+        parent = os.getppid()
+        while True:
+            try:
+                if not conn.poll(1.0):
+                    if os.getppid() != parent:  # the server died without closing the pipe
+                        break
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            if message[0] == "stop":
+                break
+            if message[0] == "poke":
+                worker.note_poke(message[1])
+    except _Stop:
+        pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends it at once
+    if worker is not None:
+        worker.wait_idle(STOP_SECONDS)  # what it began is committed (or, past this, rolled back)
+    if engine is not None:
+        engine.dispose()

@@ -34,6 +34,7 @@ class SqliteWriter:
             if self._path:
                 if self._fd is None:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    weakref.finalize(self, os.close, self._fd)  # closed with the engine's
                 fcntl.flock(self._fd, fcntl.LOCK_EX)  # another process's writer: wait for it
         except BaseException:
             self._thread_lock.release()

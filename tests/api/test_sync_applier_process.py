@@ -126,7 +126,8 @@ def test_serve_turns_the_applier_process_on(monkeypatch, tmp_path):
     from server.settings import Settings
 
     seen = {}
-    monkeypatch.delenv("FIELDOPS_SYNC_APPLIER_PROCESS", raising=False)
+    monkeypatch.setenv("FIELDOPS_SYNC_APPLIER_PROCESS", "-")  # restored (unset) at the end
+    monkeypatch.delenv("FIELDOPS_SYNC_APPLIER_PROCESS")
     monkeypatch.setattr(cli, "migrate", lambda settings: None)
     monkeypatch.setattr(cli, "print_banner", lambda settings: None)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.setdefault("app", app))
@@ -181,3 +182,39 @@ def test_the_server_and_the_applier_process_take_the_sqlite_writer_lock_in_turn(
         if other.poll() is None:
             other.send_signal(signal.SIGKILL)
         other.wait(10)
+
+
+def test_sigterm_stops_the_applier_process_cleanly_and_the_server_starts_it_again(phone, db,
+                                                                                 world, busy):
+    """systemd stops the whole group with SIGTERM: it ends as on the server's "stop" (exit
+    code 0, not killed mid-transaction); while the server runs, it is started again."""
+    first = child_of(phone)
+    assert first.ready.wait(60)  # past its start-up (a SIGTERM before it is a plain kill)
+    old = first.process.pid
+    os.kill(old, signal.SIGTERM)
+    first.process.join(30)
+    assert first.process.exitcode == 0
+    worker = sync_applier.applier(phone.app.state.engine, phone.app.state.settings)
+    until(lambda: worker._child is not None and worker._child.process.pid != old
+          and worker._child.process.is_alive())
+    batch = [check_in(world.job.id)]
+    assert [r["status"] for r in results(push(phone, batch))] == ["received"]
+    until_applied(db)
+    assert_each_fact_once(db, batch)
+
+
+def test_the_applier_process_runs_on_the_servers_clock():
+    from datetime import UTC, datetime, timedelta
+
+    from server import clock
+
+    try:
+        clock.start_at(datetime(2027, 2, 10, 23, 0, tzinfo=UTC))  # a holiday night
+        handed = clock.state()
+        clock.reset()
+        clock.set_state(handed)  # what the applier process does with what it is given
+        assert abs(clock.utcnow() - datetime(2027, 2, 10, 23, 0, tzinfo=UTC)) < timedelta(seconds=5)
+        clock.set_state(None)
+        assert abs(clock.utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
+    finally:
+        clock.reset()
