@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from server.sync.log import Result
@@ -34,12 +35,8 @@ class ProcessSide:
     _poke_seq: int
     shared_receiving: Any
     engine: Any
-
-    def poke(self) -> None:  # ``Applier.poke``
-        raise NotImplementedError
-
-    def _forget_oldest(self) -> None:  # ``Applier._forget_oldest``
-        raise NotImplementedError
+    poke: Callable[[], None]  # ``Applier.poke``
+    _forget_oldest: Callable[[], None]  # ``Applier._forget_oldest``
 
     def _let_server_receipts_first(self) -> None:
         """``let_receipts_first`` in the applier process on SQLite: the server's receipts under
@@ -88,7 +85,7 @@ class ProcessSide:
             self._pokes.clear()
             self._since_poke.clear()
         if poke:
-            self.poke()  # type: ignore[attr-defined] - Applier.poke
+            self.poke()
 
     def answered_there(self, client_id: str, done: list[tuple[tuple[Any, ...], int, Result]]) -> None:
         """The applier process applied these (inbox row key, sender, result)."""
@@ -99,7 +96,7 @@ class ProcessSide:
                 if queued in self._queued:
                     self._queued.discard(queued)
                     self._results[queued] = (staff_id, r)
-            self._forget_oldest()  # type: ignore[attr-defined] - Applier._forget_oldest
+            self._forget_oldest()
             self._cond.notify_all()
 
     def idle_there(self, seq: int) -> None:
