@@ -1,9 +1,12 @@
 """One process at a time applies a phone's inbox rows.
 
 PostgreSQL: a session-level advisory lock keyed by the client id (``pg_try_advisory_lock``,
-never waited for: a phone another process applies now is left to it). SQLite: one process
-serves the database, so there is nothing to take. Within a process the applier keeps its
-own set of the phones being applied (``server.sync.applier``).
+never waited for: a phone another process applies now is left to it). SQLite: nothing to
+take. The server and its applier process (``server.sync.applier_process``) may both apply
+a phone's rows, one push at a time under the one writer's lock (``server.sync.writer``);
+each push reads the log in its own transaction, so the second answers from it (duplicate
+work, never a second apply). Within a process the applier keeps its own set of the phones
+being applied (``server.sync.applier``).
 """
 
 from __future__ import annotations
