@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -82,15 +83,18 @@ def load_user(session: Session, staff_id: int) -> CurrentUser | None:
     return user_from_rows(rows)
 
 
+# built once (the sync applier asks every round)
+_USERS = (select(*USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
+          .where(Staff.id.in_(bindparam("staff_ids", expanding=True)),
+                 Staff.active == True))  # noqa: E712
+
+
 def load_users(session: Session, staff_ids: set[int]) -> dict[int, CurrentUser | None]:
     """The active people among ``staff_ids`` with their roles, in one query: by staff id,
     None for one disabled or gone."""
     if not staff_ids:
         return {}
-    rows = session.exec(
-        select(*USER_COLUMNS).outerjoin(StaffRole, StaffRole.staff_id == Staff.id)
-        .where(Staff.id.in_(staff_ids), Staff.active == True)  # noqa: E712
-    ).all()
+    rows = session.connection().execute(_USERS, {"staff_ids": sorted(staff_ids)}).all()
     by_person: dict[int, list[Any]] = {}
     for row in rows:
         by_person.setdefault(row.id, []).append(row)

@@ -8,6 +8,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from server import db_queue
@@ -56,6 +57,18 @@ def locked_job(db: Session, job_id: int) -> Job:
     return job
 
 
+# The reads of a group of sync pushes (and of a push alone), built once: a statement built
+# per call computes its cache key again each time.
+_JOB_IDS = bindparam("job_ids", expanding=True)
+_LOCK_REQUESTS = (select(SupportRequest)
+                  .where(SupportRequest.id.in_(select(Job.request_id).where(Job.id.in_(_JOB_IDS))))
+                  .order_by(SupportRequest.id).with_for_update()
+                  .execution_options(populate_existing=True))
+_LOCK_JOBS = (select(Job).where(Job.id.in_(_JOB_IDS)).order_by(Job.id).with_for_update()
+              .execution_options(populate_existing=True))
+_VENUES = select(Venue).where(Venue.id.in_(bindparam("venue_ids", expanding=True)))
+
+
 def lock_jobs(db: Session, job_ids: set[int]) -> dict[int, tuple[Job, SupportRequest]]:
     """These jobs and their requests read FOR UPDATE (PostgreSQL) in two statements, the
     requests first and each kind in id order, as the actions take them one at a time
@@ -63,14 +76,9 @@ def lock_jobs(db: Session, job_ids: set[int]) -> dict[int, tuple[Job, SupportReq
     group of sync pushes holds for its transaction (``field.LOCKED_JOBS``)."""
     if not job_ids:
         return {}
-    fresh = {"populate_existing": True}
-    requests = db.exec(select(SupportRequest)
-                       .where(SupportRequest.id.in_(select(Job.request_id)
-                                                    .where(Job.id.in_(job_ids))))
-                       .order_by(SupportRequest.id).with_for_update()
-                       .execution_options(**fresh)).all()
-    jobs = db.exec(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)
-                   .with_for_update().execution_options(**fresh)).all()
+    params = {"job_ids": sorted(job_ids)}
+    requests = db.exec(_LOCK_REQUESTS, params=params).all()
+    jobs = db.exec(_LOCK_JOBS, params=params).all()
     by_id = {r.id: r for r in requests}
     return {j.id: (j, by_id[j.request_id]) for j in jobs if j.request_id in by_id}
 
@@ -80,7 +88,7 @@ def read_venues(db: Session, venue_ids: set[int]) -> list[Venue]:
     list, ``db.get(Venue, id)`` (a check-in's distance) finds them without a query."""
     if not venue_ids:
         return []
-    return list(db.exec(select(Venue).where(Venue.id.in_(venue_ids))).all())
+    return list(db.exec(_VENUES, params={"venue_ids": sorted(venue_ids)}).all())
 
 
 def active_jobs(db: Session, request_id: int) -> list[Job]:

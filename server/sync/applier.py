@@ -24,10 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from server.db import autocommit, open_session
-from server.models import SyncInbox
 from server.security import CurrentUser, load_user, load_users
 from server.sync import inbox_rows, receipts
 from server.sync.applier_link import DEFER_SECONDS, ProcessSide
@@ -246,8 +244,7 @@ class Applier(ProcessSide):
                 sqlite = self.engine.dialect.name == "sqlite"
                 # PostgreSQL: one read here, outside a transaction (no BEGIN, no ROLLBACK)
                 with open_session(self.engine if sqlite else autocommit(self.engine)) as db:
-                    if db.exec(select(SyncInbox.id).where(SyncInbox.client_id == client_id)
-                               .limit(1)).first() is not None:
+                    if inbox_rows.any_for(db, client_id):
                         return None  # its earlier pushes go first: received behind them
                     if sqlite:  # one writer: read the log here, before the write lock
                         known = stored_in(db, client_id, [m.id for m in mutations])
@@ -276,7 +273,7 @@ class Applier(ProcessSide):
         """Apply what the inbox holds for this phone, in order, in the calling thread (0
         when another thread or process applies it now). Raises ``OUTAGE``."""
         with open_session(self.engine) as db:
-            rows = inbox_rows.read(db, SyncInbox.client_id == client_id)
+            rows = inbox_rows.of_client(db, client_id)
             # who sent them, read in the same transaction (a phone is usually one person's)
             people = load_users(db, {r.staff_id for r in rows})
         return self._apply_client(client_id, inbox_rows.by_client(rows)[client_id], people) if rows else 0
@@ -285,7 +282,7 @@ class Applier(ProcessSide):
         """One round: apply up to ``BATCH_ROWS`` inbox rows, per client in receipt order.
         Returns how many rows were answered (0: nothing more to do now)."""
         with open_session(autocommit(self.engine)) as db:  # no transaction: two reads
-            rows = inbox_rows.read(db, limit=BATCH_ROWS)
+            rows = inbox_rows.oldest(db, BATCH_ROWS)
             people = load_users(db, {r.staff_id for r in rows})  # who sent them
         by_client = inbox_rows.by_client(rows)
         # each phone's first push together with other phones' (``apply_together``); the

@@ -22,6 +22,7 @@ Two ways through a push, with the same results:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -187,11 +188,8 @@ def apply_group(engine: Engine, pushes: list[Queued], settings: Any) -> list[Pus
     writes = _Writes()
     try:
         with one_writer(engine), session_scope(engine, write=True) as db:
-            # the group's jobs and requests read (and locked) once, not once a push, with
-            # their clocks and venues (kept in the session while the group runs)
-            locked = db.info[LOCKED_JOBS] = lock_jobs(db, _job_ids(pushes))
-            hold_clocks(db, {r.id for _, r in locked.values()})
-            venues = read_venues(db, {r.venue_id for _, r in locked.values() if r.venue_id})
+            # the group's jobs and requests read (and locked) once, not once a push
+            venues = _hold_rows(db, _job_ids(m for p in pushes for m in p.mutations))
             out = []
             for p in pushes:
                 offset = device_clock.measure(p.sent_at, p.now, settings.sla.clock_flag_seconds)
@@ -207,10 +205,21 @@ def apply_group(engine: Engine, pushes: list[Queued], settings: Any) -> list[Pus
         return None
 
 
-def _job_ids(pushes: list[Queued]) -> set[int]:
-    """The job ids the pushes' mutations name (those that could be one)."""
-    ids = (m.args.get("job_id") for p in pushes for m in p.mutations if isinstance(m.args, dict))
+def _job_ids(mutations: Iterable[MutationIn]) -> set[int]:
+    """The job ids these mutations name (those that could be one)."""
+    ids = (m.args.get("job_id") for m in mutations if isinstance(m.args, dict))
     return {i for i in ids if type(i) is int and 0 < i < 2**31}
+
+
+def _hold_rows(db: Session, job_ids: set[int]) -> list[Any]:
+    """The fast path's reads, once for its transaction: these jobs and their requests
+    (locked: ``lock_jobs``), their clocks and their venues, held in the session for the
+    actions (``field.LOCKED_JOBS``, ``sla.HELD_CLOCKS``). Four statements, not the
+    actions' reads one job, request, clock and venue at a time. Keep the venues returned
+    while the transaction runs: the session holds its objects weakly."""
+    locked = db.info[LOCKED_JOBS] = lock_jobs(db, job_ids)
+    hold_clocks(db, {r.id for _, r in locked.values()})
+    return read_venues(db, {r.venue_id for _, r in locked.values() if r.venue_id})
 
 
 def _write(db: Session, logged: list[dict[str, Any]], answered: list[int]) -> None:
@@ -237,7 +246,10 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     else:
         seq = max_seq(db, client_id)
     known = dict(known)
-    if together is None:  # a group's are read for the whole group (``apply_group``)
+    venues: list[Any] = []
+    if together is None and fast:  # a group's are read for the whole group (``apply_group``)
+        venues = _hold_rows(db, _job_ids(m for m in mutations if m.id not in known))
+    elif together is None:  # the careful path reads each as it goes (a savepoint may undo)
         db.info[LOCKED_JOBS], db.info[HELD_CLOCKS] = {}, {}
     if fast:  # its facts written together (fact_queue), before any read that could miss them
         fact_queue.start(db)
@@ -273,6 +285,7 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
     if together is None:
         for key in (LOCKED_JOBS, HELD_CLOCKS, HELD_PAUSES):
             db.info.pop(key, None)
+        del venues
     fresh = [r.id for r in results if r.status != "retry" and not r.replayed]
     # applied in order just now: the last of them is the newest
     return Pushed(results, fresh[-1] if fresh else last_mutation_id(db, client_id, user.id))

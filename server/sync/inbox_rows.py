@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from server.models import SyncInbox
@@ -28,13 +29,27 @@ def chunks(pushes: list[tuple[str, list[Any]]],
         yield chunk
 
 
+# Built once (a statement built per call computes its cache key again each time).
 _INBOX = select(*SyncInbox.__table__.columns).order_by(SyncInbox.id)  # type: ignore[attr-defined]
+_OLDEST = _INBOX.limit(bindparam("limit"))
+_OF_CLIENT = _INBOX.where(SyncInbox.client_id == bindparam("client_id"))
+_QUEUED_FOR = select(SyncInbox.id).where(SyncInbox.client_id == bindparam("client_id")).limit(1)
 
 
-def read(db: Session, *where: Any, limit: int | None = None) -> list[Any]:
-    """Inbox rows in receipt order, as plain rows (a round reads up to ``BATCH_ROWS``: no
-    ORM objects to build and track)."""
-    return list(db.connection().execute(_INBOX.where(*where).limit(limit)).all())
+def oldest(db: Session, limit: int) -> list[Any]:
+    """Up to ``limit`` inbox rows in receipt order, as plain rows (a round reads up to
+    ``BATCH_ROWS``: no ORM objects to build and track)."""
+    return list(db.connection().execute(_OLDEST, {"limit": limit}).all())
+
+
+def of_client(db: Session, client_id: str) -> list[Any]:
+    """This phone's inbox rows in receipt order, as plain rows."""
+    return list(db.connection().execute(_OF_CLIENT, {"client_id": client_id}).all())
+
+
+def any_for(db: Session, client_id: str) -> bool:
+    """Whether the inbox holds a row of this phone."""
+    return db.connection().execute(_QUEUED_FOR, {"client_id": client_id}).first() is not None
 
 
 def row_key(row: Any) -> tuple[Any, ...]:

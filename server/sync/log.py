@@ -130,12 +130,13 @@ def last_mutation_id(db: Session, client_id: str, staff_id: int) -> str | None:
 
 
 LOG_INSERT = ClientMutation.__table__.insert()  # type: ignore[attr-defined]
+_FORGET = delete(SyncInbox).where(SyncInbox.id.in_(bindparam("inbox_ids", expanding=True)))
 
 
 def forget(db: Session, inbox_ids: list[int]) -> None:
     """Delete these ``sync_inbox`` rows: their mutations' results are in the log now."""
     if inbox_ids:
-        db.connection().execute(delete(SyncInbox).where(SyncInbox.id.in_(inbox_ids)))
+        db.connection().execute(_FORGET, {"inbox_ids": inbox_ids})
 
 
 def log_values(db: Session, user: Any, client_id: str, m: MutationIn, outcome: Outcome,
