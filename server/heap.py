@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 
 from litestar import Litestar
+from sqlalchemy.orm import configure_mappers
 
 _settled = False
 
@@ -27,7 +28,13 @@ async def settle(app: Litestar) -> None:
 
 
 def freeze() -> None:
-    """Collect once, then move every object this process holds now out of the collector's
-    sight (start-up objects; also the sync applier process's, ``server.sync.applier_process``)."""
+    """Set up the ORM's mappers, collect once, then move every object this process holds
+    now out of the collector's sight (start-up objects; also the sync applier process's,
+    ``server.sync.applier_process``).
+
+    The mappers are set up here, not by the first query: in a new applier process that was
+    the first group's (7 % of its time in a burst after a start, 37 ms), and the objects it
+    makes are frozen with the rest."""
+    configure_mappers()
     gc.collect()
     gc.freeze()
