@@ -22,7 +22,9 @@ With ``--peer DIR`` (a copy of ``../shared/peer-pouchdb`` after ``npm ci``) ever
 is followed by one run of the PouchDB peer (``node bench_pouch.js --runs 1 --warmup 1``, as many
 clients and documents as phones and mutations),
 so the two alternate A B A B on this shared machine, and the round's ratios (ours /
-peer, concurrent and sequential) are printed, with the load average before each run.
+peer, concurrent and sequential) are printed, with the load average before each run and
+the share of CPU time the machine's host took away (``steal`` in /proc/stat) during each:
+on a shared virtual machine that share moves the figures more than most changes do.
 Before the first round one untimed warm-up round (as the peer's ``--warmup 1``). Then:
 
 3. in Chromium (Playwright, /usr/bin/chromium): the compressed bytes of the engineer's
@@ -313,6 +315,7 @@ class Round:
     sequential_s: float
     sequential_cpu_s: float
     alone_p95_ms: float
+    steal: float  # the share of CPU time the host took away during the round
 
 
 @contextmanager
@@ -333,6 +336,7 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     """Phones 0..n-1 push at once, then phones n..2n-1 one after another; each on its
     job number ``job``."""
     say = (lambda *a: None) if quiet else print
+    ticks = cpu_ticks()
     batches = [batch(job_ids[job], where, per_push) for _, job_ids, where in phones]
     say(f"  1. {n} phones x {per_push} mutations at once ({n * per_push} in all), {server.kind}")
     with client_collector_paused():
@@ -374,7 +378,9 @@ async def one_round(server: Server, clients: list[httpx.AsyncClient], phones: li
     bad = [s for s in statuses if s != "applied"]
     if bad:
         say(f"     NOT APPLIED: {len(bad)} ({', '.join(sorted(set(bad)))})")
-    return Round(received, total, cpu, replay, sequential, seq_cpu, pct(alone_ms, 95))
+    steal = steal_since(ticks)
+    say(f"     steal during the round: {steal:.0%} of the machine's CPU time")
+    return Round(received, total, cpu, replay, sequential, seq_cpu, pct(alone_ms, 95), steal)
 
 
 def run_peer(peer: Path, clients: int, docs: int) -> dict | None:
@@ -399,6 +405,23 @@ def load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, all) of the machine's CPU time so far, in clock ticks (Linux /proc/stat:
+    the first eight fields of its ``cpu`` line); (0, 0) where there is none."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return 0, 0
+    ticks = [int(f) for f in fields]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_since(before: tuple[int, int]) -> float:
+    """The share (0..1) of the machine's CPU time its host took away since ``before``."""
+    steal, total = cpu_ticks()
+    return (steal - before[0]) / (total - before[1]) if total > before[1] else 0.0
+
+
 async def run_sync(server: Server, phones: list, n: int, per_push: int, rounds: int,
                    peer: Path | None) -> None:
     gate = asyncio.Semaphore(1)  # one at a time: concurrent sign-ins stall on SQLite (see note)
@@ -416,10 +439,13 @@ async def run_sync(server: Server, phones: list, n: int, per_push: int, rounds: 
         theirs = None
         if peer is not None:
             print(f"round {k} of {rounds}: PouchDB peer ({load()})")
+            ticks = cpu_ticks()
             theirs = run_peer(peer, n, per_push)
             if theirs:
+                theirs["steal"] = steal_since(ticks)
                 print(f"  concurrent {theirs['concurrent']:.3f} s (server CPU "
-                      f"{theirs['server_cpu']:.2f} s), sequential {theirs['sequential']:.3f} s")
+                      f"{theirs['server_cpu']:.2f} s), sequential {theirs['sequential']:.3f} s; "
+                      f"steal {theirs['steal']:.0%}")
                 print(f"  ratio ours/peer: received {ours.received_s / theirs['concurrent']:.2f}x, "
                       f"applied {ours.concurrent_s / theirs['concurrent']:.2f}x, "
                       f"sequential {ours.sequential_s / theirs['sequential']:.2f}x")
@@ -428,14 +454,15 @@ async def run_sync(server: Server, phones: list, n: int, per_push: int, rounds: 
 
     print(f"\nSummary, {server.kind}, {n} phones x {per_push} mutations ({n * per_push}); "
           f"seconds, server CPU seconds in brackets")
-    print("  round  received  applied         replay  sequential       alone p95"
-          + ("   peer conc  peer seq  ratio recv  ratio appl  ratio seq" if peer else ""))
+    print("  round  received  applied         replay  sequential       alone p95  steal"
+          + ("   peer conc  peer seq  steal  ratio recv  ratio appl  ratio seq" if peer else ""))
     for k, ours, theirs in table:
         line = (f"  {k:>5}  {ours.received_s:8.2f}  {ours.concurrent_s:5.2f} ({ours.concurrent_cpu_s:4.2f})  "
                 f"{ours.replay_s:6.2f}  {ours.sequential_s:5.2f} ({ours.sequential_cpu_s:4.2f})  "
-                f"{ours.alone_p95_ms:6.0f} ms")
+                f"{ours.alone_p95_ms:6.0f} ms  {ours.steal:4.0%}")
         if theirs:
             line += (f"   {theirs['concurrent']:9.3f}  {theirs['sequential']:8.3f}  "
+                     f"{theirs.get('steal', 0.0):4.0%}  "
                      f"{ours.received_s / theirs['concurrent']:9.2f}x  "
                      f"{ours.concurrent_s / theirs['concurrent']:9.2f}x  "
                      f"{ours.sequential_s / theirs['sequential']:8.2f}x")
