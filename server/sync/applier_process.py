@@ -141,13 +141,25 @@ class ApplierProcess:
                       "applying in the server from now on", self._quick_deaths, QUICK_SECONDS)
             return
         wait = min(60.0, RESTART_SECONDS * 2 ** max(0, self._quick_deaths - 1))
-        log.warning("sync applier process stopped (exit code %s); applying here, starting it "
-                    "again in %.0f s", self.process.exitcode if self.process else None, wait)
+        code = self._exit_code()
+        # 0: it stopped on SIGTERM, as it does when systemd or Ctrl+C stops the whole
+        # group and the server's own stop follows: not worth a warning
+        (log.info if code == 0 else log.warning)(
+            "sync applier process stopped (exit code %s); applying here, starting it again "
+            "in %.0f s unless the server is stopping", code, wait)
         time.sleep(wait)
         try:
             self.start()
         except Exception:  # noqa: BLE001 - the server's threads go on applying
             log.exception("sync applier process could not be started again")
+
+    def _exit_code(self) -> int | None:
+        """The exit code of the process whose pipe just closed (it is ending: bounded wait)."""
+        process = self.process
+        if process is None:
+            return None
+        process.join(STOP_SECONDS + 2)
+        return process.exitcode
 
 
 async def start(app: Any) -> None:

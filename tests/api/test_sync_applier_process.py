@@ -13,6 +13,7 @@ process each time: the applier process is started with ``spawn``).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -100,7 +101,8 @@ def test_what_the_server_receives_is_applied_by_its_applier_process(phone, db, w
 
 
 def test_when_the_applier_process_dies_the_server_applies_and_starts_it_again(phone, db, world,
-                                                                             busy, here):
+                                                                             busy, here, caplog):
+    caplog.set_level(logging.INFO, logger="server.sync.applier_process")
     first = child_of(phone)
     old = first.process.pid
     first.process.kill()
@@ -117,6 +119,7 @@ def test_when_the_applier_process_dies_the_server_applies_and_starts_it_again(ph
     until_applied(db)
     assert_each_fact_once(db, one + two)
     assert not inbox_rows(db)
+    assert [r.levelno for r in stopped_records(caplog)] == [logging.WARNING]  # killed: say so
 
 
 def test_serve_turns_the_applier_process_on(monkeypatch, tmp_path):
@@ -186,9 +189,12 @@ def test_the_server_and_the_applier_process_take_the_sqlite_writer_lock_in_turn(
 
 
 def test_sigterm_stops_the_applier_process_cleanly_and_the_server_starts_it_again(phone, db,
-                                                                                 world, busy):
+                                                                                 world, busy,
+                                                                                 caplog):
     """systemd stops the whole group with SIGTERM: it ends as on the server's "stop" (exit
-    code 0, not killed mid-transaction); while the server runs, it is started again."""
+    code 0, not killed mid-transaction); while the server runs, it is started again. No
+    warning: on a group's stop the server's own stop follows at once."""
+    caplog.set_level(logging.INFO, logger="server.sync.applier_process")
     first = child_of(phone)
     assert first.ready.wait(60)  # past its start-up (a SIGTERM before it is a plain kill)
     old = first.process.pid
@@ -202,6 +208,12 @@ def test_sigterm_stops_the_applier_process_cleanly_and_the_server_starts_it_agai
     assert [r["status"] for r in results(push(phone, batch))] == ["received"]
     until_applied(db)
     assert_each_fact_once(db, batch)
+    assert [r.levelno for r in stopped_records(caplog)] == [logging.INFO]
+
+
+def stopped_records(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "server.sync.applier_process"
+            and r.getMessage().startswith("sync applier process stopped")]
 
 
 def test_the_applier_process_runs_on_the_servers_clock():
