@@ -572,9 +572,7 @@ def run_setup(args: argparse.Namespace, postgres: bool) -> None:
               f"dispatchers ({time.perf_counter() - t:.1f} s)")
         server.start()
         try:
-            print(f"  server {server.url}: {server.processes()} processes in its group "
-                  f"({workers} worker{'s' if workers > 1 else ''}, with uvicorn's supervisor "
-                  f"and helpers if more than one), "
+            print(f"  server {server.url}: processes in its group {server.processes()}, "
                   f"{os.cpu_count()} CPUs, {load_average()}")
             t = time.perf_counter()
             people = ([(u, PASSWORD) for u, _, _ in phones] + [(b, PASSWORD) for b in boards]

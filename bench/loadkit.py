@@ -80,17 +80,30 @@ class Servers(Server):
         assert self.proc is not None
         return group_cpu(self.proc.pid)
 
-    def processes(self) -> int:
+    def processes(self) -> str:
+        """The processes in the server's group, by kind: "7 (1 uvicorn supervisor, 2 server,
+        2 sync applier, 2 multiprocessing helper)"."""
         assert self.proc is not None
-        count = 0
+        group: dict[int, tuple[int, bytes]] = {}  # pid -> (parent, command line)
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
                     fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                    command = Path(f"/proc/{entry}/cmdline").read_bytes()
                 except OSError:
                     continue
-                count += int(fields[2]) == self.proc.pid
-        return count
+                if int(fields[2]) == self.proc.pid:
+                    group[int(entry)] = (int(fields[1]), command)
+        leader = self.proc.pid
+        helpers = {p for p, (_, c) in group.items() if b"resource_tracker" in c}
+        # uvicorn's workers are spawned by its supervisor; each server spawns its applier
+        servers = ({p for p, (parent, _) in group.items() if parent == leader} - helpers
+                   if self.workers > 1 else {leader})
+        kinds = {"uvicorn supervisor": int(self.workers > 1), "server": len(servers),
+                 "sync applier": len({p for p, (parent, _) in group.items()
+                                      if parent in servers} - helpers),
+                 "multiprocessing helper": len(helpers)}
+        return f"{len(group)} (" + ", ".join(f"{n} {k}" for k, n in kinds.items() if n) + ")"
 
 
 class Group:
