@@ -48,12 +48,15 @@ def make_engine(url: str, durable_sync: bool = True) -> Engine:
             # Durability (README "Durability"): WAL with synchronous=NORMAL may lose the last
             # commits on a power cut; a sync push is answered "applied" and the phone then
             # deletes its copy, so its transaction is synced to disk first (FULL).
+            if not write:  # a read commits nothing to sync: its connection's level stays
+                conn.exec_driver_sql("BEGIN")
+                return
             durable = durable_sync and options.get("fieldops_durable", False)
             level = "FULL" if durable else "NORMAL"
             if conn.info.get("fieldops_synchronous") != level:  # only when it changes
                 conn.exec_driver_sql("PRAGMA synchronous=" + level)
                 conn.info["fieldops_synchronous"] = level
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

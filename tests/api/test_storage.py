@@ -76,7 +76,8 @@ def test_what_counts_as_cannot_write():
 
 def test_a_sync_push_commits_with_synchronous_full_on_sqlite(app):
     """README "Durability": the phone deletes its copy when told "applied", so the push's
-    transaction is synced to disk (FULL); other writes keep NORMAL (WAL)."""
+    transaction is synced to disk (FULL); other writes keep NORMAL (WAL). A read sets no
+    level: it commits nothing."""
     from server.db import open_session, session_scope
     from server.models import AppMeta
 
@@ -89,8 +90,10 @@ def test_a_sync_push_commits_with_synchronous_full_on_sqlite(app):
 
     with session_scope(app.state.engine, write=True, durable=True) as db:
         db.add(AppMeta(key="durable", value="1"))
+    with open_session(app.state.engine) as db:
+        assert db.get(AppMeta, "durable") is not None
     with open_session(app.state.engine, write=True) as db:
         db.add(AppMeta(key="normal", value="1"))
         db.commit()
-    assert seen == ["PRAGMA synchronous=FULL", "BEGIN IMMEDIATE",
+    assert seen == ["PRAGMA synchronous=FULL", "BEGIN IMMEDIATE", "BEGIN",
                     "PRAGMA synchronous=NORMAL", "BEGIN IMMEDIATE"]
