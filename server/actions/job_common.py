@@ -72,8 +72,9 @@ _VENUES = select(Venue).where(Venue.id.in_(bindparam("venue_ids", expanding=True
 def lock_jobs(db: Session, job_ids: set[int]) -> dict[int, tuple[Job, SupportRequest]]:
     """These jobs and their requests read FOR UPDATE (PostgreSQL) in two statements, the
     requests first and each kind in id order, as the actions take them one at a time
-    (request, then job): ``{job id: (job, request)}`` for those that exist. What a
-    group of sync pushes holds for its transaction (``field.LOCKED_JOBS``)."""
+    (request, then job): ``{job id: (job, request)}`` for those that exist. What the
+    sync fast path (a group of pushes, or one push) holds for its transaction
+    (``field.LOCKED_JOBS``)."""
     if not job_ids:
         return {}
     params = {"job_ids": sorted(job_ids)}
