@@ -154,11 +154,16 @@ class ApplierProcess:
             log.exception("sync applier process could not be started again")
 
     def _exit_code(self) -> int | None:
-        """The exit code of the process whose pipe just closed (it is ending: bounded wait)."""
+        """The exit code of the process whose pipe just closed (it is ending: bounded wait;
+        None if it has not ended by then)."""
         process = self.process
         if process is None:
             return None
         process.join(STOP_SECONDS + 2)
+        for _ in range(50):  # another thread joining it may have reaped it a moment before
+            if process.exitcode is not None:
+                break
+            time.sleep(0.01)
         return process.exitcode
 
 
