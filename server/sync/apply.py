@@ -48,7 +48,6 @@ from server.models import FieldFact
 from server.sync import mutations as _field_mutations  # noqa: F401 - fills the registry
 from server.sync.log import (
     LOG_INSERT,
-    LogRead,
     MutationIn,
     Result,
     clean,
@@ -60,7 +59,6 @@ from server.sync.log import (
     max_seq,
     owned,
     read_log,
-    read_logs,
     result_of,
     stored_in,
 )
@@ -192,14 +190,11 @@ def apply_group(engine: Engine, pushes: list[Queued], settings: Any) -> list[Pus
         with one_writer(engine), session_scope(engine, write=True) as db:
             # the group's jobs and requests read (and locked) once, not once a push
             venues = _hold_rows(db, _job_ids(m for p in pushes for m in p.mutations))
-            # and their phones' logs: no other push of the group writes a phone's log
-            reads = read_logs(db, {p.client_id: [m.id for m in p.mutations] for p in pushes})
             out = []
             for p in pushes:
                 offset = device_clock.measure(p.sent_at, p.now, settings.sla.clock_flag_seconds)
                 out.append(_push(db, p.user, p.client_id, p.mutations, settings, p.now, offset,
-                                 fast=True, inbox_ids=p.inbox_ids, together=writes,
-                                 read=reads[p.client_id]))
+                                 fast=True, inbox_ids=p.inbox_ids, together=writes))
             _write(db, writes.logged, writes.answered)
             for key in (LOCKED_JOBS, HELD_CLOCKS, HELD_PAUSES):
                 db.info.pop(key, None)
@@ -241,16 +236,13 @@ def _push(db: Session, user: Any, client_id: str, mutations: list[MutationIn], s
           now: datetime, offset: ClockOffset, fast: bool,
           known: dict[str, Any] | None = None,
           inbox_ids: dict[str, int] | None = None,
-          together: _Writes | None = None, read: LogRead | None = None) -> Pushed:
+          together: _Writes | None = None) -> Pushed:
     """``known``: the log as read just before (SQLite, outside the write lock); a twin
     that committed since then meets the primary key, and the careful path answers it.
     ``together``: the fast path of one of several pushes (``apply_group``): its log rows
-    and answered inbox rows are left there, written with the others' at the end.
-    ``read``: its phone's log as read in this transaction (``apply_group``, for all)."""
-    if read is None and known is None:  # in this transaction, with the newest seq: one read
-        read = read_log(db, client_id, [m.id for m in mutations])
-    if read is not None:
-        known, seq = read.stored, read.seq
+    and answered inbox rows are left there, written with the others' at the end."""
+    if known is None:  # in this transaction, with the newest seq: one read
+        known, seq, _ = read_log(db, client_id, [m.id for m in mutations])
     else:
         seq = max_seq(db, client_id)
     known = dict(known)

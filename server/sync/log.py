@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, tuple_, union_all
+from sqlalchemy import bindparam, delete, func, union_all
 from sqlmodel import Session, select
 
 from server.domain.device_clock import sane_instant
@@ -99,51 +99,13 @@ class LogRead(NamedTuple):
 def read_log(db: Session, client_id: str, ids: list[str]) -> LogRead:
     """``stored_in`` and the phone's newest entry, in one statement: the rows asked for
     and the phone's newest row."""
-    return _log_read(db.connection().execute(_READ, {"client_id": client_id, "ids": ids}).all(),
-                     ids)
-
-
-def _log_read(rows: list[Any], ids: list[str]) -> LogRead:
-    """A ``LogRead`` from one phone's rows of ``_READ``: those asked for and its newest."""
+    rows = db.connection().execute(_READ, {"client_id": client_id, "ids": ids}).all()
     wanted = set(ids)  # the newest may be among them too: read twice, kept once
     top = max(rows, key=lambda r: r.seq, default=None)
     return LogRead({r.mutation_id: (r.staff_id, result_of(r, replayed=True))
                     for r in rows if r.mutation_id in wanted},
                    top.seq if top is not None else 0,
                    (top.mutation_id, top.staff_id) if top is not None else None)
-
-
-_MANY: dict[int, Any] = {}  # ``read_logs``'s statement for n phones, built once each
-
-
-def _read_many(n: int) -> Any:
-    """``_READ`` for n phones as one statement: the entries asked for, by (client id,
-    mutation id) pairs, and each phone's newest entry (an index lookup each: one part per
-    phone, with bind parameters ``client_0`` ... ``client_{n-1}``)."""
-    found = _MANY.get(n)
-    if found is None:
-        columns = (*ANSWER_COLUMNS, ClientMutation.client_id, ClientMutation.seq)
-        asked = select(*columns).where(tuple_(ClientMutation.client_id, ClientMutation.mutation_id)
-                                       .in_(bindparam("pairs", expanding=True)))
-        newest = [select(*columns).where(
-            ClientMutation.client_id == bindparam(f"client_{k}"),
-            ClientMutation.seq == select(func.max(ClientMutation.seq)).where(
-                ClientMutation.client_id == bindparam(f"client_{k}")).scalar_subquery())
-            for k in range(n)]
-        found = _MANY[n] = union_all(asked, *newest)
-    return found
-
-
-def read_logs(db: Session, asked: dict[str, list[str]]) -> dict[str, LogRead]:
-    """``read_log`` for several phones in one statement (a group of pushes, one per phone:
-    ``server.sync.apply.apply_group``): ``asked`` is client id -> mutation ids."""
-    clients = list(asked)
-    params: dict[str, Any] = {f"client_{k}": c for k, c in enumerate(clients)}
-    params["pairs"] = [(c, i) for c in clients for i in asked[c]]
-    by_client: dict[str, list[Any]] = {c: [] for c in clients}
-    for row in db.connection().execute(_read_many(len(clients)), params):
-        by_client[row.client_id].append(row)
-    return {c: _log_read(rows, asked[c]) for c, rows in by_client.items()}
 
 
 def max_seq(db: Session, client_id: str) -> int:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event, text
-from sqlmodel import Session, create_engine, select
+from sqlmodel import create_engine, select
 
 from server.db import utcnow
 from server.models import ClientMutation, FieldFact, Job, SupportRequest, SyncInbox
@@ -22,7 +22,7 @@ from server.security import load_user
 from server.sync import applier as sync_applier
 from server.sync import inbox, inbox_rows
 from server.sync.apply import parse_device_time
-from server.sync.log import MutationIn, read_log, read_logs
+from server.sync.log import MutationIn
 from server.sync.phone_locks import lock_key
 from server.sync.registry import REGISTRY
 from tests.api import sync_dbs
@@ -125,8 +125,6 @@ def test_phones_pushes_are_applied_in_one_transaction_with_one_insert_per_table(
         assert seen.count(f"INSERT INTO {table}") == 1, table
     assert seen.count("DELETE FROM sync_inbox") == 1
     assert seen.count("UPDATE job SET") == 1  # the three jobs' notes in one executemany
-    # the three phones' logs read in one statement, not one a phone (read_logs)
-    assert sum(s.startswith("SELECT client_mutation.") for s in seen) == 1, seen
     assert seen.count("COMMIT") == 1
     for client_id, batch in batches.items():
         rows = logged(db, client_id)
@@ -267,30 +265,6 @@ def test_groups_are_cut_by_mutations_and_keep_the_order():
     pushes = [(f"p{k}", [at] * size) for k, size in enumerate([150, 40, 20, 300, 1])]
     chunks = list(inbox_rows.chunks(pushes, 200))
     assert [[c for c, _ in chunk] for chunk in chunks] == [["p0", "p1"], ["p2"], ["p3"], ["p4"]]
-
-
-def test_a_groups_log_read_finds_what_each_phones_own_read_finds(db, world, engine, worker):
-    """``read_logs`` (one statement for the group) answers as ``read_log`` would for each
-    phone: the entries asked for (an id another phone logged is not this phone's), and
-    the phone's newest entry and seq, with or without history."""
-    user = load_user(db, world.engineer.id)
-    earlier = {"phone-a": [note(world.job.id) for _ in range(3)],
-               "phone-b": [note(world.job.id)]}
-    for client_id, batch in earlier.items():
-        receive(engine, worker, user, client_id, batch)
-    drained(worker)
-    a, b = earlier["phone-a"], earlier["phone-b"]
-    asked = {"phone-a": [a[1]["id"], "new-1", b[0]["id"]],  # b's id is not phone-a's
-             "phone-b": ["new-2"],
-             "phone-c": ["new-3", a[0]["id"]]}  # no history at all
-    with Session(engine) as session:
-        together = read_logs(session, asked)
-        alone = {c: read_log(session, c, ids) for c, ids in asked.items()}
-    assert together == alone
-    assert (together["phone-a"].seq, together["phone-b"].seq, together["phone-c"].seq) == (3, 1, 0)
-    assert set(together["phone-a"].stored) == {a[1]["id"]}
-    assert together["phone-a"].newest == (a[2]["id"], user.id)
-    assert together["phone-c"] == ({}, 0, None)
 
 
 def test_phones_with_history_continue_their_seq_in_a_group(db, world, engine, worker):
