@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from server import db_queue
+from server.bulk import insert_rows
 from server.db import utcnow
 from server.models import AuditEntry
 
@@ -51,5 +52,6 @@ def record(
 
 _ENTRIES = "audit_entries"  # db_queue queue: the entries not written yet
 _INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
-db_queue.register(_ENTRIES, lambda session, rows: session.connection().execute(_INSERT, rows),
+db_queue.register(_ENTRIES,
+                  lambda session, rows: insert_rows(session.connection(), _INSERT.table, rows),
                   table=_INSERT.table.name)

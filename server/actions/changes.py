@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from server import db_queue
+from server.bulk import insert_rows
 from server.db import utcnow
 from server.models import ChangeRecord
 
@@ -82,7 +83,7 @@ def changed(
 
 
 # the rows with one plain INSERT (no ORM objects to track)
-db_queue.register(_ROWS, lambda session, rows: session.connection().execute(_INSERT, rows),
+db_queue.register(_ROWS, lambda session, rows: insert_rows(session.connection(), _INSERT.table, rows),
                   table=_INSERT.table.name)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from server import db_queue
+from server.bulk import insert_rows
 from server.models import FieldFact
 
 _ON = "fieldops_fact_queue"  # session.info: set from start to finish: facts are queued
@@ -92,7 +93,7 @@ def queued(db: Session, fact_id: str) -> Draft | None:
 def _write(session: Session, drafts: list[Draft]) -> None:
     if session.in_nested_transaction():
         raise QueuedInSavepoint(f"{len(drafts)} facts waiting")
-    session.connection().execute(_INSERT, [draft.row() for draft in drafts])
+    insert_rows(session.connection(), _INSERT.table, [draft.row() for draft in drafts])
 
 
 db_queue.register("facts", _write, table=_INSERT.table.name)

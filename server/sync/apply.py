@@ -38,6 +38,7 @@ from server.actions.field import LOCKED_JOBS
 from server.actions.field_flags import flag_fact
 from server.actions.job_common import lock_jobs, read_venues
 from server.actions.sla import HELD_CLOCKS, HELD_PAUSES, hold_clocks
+from server.bulk import insert_rows
 from server.db import open_session, session_scope, utcnow
 from server.domain import device_clock
 from server.domain.device_clock import NO_OFFSET, ClockOffset, sane_instant
@@ -228,7 +229,7 @@ def _write(db: Session, logged: list[dict[str, Any]], answered: list[int]) -> No
     fact_queue.finish(db)
     db.flush()
     if logged:
-        db.connection().execute(LOG_INSERT, logged)
+        insert_rows(db.connection(), LOG_INSERT.table, logged)
     forget(db, answered)
 
 
