@@ -68,8 +68,9 @@ def _plan(conn: Connection, table: Table, keys: frozenset[str]) -> tuple[str, _P
         return found  # type: ignore[return-value]
     columns = [c for c in table.columns if c.name in keys]
     left_out = [c for c in table.columns if c.name not in keys]
+    serial = table.autoincrement_column  # an integer key the database numbers itself
     needs_python = any(c.default is not None or (not c.nullable and c.server_default is None
-                                                  and not _serial(c)) for c in left_out)
+                                                  and c is not serial) for c in left_out)
     if needs_python or len(columns) != len(keys):
         plan = None
     else:
@@ -80,8 +81,3 @@ def _plan(conn: Connection, table: Table, keys: frozenset[str]) -> tuple[str, _P
                             for c in columns])
     _plans[(table, keys)] = plan
     return plan
-
-
-def _serial(column: Any) -> bool:
-    """An integer primary key the database numbers itself (SERIAL or IDENTITY)."""
-    return column is column.table._autoincrement_column
