@@ -1,8 +1,9 @@
 """Writing the audit log; a request's entries are its timeline.
 
-Entries are queued on the session and written together, one plain INSERT for the lot, at
-its next query, flush or commit (``server.db_queue``), as the change rows are: a sync push
-that records twenty facts writes one statement for their entries, not one per flush."""
+Entries are queued on the session and written together, one statement for the lot (an
+INSERT; COPY on PostgreSQL, ``server.bulk``), at its next query, flush or commit
+(``server.db_queue``), as the change rows are: a sync push that records twenty facts
+writes one statement for their entries, not one per flush."""
 
 from __future__ import annotations
 
@@ -51,7 +52,6 @@ def record(
 
 
 _ENTRIES = "audit_entries"  # db_queue queue: the entries not written yet
-_INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
-db_queue.register(_ENTRIES,
-                  lambda session, rows: insert_rows(session.connection(), _INSERT.table, rows),
-                  table=_INSERT.table.name)
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+db_queue.register(_ENTRIES, lambda session, rows: insert_rows(session.connection(), _TABLE, rows),
+                  table=_TABLE.name)

@@ -38,7 +38,7 @@ class Change:
 
 
 _listeners: list[Callable[[list[Change]], None]] = []
-_INSERT = ChangeRecord.__table__.insert()  # type: ignore[attr-defined]
+_TABLE = ChangeRecord.__table__  # type: ignore[attr-defined]
 _ROWS = "change_rows"  # db_queue queue: the rows not written yet
 _PENDING = "changes"  # db_queue list: this transaction's changes, to announce after commit
 _KEYS = "change_keys"  # db_queue list: (entity, id, staff id) of each row queued
@@ -82,9 +82,9 @@ def changed(
         pending.append(change)
 
 
-# the rows with one plain INSERT (no ORM objects to track)
-db_queue.register(_ROWS, lambda session, rows: insert_rows(session.connection(), _INSERT.table, rows),
-                  table=_INSERT.table.name)
+# the rows in one statement (no ORM objects to track): COPY on PostgreSQL (server.bulk)
+db_queue.register(_ROWS, lambda session, rows: insert_rows(session.connection(), _TABLE, rows),
+                  table=_TABLE.name)
 
 
 @event.listens_for(Session, "after_commit")

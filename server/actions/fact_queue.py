@@ -1,4 +1,5 @@
-"""A sync push's field facts, written with one INSERT instead of one ORM object each.
+"""A sync push's field facts, written in one statement (COPY on PostgreSQL, else an INSERT)
+instead of one ORM object each.
 
 A push of twenty mutations keeps twenty facts; building each as a ``FieldFact`` and
 flushing it through the ORM cost more than the rules themselves. While the sync layer's
@@ -24,7 +25,7 @@ from server.bulk import insert_rows
 from server.models import FieldFact
 
 _ON = "fieldops_fact_queue"  # session.info: set from start to finish: facts are queued
-_INSERT = FieldFact.__table__.insert()  # type: ignore[attr-defined]
+_TABLE = FieldFact.__table__  # type: ignore[attr-defined]
 COLUMNS = tuple(FieldFact.__table__.columns.keys())  # type: ignore[attr-defined]
 
 
@@ -93,7 +94,7 @@ def queued(db: Session, fact_id: str) -> Draft | None:
 def _write(session: Session, drafts: list[Draft]) -> None:
     if session.in_nested_transaction():
         raise QueuedInSavepoint(f"{len(drafts)} facts waiting")
-    insert_rows(session.connection(), _INSERT.table, [draft.row() for draft in drafts])
+    insert_rows(session.connection(), _TABLE, [draft.row() for draft in drafts])
 
 
-db_queue.register("facts", _write, table=_INSERT.table.name)
+db_queue.register("facts", _write, table=_TABLE.name)
