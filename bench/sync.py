@@ -425,26 +425,29 @@ def _cpu_of(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def busy_cpu() -> float:
-    """CPU seconds the whole machine has spent busy so far, every core and process (Linux
-    /proc/stat: user, nice, system, irq and softirq; 0 where there is none). Ended
-    processes count too, as the backends of connections the server's pool closes do."""
+def _machine_ticks() -> list[int]:
+    """The first eight fields of /proc/stat's ``cpu`` line (user, nice, system, idle,
+    iowait, irq, softirq, steal), in clock ticks; [] where there is none (not Linux)."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+        return [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     except OSError:
+        return []
+
+
+def busy_cpu() -> float:
+    """CPU seconds the whole machine has spent busy so far, every core and process: user,
+    nice, system, irq and softirq (0 where unknown). Ended processes count too, as the
+    backends of connections the server's pool closes do."""
+    ticks = _machine_ticks()
+    if len(ticks) < 7:
         return 0.0
-    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields)
+    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks() -> tuple[int, int]:
-    """(steal, all) of the machine's CPU time so far, in clock ticks (Linux /proc/stat:
-    the first eight fields of its ``cpu`` line); (0, 0) where there is none."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    except OSError:
-        return 0, 0
-    ticks = [int(f) for f in fields]
+    """(steal, all) of the machine's CPU time so far, in clock ticks; (0, 0) where unknown."""
+    ticks = _machine_ticks()
     return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
 
 
